@@ -1,0 +1,8 @@
+// advpoison's tensor layer: libtorch through a thin N-API addon, with a typed, scope-aware facade.
+export { enableGrad, type GradOptions, grad, isGradEnabled, noGrad } from "./autograd.js";
+export * from "./creation.js";
+export { type DType, ITEM_SIZE, isFloating, type TypedArray } from "./dtype.js";
+export * as F from "./functional.js";
+export * from "./runtime.js";
+export { keep, scope, scopeDepth } from "./scope.js";
+export { Tensor, type ToOptions } from "./tensor.js";
