@@ -9,7 +9,8 @@
         "native/math_ops.cc",
         "native/shape_ops.cc",
         "native/nn_ops.cc",
-        "native/autograd.cc"
+        "native/autograd.cc",
+        "native/cpu_allocator.cc"
       ],
       "include_dirs": [
         "<!@(node -p \"require('node-addon-api').include\")",

@@ -32,8 +32,14 @@ Napi::Value FromBytes(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(info.Env(), "data has " + std::to_string(bytes.ByteLength()) + " bytes but shape and dtype need " +
                                                 std::to_string(want));
   }
-  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
   const uint8_t* src = static_cast<const uint8_t*>(bytes.ArrayBuffer().Data()) + bytes.ByteOffset();
+  if (dtype == at::kBool) {
+    // Any other byte would be a bool that is neither true nor false to libtorch's kernels.
+    for (size_t k = 0; k < want; ++k) {
+      if (src[k] > 1) throw Napi::RangeError::New(info.Env(), "bool data must be 0 or 1, found " + std::to_string(src[k]) + " at " + std::to_string(k));
+    }
+  }
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
   if (want > 0) std::memcpy(t.data_ptr(), src, want);
   if (!IsMissing(info, 3)) t = t.to(ParseDevice(ArgString(info, 3)));
   return Wrap(info.Env(), t);

@@ -124,6 +124,11 @@ std::vector<int64_t> OptDims(const Napi::CallbackInfo& info, size_t i) {
   return IsMissing(info, i) ? std::vector<int64_t>{} : ArgInts(info, i);
 }
 bool OptBool(const Napi::CallbackInfo& info, size_t i, bool fallback) { return IsMissing(info, i) ? fallback : ArgBool(info, i); }
+// No dims means "all" (nullopt): libtorch 1.13 treats an empty dim list as all dims in the forward pass
+// but not in var/std's backward, which then returns wrong gradients.
+at::OptionalIntArrayRef DimsOrAll(const std::vector<int64_t>& dims) {
+  return dims.empty() ? at::OptionalIntArrayRef() : at::OptionalIntArrayRef(dims);
+}
 
 Napi::Value Sum(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), at::sum(ArgTensor(info, 0), OptDims(info, 1), OptBool(info, 2, false)));
@@ -138,17 +143,17 @@ Napi::Value Amin(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), at::amin(ArgTensor(info, 0), OptDims(info, 1), OptBool(info, 2, false)));
 }
 Napi::Value Var(const Napi::CallbackInfo& info) {
-  return Wrap(info.Env(), at::var(ArgTensor(info, 0), at::OptionalIntArrayRef(OptDims(info, 1)), OptBool(info, 3, true), OptBool(info, 2, false)));
+  std::vector<int64_t> dims = OptDims(info, 1);
+  return Wrap(info.Env(), at::var(ArgTensor(info, 0), DimsOrAll(dims), OptBool(info, 3, true), OptBool(info, 2, false)));
 }
 Napi::Value Std(const Napi::CallbackInfo& info) {
-  return Wrap(info.Env(), at::std(ArgTensor(info, 0), at::OptionalIntArrayRef(OptDims(info, 1)), OptBool(info, 3, true), OptBool(info, 2, false)));
+  std::vector<int64_t> dims = OptDims(info, 1);
+  return Wrap(info.Env(), at::std(ArgTensor(info, 0), DimsOrAll(dims), OptBool(info, 3, true), OptBool(info, 2, false)));
 }
 // norm(a, p, dims?, keepdim?): the vector p-norm (p = Infinity for the max norm).
 Napi::Value Norm(const Napi::CallbackInfo& info) {
   std::vector<int64_t> dims = OptDims(info, 2);
-  return Wrap(info.Env(), at::linalg_vector_norm(ArgTensor(info, 0), ArgDouble(info, 1),
-                                                 dims.empty() ? at::OptionalIntArrayRef() : at::OptionalIntArrayRef(dims),
-                                                 OptBool(info, 3, false)));
+  return Wrap(info.Env(), at::linalg_vector_norm(ArgTensor(info, 0), ArgDouble(info, 1), DimsOrAll(dims), OptBool(info, 3, false)));
 }
 Napi::Value Argmax(const Napi::CallbackInfo& info) {
   c10::optional<int64_t> dim = IsMissing(info, 1) ? c10::nullopt : c10::optional<int64_t>(ArgInt(info, 1));

@@ -37,12 +37,21 @@ Napi::Value Scatter(const Napi::CallbackInfo& info) {
   if (IsTensor(info, 3)) return Wrap(info.Env(), at::scatter(a, ArgInt(info, 1), ArgTensor(info, 2), ArgTensor(info, 3)));
   return Wrap(info.Env(), at::scatter(a, ArgInt(info, 1), ArgTensor(info, 2), ArgScalar(info, 3)));
 }
+// libtorch 1.13 accepts a non-bool mask and silently fills nothing; refuse it instead.
+const at::Tensor& ArgMask(const Napi::CallbackInfo& info, size_t i) {
+  const at::Tensor& mask = ArgTensor(info, i);
+  if (mask.scalar_type() != at::kBool) {
+    throw Napi::TypeError::New(info.Env(), "mask must be a bool tensor, got " + DtypeName(mask.scalar_type()));
+  }
+  return mask;
+}
+
 Napi::Value MaskedFill(const Napi::CallbackInfo& info) {
   const at::Tensor& a = ArgTensor(info, 0);
-  if (IsTensor(info, 2)) return Wrap(info.Env(), at::masked_fill(a, ArgTensor(info, 1), ArgTensor(info, 2)));
-  return Wrap(info.Env(), at::masked_fill(a, ArgTensor(info, 1), ArgScalar(info, 2)));
+  if (IsTensor(info, 2)) return Wrap(info.Env(), at::masked_fill(a, ArgMask(info, 1), ArgTensor(info, 2)));
+  return Wrap(info.Env(), at::masked_fill(a, ArgMask(info, 1), ArgScalar(info, 2)));
 }
-Napi::Value MaskedSelect(const Napi::CallbackInfo& info) { return Wrap(info.Env(), at::masked_select(ArgTensor(info, 0), ArgTensor(info, 1))); }
+Napi::Value MaskedSelect(const Napi::CallbackInfo& info) { return Wrap(info.Env(), at::masked_select(ArgTensor(info, 0), ArgMask(info, 1))); }
 // indexPut_(a, index, values): a[index] = values along dim 0, in place.
 Napi::Value IndexCopy_(const Napi::CallbackInfo& info) {
   ArgTensor(info, 0).index_copy_(ArgInt(info, 1), ArgTensor(info, 2), ArgTensor(info, 3));

@@ -63,10 +63,14 @@ export function zerosLike(t: Tensor): Tensor {
 export function onesLike(t: Tensor): Tensor {
   return ones(t.shape, { dtype: t.dtype, device: t.device });
 }
-/** [start, end) in steps of `step`; int64 unless a dtype is named. */
+/**
+ * [start, end) in steps of `step`. Unless a dtype is named: int64 when all three are integers, else float32
+ * (as PyTorch infers it; an int64 range would truncate a fractional step, even to zero).
+ */
 export function arange(start: number, end?: number, step = 1, options: Options = {}): Tensor {
   const [lo, hi] = end === undefined ? [0, start] : [start, end];
-  return new Tensor(native.arange(lo, hi, step, options.dtype ?? "int64", options.device));
+  const integral = Number.isInteger(lo) && Number.isInteger(hi) && Number.isInteger(step);
+  return new Tensor(native.arange(lo, hi, step, options.dtype ?? (integral ? "int64" : "float32"), options.device));
 }
 
 // ---- random (seeded by manualSeed) ----

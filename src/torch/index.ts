@@ -4,5 +4,13 @@ export * from "./creation.js";
 export { type DType, ITEM_SIZE, isFloating, type TypedArray } from "./dtype.js";
 export * as F from "./functional.js";
 export * from "./runtime.js";
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  type Safetensors,
+  saveSafetensors,
+  type TensorDict,
+} from "./safetensors.js";
 export { keep, scope, scopeDepth } from "./scope.js";
 export { Tensor, type ToOptions } from "./tensor.js";

@@ -1,0 +1,138 @@
+"""PyTorch reference for bench/engine.ts: the same models and steps, timed the same way."""
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SmallCNN(nn.Module):
+    def __init__(self, in_ch=1, classes=10, size=28, bn=True):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, 32, 3, padding=1, bias=not bn)
+        self.bn1 = nn.BatchNorm2d(32) if bn else nn.Identity()
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1, bias=not bn)
+        self.bn2 = nn.BatchNorm2d(64) if bn else nn.Identity()
+        self.fc1 = nn.Linear(64 * (size // 4) ** 2, 128)
+        self.fc2 = nn.Linear(128, classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, inp, planes, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inp, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or inp != planes:
+            self.shortcut = nn.Sequential(nn.Conv2d(inp, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNet18(nn.Module):
+    def __init__(self, in_ch=3, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, 64, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        layers, inp = [], 64
+        for i, planes in enumerate([64, 128, 256, 512]):
+            blocks = []
+            for s in [1 if i == 0 else 2, 1]:
+                blocks.append(BasicBlock(inp, planes, s))
+                inp = planes
+            layers.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        self.linear = nn.Linear(512, classes)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
+        return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+
+def timed(fn, warmup, iters):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def steps(model, shape):
+    """The three steps of one model, as bench/engine.ts builds them."""
+    x = torch.rand(shape)
+    y = torch.randint(0, 10, (shape[0],))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+    def train():
+        model.train().requires_grad_(True)
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    eps, step = 8 / 255, 0.1 * 8 / 255
+    target = (y + 1) % 10
+    lo, hi = x - eps, x + eps
+    x_adv = x.clone()
+
+    def pgd():
+        nonlocal x_adv
+        model.eval().requires_grad_(False)
+        inp = x_adv.detach().requires_grad_(True)
+        loss = F.cross_entropy(model(inp), target)
+        (g,) = torch.autograd.grad(loss, inp)
+        with torch.no_grad():
+            x_adv = (inp - step * g.sign()).clamp(lo, hi).clamp(0, 1)
+
+    def infer():
+        model.eval()
+        with torch.no_grad():
+            model(x).argmax(1)
+
+    return {"train": train, "pgd": pgd, "infer": infer}
+
+
+MODELS = {"smallcnn": (SmallCNN, (128, 1, 28, 28)), "resnet18": (ResNet18, (128, 3, 32, 32))}
+
+
+def main():
+    """Serves timing requests so that the TypeScript side can alternate with it closely in time.
+
+    Reads lines "<model>.<step> <warmup> <iters>" on stdin, answers each with the median ms on stdout.
+    """
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    built = {}
+    for line in sys.stdin:
+        case, warmup, iters = line.split()
+        model_name, step = case.split(".")
+        if model_name not in built:
+            torch.manual_seed(0)
+            make, shape = MODELS[model_name]
+            built[model_name] = steps(make(), shape)
+        ms = timed(built[model_name][step], int(warmup), int(iters))
+        print(json.dumps({"case": case, "ms": ms}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

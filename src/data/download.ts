@@ -1,0 +1,132 @@
+// Fetching the official archives for users with a network: each file is streamed to a temporary
+// directory beside the destination while its MD5 is computed, checked, unpacked if it is a .tar.gz,
+// and the directory is renamed into place only when everything is there.
+import { createHash } from "node:crypto";
+import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { checkDestination, commitDirectory, makeTempBeside, writeFileDurable } from "./atomic.js";
+import { DatasetError } from "./errors.js";
+import { readBytes } from "./files.js";
+import { defaultDownloadDir } from "./registry.js";
+import { type DownloadableName, OFFICIAL_SOURCES, type Resource } from "./sources.js";
+import { readTar } from "./tar.js";
+
+export interface DownloadOptions {
+  /** Destination directory; default $ADVPOISON_DATA/NAME or ~/.cache/advpoison/NAME. */
+  dataDir?: string;
+  /** Replace an existing destination. */
+  force?: boolean;
+  /** Base URLs to fetch the files from instead of the official ones (each file's name is appended). */
+  mirrors?: readonly string[];
+  /** Give up on a URL when no data arrives for this long; default 30 s. */
+  stallTimeoutMs?: number;
+  /** Progress messages (one per file and per failed URL). */
+  log?: (message: string) => void;
+}
+
+/** Downloads a named dataset and returns the directory it is now in. */
+export async function download(name: DownloadableName, options: DownloadOptions = {}): Promise<string> {
+  const dest = options.dataDir ?? defaultDownloadDir(name);
+  const resources = OFFICIAL_SOURCES[name].map((r) =>
+    options.mirrors ? { ...r, urls: options.mirrors.map((m) => m + r.fileName) } : r,
+  );
+  await installResources(dest, resources, options);
+  return dest;
+}
+
+/** Fetches, verifies and unpacks `resources` into the new directory `dest`, atomically. */
+export async function installResources(
+  dest: string,
+  resources: readonly Resource[],
+  options: DownloadOptions = {},
+): Promise<void> {
+  checkDestination(dest, options.force ?? false);
+  const tmp = makeTempBeside(dest);
+  try {
+    for (const resource of resources) {
+      const file = join(tmp, resource.fileName);
+      await fetchFirstWorking(resource, file, options);
+      if (resource.extractDir !== undefined) {
+        extractDirectory(file, resource.extractDir, tmp);
+        rmSync(file);
+      }
+    }
+    commitDirectory(tmp, dest, options.force ?? false);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function fetchFirstWorking(resource: Resource, file: string, options: DownloadOptions): Promise<void> {
+  const failures: string[] = [];
+  for (const url of resource.urls) {
+    options.log?.(`downloading ${url}`);
+    try {
+      const md5 = await fetchToFile(url, file, options.stallTimeoutMs ?? 30_000);
+      if (md5 === resource.md5) return;
+      failures.push(`${url}: checksum mismatch (MD5 ${md5}, expected ${resource.md5})`);
+    } catch (e) {
+      failures.push(`${url}: ${describeFetchError(e)}`);
+    }
+    options.log?.(`failed: ${failures.at(-1)}`);
+  }
+  throw new DatasetError(
+    `could not download ${resource.fileName}:\n  ${failures.join("\n  ")}\n` +
+      "If this machine is offline, fetch the file elsewhere and place the dataset by hand (see --data-dir).",
+  );
+}
+
+/** Streams `url` into `file` and returns the MD5 of what arrived. */
+async function fetchToFile(url: string, file: string, stallTimeoutMs: number): Promise<string> {
+  const controller = new AbortController();
+  const stalled = () => controller.abort(new Error(`no data for ${stallTimeoutMs / 1000} s`));
+  let timer = setTimeout(stalled, stallTimeoutMs);
+  const fd = openSync(file, "w");
+  try {
+    const response = await fetch(url, { signal: controller.signal });
+    if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+    const hash = createHash("md5");
+    for await (const chunk of response.body) {
+      clearTimeout(timer);
+      timer = setTimeout(stalled, stallTimeoutMs);
+      hash.update(chunk);
+      let offset = 0;
+      while (offset < chunk.length) offset += writeSync(fd, chunk, offset, chunk.length - offset);
+    }
+    fsyncSync(fd);
+    return hash.digest("hex");
+  } finally {
+    clearTimeout(timer);
+    closeSync(fd);
+  }
+}
+
+/** fetch() reports network failures as "fetch failed" with the real reason in `cause`. */
+function describeFetchError(e: unknown): string {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  const cause = err.cause;
+  if (cause?.code === "ECONNREFUSED") return "connection refused (ECONNREFUSED)";
+  if (cause?.code === "ENOTFOUND" || cause?.code === "EAI_AGAIN") return `host not found (${cause.code}): offline?`;
+  if (cause?.code) return `${cause.message ?? err.message} (${cause.code})`;
+  return cause?.message ? `${err.message}: ${cause.message}` : err.message;
+}
+
+/** Writes the files under `inner`/ of the .tar.gz `archive` into `dest`, without that prefix. */
+function extractDirectory(archive: string, inner: string, dest: string): void {
+  let tar: Uint8Array;
+  try {
+    tar = gunzipSync(readBytes(archive));
+  } catch (e) {
+    throw new DatasetError(`corrupt gzip data: ${(e as Error).message}`, archive);
+  }
+  const prefix = `${inner}/`;
+  const entries = readTar(tar, archive).filter((e) => e.path.startsWith(prefix));
+  if (entries.length === 0) throw new DatasetError(`archive has no ${prefix} directory`, archive);
+  for (const entry of entries) {
+    const target = join(dest, entry.path.slice(prefix.length));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileDurable(target, entry.data);
+  }
+}

@@ -1,0 +1,157 @@
+// ImageFolder trees as torchvision reads them: ROOT/<class>/<image>.png|jpg|jpeg, classes numbered in the
+// plain sorted order of their directory names, images sorted by file name within each class.
+import { mkdirSync, readdirSync } from "node:fs";
+import { basename, extname, join } from "node:path";
+import { writeFileDurable } from "./atomic.js";
+import { checkDataset, type Dataset, imageBytes, type Split } from "./dataset.js";
+import { DatasetError } from "./errors.js";
+import { isDirectory, readBytes } from "./files.js";
+import { decodeImage, encodePng } from "./image.js";
+import { centerCrop, type HwcImage, resizeShorterSide } from "./resize.js";
+
+const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg"];
+
+export interface FolderOptions {
+  /** Resize every image so its shorter side has this length (torchvision's Resize(size)). */
+  resize?: number;
+  /** Then keep the centered crop x crop window (torchvision's CenterCrop(crop)). */
+  crop?: number;
+}
+
+/** A split's tree inside a dataset directory: DIR/train, and DIR/test or else DIR/val. */
+export function folderSplitRoot(dir: string, split: Split): string | undefined {
+  const names = split === "train" ? ["train"] : ["test", "val"];
+  return names.map((n) => join(dir, n)).find(isDirectory);
+}
+
+export function readFolderSplit(dir: string, split: Split, options: FolderOptions = {}): Dataset {
+  const root = folderSplitRoot(dir, split);
+  if (!root) {
+    const expected = split === "train" ? "train/" : "test/ or val/";
+    throw new DatasetError(`no ${split} split: expected a ${expected} directory holding <class>/<image> files`, dir);
+  }
+  return readImageFolder(root, options);
+}
+
+/**
+ * Entries sorted by name, symbolic links followed. Hidden entries (".ipynb_checkpoints", editors' files)
+ * are skipped, where torchvision would count them.
+ */
+function listDir(dir: string): { name: string; isDir: boolean }[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => !e.name.startsWith("."))
+    .map((e) => ({ name: e.name, isDir: e.isDirectory() || (e.isSymbolicLink() && isDirectory(join(dir, e.name))) }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Reads every image directly inside ROOT's class directories (subdirectories are not searched; an empty
+ * class directory still counts as a class, so class indices survive subsetting). Images become grayscale
+ * (1 channel) when every file is grayscale and RGB (3 channels) otherwise; alpha is dropped.
+ */
+export function readImageFolder(root: string, options: FolderOptions = {}): Dataset {
+  if (!isDirectory(root)) throw new DatasetError("image folder not found", root);
+  const classNames = listDir(root)
+    .filter((e) => e.isDir)
+    .map((e) => e.name);
+  if (classNames.length === 0) throw new DatasetError("no class directories (expected ROOT/<class>/<image>)", root);
+  const images: HwcImage[] = [];
+  const labels: number[] = [];
+  const fileNames: string[] = [];
+  let allGray = true;
+  let first: { file: string; height: number; width: number } | undefined;
+  for (const [label, className] of classNames.entries()) {
+    const files = listDir(join(root, className)).filter(
+      (e) => !e.isDir && IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase()),
+    );
+    for (const { name } of files) {
+      const file = join(root, className, name);
+      const decoded = decodeImage(readBytes(file), file);
+      const image = fitImage(
+        { pixels: decoded.rgb, height: decoded.height, width: decoded.width, channels: 3 },
+        options,
+        file,
+      );
+      first ??= { file, height: image.height, width: image.width };
+      if (image.height !== first.height || image.width !== first.width) {
+        throw new DatasetError(
+          `mixed image sizes: ${image.height}x${image.width}, but ${first.file} is ${first.height}x${first.width}; ` +
+            "pass resize and crop options to bring them to one size",
+          file,
+        );
+      }
+      allGray &&= decoded.grayscale;
+      images.push(image);
+      labels.push(label);
+      fileNames.push(name);
+    }
+  }
+  if (!first) throw new DatasetError(`no images (${IMAGE_EXTENSIONS.join(", ")}) in any class directory`, root);
+  const channels = allGray ? 1 : 3;
+  const size = first.height * first.width;
+  const pixels = new Uint8Array(images.length * size * channels);
+  images.forEach((image, i) => {
+    if (channels === 3) pixels.set(image.pixels, i * size * 3);
+    else for (let p = 0; p < size; p++) pixels[i * size + p] = image.pixels[3 * p]!;
+  });
+  return checkDataset(
+    {
+      images: pixels,
+      labels: Int32Array.from(labels),
+      count: images.length,
+      height: first.height,
+      width: first.width,
+      channels,
+      numClasses: classNames.length,
+      classNames,
+      source: { format: "folder", root, fileNames },
+    },
+    root,
+  );
+}
+
+function fitImage(image: HwcImage, { resize, crop }: FolderOptions, file: string): HwcImage {
+  const resized = resize === undefined ? image : resizeShorterSide(image, resize);
+  if (crop === undefined) return resized;
+  const cropped = centerCrop(resized, crop);
+  if (!cropped) {
+    throw new DatasetError(`image is ${resized.height}x${resized.width}, smaller than the ${crop}x${crop} crop`, file);
+  }
+  return cropped;
+}
+
+/**
+ * Writes the split as ROOT/<class>/<image>.png. PNG is lossless, so JPEG input is written as PNG too (the
+ * decoded pixels, not the JPEG bytes). Class directories keep the class names when those are valid names
+ * already in sorted order; otherwise they are prefixed with the zero-padded class index ("0-T-shirt_top"),
+ * so that reading back (which numbers classes by sorted name) gives the same labels.
+ */
+export function writeFolderSplit(dir: string, split: Split, ds: Dataset): void {
+  const source = ds.source.format === "folder" ? ds.source : undefined;
+  const splitDir = split === "test" && source && basename(source.root) === "val" ? "val" : split;
+  const root = join(dir, splitDir);
+  const classDirs = classDirectoryNames(ds.classNames);
+  for (const name of classDirs) mkdirSync(join(root, name), { recursive: true });
+  const digits = String(Math.max(ds.count - 1, 0)).length;
+  const taken = new Set<string>();
+  for (let i = 0; i < ds.count; i++) {
+    const classDir = classDirs[ds.labels[i]!]!;
+    const stem = source ? withoutExtension(source.fileNames[i]!) : String(i).padStart(digits, "0");
+    let name = `${stem}.png`;
+    for (let k = 1; taken.has(`${classDir}/${name}`); k++) name = `${stem}-${k}.png`;
+    taken.add(`${classDir}/${name}`);
+    writeFileDurable(join(root, classDir, name), encodePng(imageBytes(ds, i), ds.height, ds.width, ds.channels));
+  }
+}
+
+function withoutExtension(name: string): string {
+  return name.slice(0, name.length - extname(name).length);
+}
+
+function classDirectoryNames(classNames: readonly string[]): string[] {
+  const usable = (n: string) => n.length > 0 && !n.startsWith(".") && !/[/\\\0]/.test(n);
+  const sorted = classNames.every((n, i) => i === 0 || classNames[i - 1]! < n);
+  if (sorted && classNames.every(usable)) return [...classNames];
+  const digits = String(classNames.length - 1).length;
+  return classNames.map((n, i) => `${String(i).padStart(digits, "0")}-${n.replace(/[/\\\0]/g, "_")}`);
+}

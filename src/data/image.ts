@@ -1,0 +1,79 @@
+// Single-image codecs over the pure-JS pngjs and jpeg-js: decoding to 8-bit RGB plus whether the file is
+// grayscale, and lossless PNG encoding of 1- or 3-channel images.
+import jpeg from "jpeg-js";
+import { PNG } from "pngjs";
+import { DatasetError } from "./errors.js";
+
+export interface DecodedImage {
+  readonly width: number;
+  readonly height: number;
+  /** Whether the file stores a single gray channel (PNG color types 0/4, one-component JPEG). */
+  readonly grayscale: boolean;
+  /** height*width*3 bytes, RGB; alpha is dropped, as PIL's convert("RGB") does. */
+  readonly rgb: Uint8Array;
+}
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
+const JPEG_MAGIC = [0xff, 0xd8, 0xff];
+
+const startsWith = (bytes: Uint8Array, magic: readonly number[]) => magic.every((b, i) => bytes[i] === b);
+
+/** Decodes a PNG or JPEG (recognised by content, not name); `path` names the file in errors. */
+export function decodeImage(bytes: Uint8Array, path: string): DecodedImage {
+  try {
+    if (startsWith(bytes, PNG_MAGIC)) return decodePng(bytes);
+    if (startsWith(bytes, JPEG_MAGIC)) return decodeJpeg(bytes);
+  } catch (e) {
+    throw new DatasetError(`unreadable image: ${(e as Error).message}`, path);
+  }
+  throw new DatasetError("unreadable image: neither PNG nor JPEG data", path);
+}
+
+function decodePng(bytes: Uint8Array): DecodedImage {
+  // pngjs always yields 8-bit RGBA (16-bit samples are scaled down), whatever the stored color type.
+  const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const pixels = png.width * png.height;
+  const rgb = new Uint8Array(pixels * 3);
+  for (let p = 0; p < pixels; p++) {
+    rgb[3 * p] = png.data[4 * p]!;
+    rgb[3 * p + 1] = png.data[4 * p + 1]!;
+    rgb[3 * p + 2] = png.data[4 * p + 2]!;
+  }
+  return { width: png.width, height: png.height, grayscale: !png.color, rgb };
+}
+
+function decodeJpeg(bytes: Uint8Array): DecodedImage {
+  const components = jpegComponents(bytes);
+  if (components !== 1 && components !== 3) throw new Error(`JPEG with ${components ?? "no"} color components`);
+  const image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
+  return { width: image.width, height: image.height, grayscale: components === 1, rgb: image.data };
+}
+
+/** The component count in the JPEG's start-of-frame header (jpeg-js always outputs RGB, hiding it). */
+function jpegComponents(bytes: Uint8Array): number | undefined {
+  let i = 2;
+  while (i + 9 < bytes.length) {
+    if (bytes[i] !== 0xff) return undefined;
+    const marker = bytes[i + 1]!;
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC): length, precision, height, width, components.
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return bytes[i + 9];
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      i += 2;
+      continue;
+    }
+    i += 2 + ((bytes[i + 2]! << 8) | bytes[i + 3]!);
+  }
+  return undefined;
+}
+
+/** A lossless PNG of an H,W,C image (C = 1 grayscale or 3 RGB), 8 bits per sample. */
+export function encodePng(pixels: Uint8Array, height: number, width: number, channels: number): Uint8Array {
+  const colorType = channels === 1 ? 0 : 2;
+  const png = new PNG({ width, height, colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8 });
+  png.data = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+  return PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8 });
+}

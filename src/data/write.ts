@@ -1,0 +1,68 @@
+// Writing datasets back to disk: in the format they were read from (so a poisoned dataset drops in where
+// the clean one was), or as a PNG ImageFolder tree or .npy files on request. Always atomic.
+import { writeDirectoryAtomic } from "./atomic.js";
+import { writeCifarSplit } from "./cifar.js";
+import { checkDataset, type Dataset, type Split } from "./dataset.js";
+import { DatasetError } from "./errors.js";
+import { writeFolderSplit } from "./folder.js";
+import { writeIdxSplit } from "./idx.js";
+import { writeNpySplit } from "./npy.js";
+
+/** "same": each split's source format; "folder": PNG ImageFolder tree; "npy": .npy arrays. */
+export type OutputFormat = "same" | "folder" | "npy";
+
+export interface WriteOptions {
+  format?: OutputFormat;
+  /** Replace an existing output directory. */
+  force?: boolean;
+}
+
+/**
+ * Writes the given splits into directory `dest`, laid out so that the matching reader reads them back
+ * (fashion-mnist:DEST, cifar10:DEST, folder:DEST, npy:DEST, ...). The directory appears complete or not
+ * at all; an existing one is only replaced with `force`.
+ */
+export function writeDataset(dest: string, splits: Partial<Record<Split, Dataset>>, options: WriteOptions = {}): void {
+  const format = options.format ?? "same";
+  const entries = (["train", "test"] as const).flatMap((split) => {
+    const ds = splits[split];
+    return ds ? [{ split, ds }] : [];
+  });
+  if (entries.length === 0) throw new DatasetError("nothing to write: no train or test split given");
+  for (const { split, ds } of entries) checkDataset(ds, `${split} split to write`);
+  const [first, second] = entries.map((e) => e.ds);
+  if (first && second) checkCompatible(first, second, format);
+  writeDirectoryAtomic(dest, options.force ?? false, (dir) => {
+    for (const { split, ds } of entries) writerFor(ds, format)(dir, split, ds);
+  });
+}
+
+type SplitWriter = (dir: string, split: Split, ds: Dataset) => void;
+
+function writerFor(ds: Dataset, format: OutputFormat): SplitWriter {
+  if (format === "folder") return writeFolderSplit;
+  if (format === "npy") return writeNpySplit;
+  switch (ds.source.format) {
+    case "idx":
+      return (dir, _split, d) => writeIdxSplit(dir, d);
+    case "cifar10":
+    case "cifar100":
+      return writeCifarSplit;
+    case "folder":
+      return writeFolderSplit;
+    case "npy":
+      return writeNpySplit;
+  }
+}
+
+/** The splits share a directory and its class-name files, so they must agree on classes and format. */
+function checkCompatible(train: Dataset, test: Dataset, format: OutputFormat): void {
+  if (format === "same" && train.source.format !== test.source.format) {
+    throw new DatasetError(
+      `train split is ${train.source.format} but test split is ${test.source.format}; choose an output format (folder or npy)`,
+    );
+  }
+  const sameNames =
+    train.classNames.length === test.classNames.length && train.classNames.every((n, i) => n === test.classNames[i]);
+  if (!sameNames) throw new DatasetError("train and test splits have different class names");
+}

@@ -1,0 +1,44 @@
+// Every model by the name the CLI and configs use, all built from the same spec.
+import type { Module } from "../nn/index.js";
+import { ConvNet, type ConvNetOptions } from "./convnet.js";
+import { densenet121 } from "./densenet.js";
+import { GoogLeNet } from "./googlenet.js";
+import { MobileNetV2 } from "./mobilenetv2.js";
+import { resnet18, resnet34 } from "./resnet.js";
+import { SmallCNN } from "./smallcnn.js";
+import type { ModelSpec } from "./spec.js";
+import { vgg11, vgg16 } from "./vgg.js";
+
+/** The data's shape and class count, plus the options some models take (the others ignore them). */
+export type ModelConfig = ModelSpec & ConvNetOptions;
+
+const FACTORIES = {
+  smallcnn: (c: ModelConfig) => new SmallCNN({ ...c, batchNorm: false }),
+  "smallcnn-bn": (c: ModelConfig) => new SmallCNN({ ...c, batchNorm: true }),
+  convnet: (c: ModelConfig) => new ConvNet(c),
+  resnet18,
+  resnet34,
+  vgg11,
+  vgg16,
+  mobilenetv2: (c: ModelConfig) => new MobileNetV2(c),
+  densenet121,
+  googlenet: (c: ModelConfig) => new GoogLeNet(c),
+} satisfies Record<string, (c: ModelConfig) => Module>;
+
+export type ModelName = keyof typeof FACTORIES;
+
+export function modelNames(): ModelName[] {
+  return Object.keys(FACTORIES) as ModelName[];
+}
+
+export function isModelName(name: string): name is ModelName {
+  return Object.hasOwn(FACTORIES, name);
+}
+
+/** A freshly initialised model; throws, listing the valid names, for an unknown one. */
+export function createModel(name: string, config: ModelConfig): Module {
+  if (!isModelName(name)) {
+    throw new Error(`unknown model '${name}'; valid names: ${modelNames().join(", ")}`);
+  }
+  return FACTORIES[name](config);
+}

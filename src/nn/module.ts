@@ -1,0 +1,158 @@
+// Module: parameters, buffers and submodules under PyTorch's dotted state-dict names.
+import { keep, noGrad, type Tensor } from "../torch/index.js";
+
+export type StateDict = Map<string, Tensor>;
+
+export abstract class Module {
+  training = true;
+  readonly #params = new Map<string, Tensor | undefined>();
+  readonly #buffers = new Map<string, Tensor>();
+  readonly #children = new Map<string, Module>();
+
+  abstract forward(x: Tensor): Tensor;
+
+  /** Registers a trainable tensor (requires grad, kept out of scopes); undefined registers an absent one (bias=False). */
+  protected param(name: string, t: Tensor | undefined): Tensor | undefined {
+    if (t) keep(t.requiresGrad_(true));
+    this.#params.set(name, t);
+    return t;
+  }
+
+  /** Registers a non-trainable tensor that belongs in the state dict (running statistics). */
+  protected buffer(name: string, t: Tensor): Tensor {
+    this.#buffers.set(name, keep(t));
+    return t;
+  }
+
+  /** A registered parameter (looked up each time, so `to(device)` can swap tensors). */
+  protected getParam(name: string): Tensor | undefined {
+    return this.#params.get(name);
+  }
+
+  protected getBuffer(name: string): Tensor {
+    const t = this.#buffers.get(name);
+    if (!t) throw new Error(`${this.constructor.name} has no buffer '${name}'`);
+    return t;
+  }
+
+  /** Registers a submodule under `name` (its tensors appear as `name.xxx`). */
+  protected child<M extends Module>(name: string, m: M): M {
+    this.#children.set(name, m);
+    return m;
+  }
+
+  children(): [string, Module][] {
+    return [...this.#children];
+  }
+
+  *namedModules(prefix = ""): Generator<[string, Module]> {
+    yield [prefix, this];
+    for (const [name, m] of this.#children) yield* m.namedModules(prefix ? `${prefix}.${name}` : name);
+  }
+
+  *namedParameters(prefix = ""): Generator<[string, Tensor]> {
+    for (const [name, t] of this.#params) if (t) yield [prefix + name, t];
+    for (const [name, m] of this.#children) yield* m.namedParameters(`${prefix}${name}.`);
+  }
+
+  parameters(): Tensor[] {
+    return [...this.namedParameters()].map(([, t]) => t);
+  }
+
+  *namedBuffers(prefix = ""): Generator<[string, Tensor]> {
+    for (const [name, t] of this.#buffers) yield [prefix + name, t];
+    for (const [name, m] of this.#children) yield* m.namedBuffers(`${prefix}${name}.`);
+  }
+
+  /** Parameters and buffers by PyTorch name, in registration order (the tensors themselves, not copies). */
+  stateDict(): StateDict {
+    const out: StateDict = new Map();
+    this.#collectState("", out);
+    return out;
+  }
+
+  #collectState(prefix: string, out: StateDict): void {
+    for (const [name, t] of this.#params) if (t) out.set(prefix + name, t);
+    for (const [name, t] of this.#buffers) out.set(prefix + name, t);
+    for (const [name, m] of this.#children) m.#collectState(`${prefix}${name}.`, out);
+  }
+
+  /**
+   * Copies `state` into this module's tensors. Strict: every name must match both ways, with equal shapes;
+   * the error lists every missing, unexpected and mismatched name. Dtypes are converted as PyTorch does.
+   */
+  loadStateDict(state: ReadonlyMap<string, Tensor>, options: { strict?: boolean } = {}): void {
+    const strict = options.strict ?? true;
+    const own = this.stateDict();
+    const missing = [...own.keys()].filter((k) => !state.has(k));
+    const unexpected = [...state.keys()].filter((k) => !own.has(k));
+    const mismatched: string[] = [];
+    for (const [k, t] of own) {
+      const src = state.get(k);
+      if (src && src.shape.join(",") !== t.shape.join(",")) {
+        mismatched.push(`${k}: checkpoint [${src.shape}] vs model [${t.shape}]`);
+      }
+    }
+    const problems = [
+      ...(strict && missing.length ? [`missing keys: ${missing.join(", ")}`] : []),
+      ...(strict && unexpected.length ? [`unexpected keys: ${unexpected.join(", ")}`] : []),
+      ...(mismatched.length ? [`shape mismatches: ${mismatched.join("; ")}`] : []),
+    ];
+    if (problems.length) throw new Error(`loadStateDict: ${problems.join("\n  ")}`);
+    noGrad(() => {
+      for (const [k, t] of own) {
+        const src = state.get(k);
+        if (src) t.copy_(src);
+      }
+    });
+  }
+
+  train(on = true): this {
+    for (const [, m] of this.namedModules()) m.training = on;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Stops (or restarts) gradient recording for every parameter: crafting models are frozen. */
+  requiresGrad_(on: boolean): this {
+    for (const p of this.parameters()) p.requiresGrad_(on);
+    return this;
+  }
+
+  /** Moves every parameter and buffer to `device`; the old tensors are freed. */
+  to(device: string): this {
+    noGrad(() => {
+      for (const [, m] of this.namedModules()) m.#moveOwn(device);
+    });
+    return this;
+  }
+
+  #moveOwn(device: string): void {
+    for (const [name, t] of this.#params) {
+      if (!t || t.device === device) continue;
+      this.#params.set(name, keep(t.to({ device }).detach().requiresGrad_(t.requiresGrad)));
+      t.dispose();
+    }
+    for (const [name, t] of this.#buffers) {
+      if (t.device === device) continue;
+      this.#buffers.set(name, keep(t.to({ device })));
+      t.dispose();
+    }
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = undefined;
+  }
+
+  numParameters(): number {
+    return this.parameters().reduce((n, p) => n + p.numel, 0);
+  }
+
+  /** Frees every parameter and buffer. */
+  dispose(): void {
+    for (const [, t] of this.stateDict()) t.dispose();
+  }
+}

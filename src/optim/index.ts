@@ -1,0 +1,2 @@
+export * from "./schedule.js";
+export { SGD, type SGDOptions } from "./sgd.js";

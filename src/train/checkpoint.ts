@@ -1,0 +1,41 @@
+// Training checkpoints: one safetensors file holding the model (PyTorch names), the optimiser's momentum
+// buffers and the run's progress as metadata, replaced atomically after every epoch. A single file means a
+// crash can never pair weights of one epoch with the progress record of another.
+import { existsSync, readFileSync } from "node:fs";
+import type { Module } from "../nn/index.js";
+import type { SGD } from "../optim/index.js";
+import { decodeSafetensors, encodeSafetensors, type Tensor } from "../torch/index.js";
+import { writeFileAtomic } from "../util/atomic.js";
+
+const FORMAT = "advpoison-checkpoint/1";
+const MOMENTUM = "optimizer.momentum.";
+
+export interface CheckpointState<Info> {
+  epochsDone: number;
+  info: Info;
+}
+
+export function saveCheckpoint<Info>(path: string, model: Module, opt: SGD, state: CheckpointState<Info>): void {
+  const tensors = new Map<string, Tensor>(model.stateDict());
+  for (const [i, t] of opt.stateTensors()) tensors.set(`${MOMENTUM}${i}`, t);
+  const metadata = { format: FORMAT, epochs_done: String(state.epochsDone), info: JSON.stringify(state.info) };
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+/** Restores model and optimiser from `path` and returns the saved progress; undefined if there is no file. */
+export function loadCheckpoint<Info>(path: string, model: Module, opt: SGD): CheckpointState<Info> | undefined {
+  if (!existsSync(path)) return undefined;
+  const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
+  try {
+    if (metadata.format !== FORMAT)
+      throw new Error(`${path}: not an advpoison checkpoint (format '${metadata.format}')`);
+    const modelState = new Map([...tensors].filter(([k]) => !k.startsWith(MOMENTUM)));
+    model.loadStateDict(modelState);
+    const momentum = new Map<number, Tensor>();
+    for (const [k, t] of tensors) if (k.startsWith(MOMENTUM)) momentum.set(Number(k.slice(MOMENTUM.length)), t);
+    opt.loadStateTensors(momentum);
+    return { epochsDone: Number(metadata.epochs_done), info: JSON.parse(metadata.info ?? "{}") as Info };
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+}

@@ -1,0 +1,155 @@
+// The training loop: seeded, resumable at any epoch boundary, with progress and per-epoch checkpoints.
+import { DataLoader, type Dataset, type Normalization } from "../data/index.js";
+import type { Module } from "../nn/index.js";
+import { SGD } from "../optim/index.js";
+import { F, manualSeed, scope, zeros } from "../torch/index.js";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { evaluate } from "./evaluate.js";
+import { type Progress, silentProgress } from "./progress.js";
+import { type Recipe, scheduleOf } from "./recipe.js";
+
+export interface EpochRecord {
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  trainAcc: number;
+  /** Clean test accuracy after the epoch, when a test set was given. */
+  testAcc?: number;
+  seconds: number;
+}
+
+export interface TrainOptions {
+  recipe: Recipe;
+  seed: number;
+  normalize?: Normalization;
+  device?: string;
+  /** Evaluated after every epoch, for accuracy curves. */
+  testSet?: Dataset;
+  /** Written atomically after every epoch; with `resume`, training continues from it. */
+  checkpoint?: string;
+  resume?: boolean;
+  progress?: Progress;
+  /** Prefix of progress labels, e.g. "victim 2/3". */
+  label?: string;
+}
+
+export interface TrainResult {
+  history: EpochRecord[];
+  seconds: number;
+  /** Epochs restored from a checkpoint instead of trained in this call. */
+  resumedEpochs: number;
+}
+
+interface RunInfo {
+  recipe: Recipe;
+  seed: number;
+  history: EpochRecord[];
+}
+
+/** Gives the event loop a turn, so progress bars redraw and signals are handled during long loops. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export async function train(model: Module, trainSet: Dataset, options: TrainOptions): Promise<TrainResult> {
+  const { recipe: r, seed } = options;
+  const progress = options.progress ?? silentProgress;
+  const opt = new SGD(model.parameters(), {
+    lr: r.lr,
+    momentum: r.momentum,
+    nesterov: r.nesterov && r.momentum > 0,
+    weightDecay: r.weightDecay,
+  });
+  const schedule = scheduleOf(r);
+  const loader = new DataLoader(trainSet, {
+    batchSize: r.batchSize,
+    shuffle: true,
+    seed,
+    augment: { cropPadding: r.cropPadding, flip: r.flip },
+    ...(options.normalize ? { normalize: options.normalize } : {}),
+    ...(options.device ? { device: options.device } : {}),
+  });
+  let history: EpochRecord[] = [];
+  let start = 0;
+  if (options.resume && options.checkpoint) {
+    const saved = loadCheckpoint<RunInfo>(options.checkpoint, model, opt);
+    if (saved) {
+      if (JSON.stringify(saved.info.recipe) !== JSON.stringify(r) || saved.info.seed !== seed) {
+        throw new Error(
+          `${options.checkpoint}: checkpoint was made with another recipe or seed; remove it or drop --resume`,
+        );
+      }
+      start = saved.epochsDone;
+      history = saved.info.history;
+      progress.log(`resuming from ${options.checkpoint} after epoch ${start}/${r.epochs}`);
+    }
+  }
+  const t0 = performance.now();
+  const prefix = options.label ? `${options.label} ` : "";
+  try {
+    for (let epoch = start; epoch < r.epochs; epoch++) {
+      // Everything random in an epoch derives from (seed, epoch), so a resumed run repeats it exactly.
+      manualSeed(seed * 1000 + epoch);
+      const e0 = performance.now();
+      model.train();
+      const task = progress.start(`${prefix}epoch ${epoch + 1}/${r.epochs}`, loader.length, "batch");
+      const lossSum = zeros([], { dtype: "float64", ...(options.device ? { device: options.device } : {}) });
+      const correct = zeros([], { dtype: "int64", ...(options.device ? { device: options.device } : {}) });
+      let seen = 0;
+      let b = 0;
+      for (const batch of loader.epoch(epoch)) {
+        opt.lr = schedule(epoch + b / loader.length);
+        scope(() => {
+          const logits = model.forward(batch.x);
+          const loss = F.crossEntropy(logits, batch.y, { labelSmoothing: r.labelSmoothing });
+          opt.zeroGrad();
+          loss.backward();
+          opt.step();
+          // Kept on the device and read only when shown: no per-step synchronisation on a GPU.
+          lossSum.add_(loss.detach().mul(batch.y.size(0)));
+          correct.add_(logits.argmax(1).eq(batch.y).sum());
+        });
+        seen += batch.y.size(0);
+        batch.dispose();
+        b++;
+        if (b % 10 === 0 || b === loader.length) {
+          const secs = (performance.now() - e0) / 1000;
+          task.update(b, {
+            loss: (lossSum.item() / seen).toFixed(3),
+            acc: `${((100 * correct.item()) / seen).toFixed(1)}%`,
+            "img/s": Math.round(seen / secs),
+          });
+        }
+        await yieldToEventLoop();
+      }
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        lr: opt.lr,
+        trainLoss: lossSum.item() / seen,
+        trainAcc: correct.item() / seen,
+        seconds: (performance.now() - e0) / 1000,
+      };
+      lossSum.dispose();
+      correct.dispose();
+      if (options.testSet) {
+        const ev = evaluate(model, options.testSet, {
+          ...(options.normalize ? { normalize: options.normalize } : {}),
+          ...(options.device ? { device: options.device } : {}),
+        });
+        record.testAcc = ev.accuracy;
+      }
+      history.push(record);
+      const test = record.testAcc === undefined ? "" : `, test acc ${(100 * record.testAcc).toFixed(2)}%`;
+      task.finish(
+        `${prefix}epoch ${epoch + 1}/${r.epochs}: loss ${record.trainLoss.toFixed(4)}, train acc ${(100 * record.trainAcc).toFixed(2)}%${test}, ${record.seconds.toFixed(1)} s`,
+      );
+      if (options.checkpoint) {
+        saveCheckpoint<RunInfo>(options.checkpoint, model, opt, {
+          epochsDone: epoch + 1,
+          info: { recipe: r, seed, history },
+        });
+      }
+    }
+  } finally {
+    opt.dispose();
+  }
+  return { history, seconds: (performance.now() - t0) / 1000, resumedEpochs: start };
+}
