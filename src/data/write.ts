@@ -1,6 +1,7 @@
 // Writing datasets back to disk: in the format they were read from (so a poisoned dataset drops in where
 // the clean one was), or as a PNG ImageFolder tree or .npy files on request. Always atomic.
-import { writeDirectoryAtomic } from "./atomic.js";
+import { join } from "node:path";
+import { writeDirectoryAtomic, writeFileDurable } from "./atomic.js";
 import { writeCifarSplit } from "./cifar.js";
 import { checkDataset, type Dataset, type Split } from "./dataset.js";
 import { DatasetError } from "./errors.js";
@@ -15,6 +16,8 @@ export interface WriteOptions {
   format?: OutputFormat;
   /** Replace an existing output directory. */
   force?: boolean;
+  /** More files to publish in the same atomic step (a release's manifest), by name inside the directory. */
+  extraFiles?: Record<string, string | Uint8Array>;
 }
 
 /**
@@ -34,6 +37,7 @@ export function writeDataset(dest: string, splits: Partial<Record<Split, Dataset
   if (first && second) checkCompatible(first, second, format);
   writeDirectoryAtomic(dest, options.force ?? false, (dir) => {
     for (const { split, ds } of entries) writerFor(ds, format)(dir, split, ds);
+    for (const [name, data] of Object.entries(options.extraFiles ?? {})) writeFileDurable(join(dir, name), data);
   });
 }
 

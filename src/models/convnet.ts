@@ -5,8 +5,17 @@
 // Everything sits in a Sequential named `model`, as in the reference, so names read model.conv0.weight,
 // model.bn0.running_mean, ..., model.linear.weight.
 
-import { NamedSequential } from "../nn/extra.js";
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU } from "../nn/index.js";
+import {
+  AdaptiveAvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  Flatten,
+  Linear,
+  MaxPool2d,
+  Module,
+  NamedSequential,
+  ReLU,
+} from "../nn/index.js";
 import type { Tensor } from "../torch/index.js";
 import type { ModelSpec } from "./spec.js";
 

@@ -1,5 +1,6 @@
 export { ConvNet, type ConvNetOptions } from "./convnet.js";
 export { DenseNet, densenet121 } from "./densenet.js";
+export { type LoadedModel, loadModel, type ModelInfo, saveModel } from "./file.js";
 export { GoogLeNet } from "./googlenet.js";
 export { MobileNetV2 } from "./mobilenetv2.js";
 export { createModel, isModelName, type ModelConfig, type ModelName, modelNames } from "./registry.js";

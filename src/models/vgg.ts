@@ -9,25 +9,9 @@ import type { ModelSpec } from "./spec.js";
 export type VGGConfig = readonly (number | "M")[];
 
 export const VGG11: VGGConfig = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"];
+// biome-ignore format: one layer per entry would hide the stages
 export const VGG16: VGGConfig = [
-  64,
-  64,
-  "M",
-  128,
-  128,
-  "M",
-  256,
-  256,
-  256,
-  "M",
-  512,
-  512,
-  512,
-  "M",
-  512,
-  512,
-  512,
-  "M",
+  64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M",
 ];
 
 export class VGG extends Module {

@@ -1,5 +1,5 @@
 // Every model of the registry: its state dict against the PyTorch reference definitions (names, shapes and
-// dtypes, in order, and parameter counts, for 3x32x32 images and 10 classes: test/fixtures/zoo-params.json,
+// dtypes, in order, and parameter counts, for 3x32x32 images and 10 classes: test/fixtures/zoo-reference.json,
 // written by scripts/fixtures/zoo_reference.py), so PyTorch checkpoints load unchanged; one forward and backward
 // pass on batches of 2 grey 28x28 and colour 32x32 images, which must give [2, classes] logits and a finite
 // gradient for every parameter; and an eval-mode forward pass on larger images.
@@ -21,7 +21,7 @@ interface Fixture {
 }
 
 const fixture = JSON.parse(
-  readFileSync(fileURLToPath(new URL("../../../test/fixtures/zoo-params.json", import.meta.url)), "utf8"),
+  readFileSync(fileURLToPath(new URL("../../../test/fixtures/zoo-reference.json", import.meta.url)), "utf8"),
 ) as Fixture;
 
 const CIFAR: ModelSpec = { inChannels: 3, numClasses: 10, imageSize: 32 };

@@ -1,0 +1,79 @@
+// What every command shares: dataset options, argument parsing with clear errors, JSON output, exit codes.
+import { type Command, InvalidArgumentError } from "commander";
+import { type Dataset, loadDataset, subset } from "../data/index.js";
+
+export interface DataOptions {
+  dataset: string;
+  dataDir?: string;
+  subset?: number;
+}
+
+export function addDataOptions(cmd: Command, defaultDataset: string | undefined = "fashion-mnist"): Command {
+  return cmd
+    .option(
+      "--dataset <spec>",
+      "fashion-mnist, mnist, cifar10, cifar100 (optionally NAME:DIR), folder:DIR or npy:DIR",
+      defaultDataset,
+    )
+    .option("--data-dir <dir>", "where the named dataset lives (default: its usual places)")
+    .option("--subset <n>", "use only the first n training images (the same ones in every command)", positiveInt);
+}
+
+/** The training split (first `subset` images if asked) and the full test split. */
+export function loadData(o: DataOptions): { train: Dataset; test: Dataset } {
+  const { train, test } = loadDataset(o.dataset, o.dataDir ? { dataDir: o.dataDir } : {});
+  return { train: o.subset !== undefined ? subset(train, o.subset) : train, test };
+}
+
+export function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${v}'`);
+  return n;
+}
+
+export function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got '${v}'`);
+  return n;
+}
+
+export function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got '${v}'`);
+  return n;
+}
+
+export function fraction(v: string): number {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError(`expected a number in (0, 1], got '${v}'`);
+  return n;
+}
+
+export function collect(v: string, previous: string[] = []): string[] {
+  return [...previous, v];
+}
+
+/** The machine-readable result: one JSON object, always the last line of standard output. */
+export function printJson(result: Record<string, unknown>): void {
+  console.log(JSON.stringify(result));
+}
+
+/** Runs a command body; any error becomes one clear line on stderr and exit code 1. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      console.error(`advpoison: error: ${message}`);
+      if (process.env.ADVPOISON_DEBUG && e instanceof Error) console.error(e.stack);
+      process.exitCode = 1;
+    }
+  };
+}
+
+export function meanSd(xs: readonly number[]): { mean: number; sd: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean, sd };
+}

@@ -1,0 +1,225 @@
+// `advpoison craft`: crafts a poisoned release of a training set (resumable, shardable), and
+// `advpoison merge`: joins the shards of one plan into a release.
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import type { Dataset, OutputFormat } from "../data/index.js";
+import { createModel, type LoadedModel, loadModel, saveModel } from "../models/index.js";
+import type { Module } from "../nn/index.js";
+import {
+  ChunkStore,
+  type CraftPlan,
+  checkEps,
+  craftShard,
+  POISON_RECIPES,
+  type PoisonRecipe,
+  parseShard,
+  readPermutation,
+  shiftPermutation,
+  writeRelease,
+} from "../poison/index.js";
+import { manualSeed } from "../torch/index.js";
+import { recipe, train } from "../train/index.js";
+import {
+  action,
+  addDataOptions,
+  collect,
+  type DataOptions,
+  fraction,
+  loadData,
+  nonNegativeInt,
+  positiveInt,
+  positiveNumber,
+  printJson,
+} from "./common.js";
+import { terminalProgress } from "./progress.js";
+
+interface CraftCliOptions extends DataOptions {
+  recipe: PoisonRecipe;
+  eps: number;
+  steps: number;
+  tau: number;
+  stepSize?: number;
+  init: CraftPlan["init"];
+  restarts: number;
+  augment: boolean;
+  chunkSize: number;
+  budget: number;
+  seed: number;
+  permutation?: string;
+  crafter: string[];
+  crafterModel?: string;
+  trainCrafter?: boolean;
+  crafterRecipe: string;
+  crafterEpochs?: number;
+  out: string;
+  format: OutputFormat;
+  force?: boolean;
+  resume?: boolean;
+  shard?: string;
+  json?: boolean;
+}
+
+const NEEDS_MODEL: readonly PoisonRecipe[] = ["targeted", "untargeted", "error-min", "tensorclog"];
+
+async function crafters(o: CraftCliOptions, trainSet: Dataset, workDir: string): Promise<LoadedModel[]> {
+  if (!NEEDS_MODEL.includes(o.recipe)) return [];
+  const shape = { inChannels: trainSet.channels, numClasses: trainSet.numClasses, imageSize: trainSet.height };
+  if (o.crafter.length > 0) {
+    return o.crafter.map((path) => loadModel(path, { ...shape, ...(o.crafterModel ? { model: o.crafterModel } : {}) }));
+  }
+  if (!o.trainCrafter) throw new Error("give a crafting model with --crafter FILE, or --train-crafter to train one");
+  // Trained once into the work directory, so that a resumed run crafts against the same model.
+  const path = join(workDir, "crafter.safetensors");
+  const name = o.crafterModel ?? "smallcnn-bn";
+  if (!existsSync(path)) {
+    manualSeed(o.seed);
+    const model = createModel(name, shape);
+    const r = recipe(o.crafterRecipe, o.crafterEpochs ? { epochs: o.crafterEpochs } : {});
+    await train(model, trainSet, { recipe: r, seed: o.seed, progress: terminalProgress(), label: "crafting model" });
+    saveModel(path, model, { model: name, ...shape });
+    model.dispose();
+  }
+  return [loadModel(path)];
+}
+
+function planOf(o: CraftCliOptions, trainSet: Dataset, models: LoadedModel[]): CraftPlan {
+  const eps = checkEps(o.eps);
+  const augment = o.augment && NEEDS_MODEL.includes(o.recipe) ? { maxShift: 0.25, flip: true } : null;
+  return {
+    recipe: o.recipe,
+    eps,
+    steps: o.steps,
+    stepSize: o.stepSize ?? o.tau * eps,
+    init: o.init,
+    restarts: o.restarts,
+    augment,
+    chunkSize: o.chunkSize,
+    budget: o.budget,
+    seed: o.seed,
+    permutation: o.permutation
+      ? readPermutation(o.permutation, trainSet.numClasses)
+      : shiftPermutation(trainSet.numClasses),
+    dataset: {
+      spec: o.dataset,
+      dataDir: o.dataDir ?? null,
+      subset: o.subset ?? null,
+      count: trainSet.count,
+      shape: [trainSet.height, trainSet.width, trainSet.channels],
+    },
+    crafters: models.map((m, k) => ({ path: o.crafter[k] ?? "trained", model: m.info.model, sha256: m.sha256 })),
+    extra: {},
+  };
+}
+
+function freeze(models: LoadedModel[]): Module[] {
+  return models.map(({ model }) => model.eval().requiresGrad_(false));
+}
+
+export function registerCraft(program: Command): void {
+  const cmd = program
+    .command("craft")
+    .description("craft a poisoned release of a training set (Fowl et al. 2021 and baselines)")
+    .option("--recipe <name>", `poison: ${POISON_RECIPES.join(", ")}`, "targeted")
+    .option("--eps <levels>", "L-inf budget in grey levels (8 means 8/255)", positiveNumber, 8)
+    .option("--steps <n>", "PGD iterations (the paper: 250)", positiveInt, 250)
+    .option("--tau <x>", "step size as a fraction of eps (the authors' code: 0.05... see README)", positiveNumber, 0.05)
+    .option("--step-size <levels>", "absolute step size in grey levels (overrides --tau)", positiveNumber)
+    .option("--init <kind>", "perturbation init: randn (the authors'), uniform, zero", "randn")
+    .option("--restarts <n>", "PGD restarts; each image keeps its best", positiveInt, 1)
+    .option("--no-augment", "no differentiable shift+flip augmentation inside the attack")
+    .option("--chunk-size <n>", "images crafted together (also the unit of resume and sharding)", positiveInt, 512)
+    .option("--budget <fraction>", "fraction of the training set to poison (seeded random subset)", fraction, 1)
+    .option("--seed <n>", "random seed", nonNegativeInt, 0)
+    .option("--permutation <file>", "JSON array pi for targeted poisons (default y -> y+1 mod C)")
+    .option("--crafter <file>", "crafting model (.safetensors); repeat for an ensemble", collect, [])
+    .option("--crafter-model <name>", "architecture of --crafter files without metadata, or of --train-crafter")
+    .option("--train-crafter", "train the crafting model first")
+    .option("--crafter-recipe <name>", "training recipe for --train-crafter", "fast")
+    .option("--crafter-epochs <n>", "epochs for --train-crafter", positiveInt)
+    .requiredOption("--out <dir>", "release directory (with --shard: this shard's work directory)")
+    .option("--format <f>", "release format: same (as the source), folder (PNG), npy", "same")
+    .option("--force", "replace an existing release")
+    .option("--resume", "continue an interrupted run (finished chunks are kept either way)")
+    .option("--shard <i/n>", "craft only share i of n (then `advpoison merge`)")
+    .option("--json", "print one JSON result as the last line");
+  addDataOptions(cmd).action(
+    action(async (o: CraftCliOptions) => {
+      if (!(POISON_RECIPES as readonly string[]).includes(o.recipe)) {
+        throw new Error(`unknown recipe '${o.recipe}' (${POISON_RECIPES.join(", ")})`);
+      }
+      checkEps(o.eps);
+      if (!["randn", "uniform", "zero"].includes(o.init))
+        throw new Error(`--init must be randn, uniform or zero, got '${o.init}'`);
+      if (!["same", "folder", "npy"].includes(o.format))
+        throw new Error(`--format must be same, folder or npy, got '${o.format}'`);
+      if (!o.shard && existsSync(o.out) && !o.force) throw new Error(`${o.out} exists; pass --force to replace it`);
+      const t0 = performance.now();
+      const { train: trainSet, test } = loadData(o);
+      const workDir = o.shard ? o.out : `${o.out.replace(/\/+$/, "")}.work`;
+      const models = await crafters(o, trainSet, workDir);
+      const plan = planOf(o, trainSet, models);
+      const store = ChunkStore.open(workDir, plan);
+      const stats = await craftShard(trainSet, plan, freeze(models), store, {
+        progress: terminalProgress(),
+        ...(o.shard ? { shard: parseShard(o.shard) } : {}),
+      });
+      for (const m of models) m.model.dispose();
+      const seconds = (performance.now() - t0) / 1000;
+      if (o.shard) {
+        console.log(
+          `shard ${o.shard} done: ${stats.imagesCrafted} images crafted; merge the shards with \`advpoison merge\``,
+        );
+        if (o.json) printJson({ shard: o.shard, work_dir: workDir, crafted: stats.imagesCrafted, seconds });
+        return;
+      }
+      const manifest = writeRelease(trainSet, [store], o.out, { format: o.format, force: o.force ?? false, test });
+      rmSync(workDir, { recursive: true, force: true });
+      const s = manifest.summary;
+      console.log(
+        `release: ${o.out} (${s.poisoned}/${s.count} images poisoned, max L-inf ${s.max_linf}/255, ` +
+          `${(100 * s.attack_success).toFixed(1)}% fooled the crafting model, ${seconds.toFixed(1)} s)`,
+      );
+      if (o.json) {
+        printJson({
+          release: o.out,
+          spec: manifest.release.spec,
+          count: s.count,
+          poisoned: s.poisoned,
+          max_linf: s.max_linf,
+          attack_success: s.attack_success,
+          seconds,
+        });
+      }
+    }),
+  );
+
+  program
+    .command("merge")
+    .description("join the shards of one crafting plan into a release")
+    .argument("<shards...>", "shard work directories (the --out of each `craft --shard`)")
+    .requiredOption("--out <dir>", "release directory")
+    .option("--format <f>", "release format: same, folder, npy", "same")
+    .option("--force", "replace an existing release")
+    .option("--json", "print one JSON result as the last line")
+    .action(
+      action((shards: string[], o: { out: string; format: OutputFormat; force?: boolean; json?: boolean }) => {
+        const stores = shards.map((d) => ChunkStore.read(d));
+        const plan = stores[0]!.plan;
+        const { train: trainSet, test } = loadData({
+          dataset: plan.dataset.spec,
+          ...(plan.dataset.dataDir ? { dataDir: plan.dataset.dataDir } : {}),
+          ...(plan.dataset.subset ? { subset: plan.dataset.subset } : {}),
+        });
+        const manifest = writeRelease(trainSet, stores, o.out, { format: o.format, force: o.force ?? false, test });
+        console.log(`release: ${o.out} (${manifest.summary.poisoned}/${manifest.summary.count} images poisoned)`);
+        if (o.json)
+          printJson({
+            release: o.out,
+            count: manifest.summary.count,
+            poisoned: manifest.summary.poisoned,
+            max_linf: manifest.summary.max_linf,
+          });
+      }),
+    );
+}

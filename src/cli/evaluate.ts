@@ -1,0 +1,44 @@
+// `advpoison evaluate`: clean test accuracy, per class, and the confusion matrix of a saved model.
+import type { Command } from "commander";
+import { loadDataset } from "../data/index.js";
+import { loadModel } from "../models/index.js";
+import { evaluate } from "../train/index.js";
+import { action, printJson } from "./common.js";
+
+export function registerEvaluate(program: Command): void {
+  program
+    .command("evaluate")
+    .description("evaluate a saved model on a clean test set")
+    .requiredOption("--checkpoint <file>", "model file (.safetensors) written by `advpoison train` or PyTorch")
+    .option("--dataset <spec>", "dataset whose test split to use", "fashion-mnist")
+    .option("--data-dir <dir>", "where the named dataset lives")
+    .option("--model <name>", "architecture, for files without advpoison metadata")
+    .option("--json", "print one JSON result as the last line")
+    .action(
+      action((o: { checkpoint: string; dataset: string; dataDir?: string; model?: string; json?: boolean }) => {
+        const { test } = loadDataset(o.dataset, o.dataDir ? { dataDir: o.dataDir } : {});
+        const { model, info } = loadModel(o.checkpoint, {
+          ...(o.model ? { model: o.model } : {}),
+          inChannels: test.channels,
+          numClasses: test.numClasses,
+          imageSize: test.height,
+        });
+        const ev = evaluate(model, test);
+        console.log(
+          `${info.model} on ${o.dataset} test (${ev.count} images): accuracy ${(100 * ev.accuracy).toFixed(2)}%`,
+        );
+        for (const [c, a] of ev.perClass.entries()) {
+          console.log(`  ${(test.classNames[c] ?? String(c)).padEnd(14)} ${(100 * a).toFixed(1)}%`);
+        }
+        if (o.json) {
+          printJson({
+            test_acc: ev.accuracy,
+            loss: ev.loss,
+            per_class: ev.perClass,
+            confusion: ev.confusion,
+            model: info.model,
+          });
+        }
+      }),
+    );
+}

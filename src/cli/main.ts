@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// The advpoison command line.
+import { Command } from "commander";
+import { modelNames } from "../models/index.js";
+import { torchVersion } from "../torch/index.js";
+import { VERSION } from "../util/version.js";
+import { registerCraft } from "./craft.js";
+import { registerEvaluate } from "./evaluate.js";
+import { registerTrain } from "./train.js";
+import { registerVerify } from "./verify.js";
+
+const program = new Command()
+  .name("advpoison")
+  .description("Adversarial poisoning (Fowl et al., NeurIPS 2021): make image datasets unlearnable, and measure it.")
+  .version(`${VERSION} (libtorch ${torchVersion})`)
+  .showHelpAfterError();
+
+registerTrain(program);
+registerEvaluate(program);
+registerCraft(program);
+registerVerify(program);
+program
+  .command("models")
+  .description("list the model architectures")
+  .action(() => console.log(modelNames().join("\n")));
+
+await program.parseAsync();

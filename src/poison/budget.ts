@@ -1,0 +1,57 @@
+// The perturbation budget: eps in grey levels (x/255, as the paper states it) and the checks on it.
+
+/** Largest eps accepted, in grey levels: beyond this a "poison" is just a different image. */
+export const MAX_EPS = 64;
+
+export function checkEps(eps: number): number {
+  if (!Number.isFinite(eps) || eps <= 0 || eps > MAX_EPS) {
+    throw new RangeError(`eps must be in (0, ${MAX_EPS}] grey levels (e.g. 8 for 8/255), got ${eps}`);
+  }
+  return eps;
+}
+
+/** Grey levels a released uint8 pixel may differ from its source: rounding must not exceed eps. */
+export function levelsOf(eps: number): number {
+  return Math.floor(eps + 1e-9);
+}
+
+/**
+ * Released pixels: round(source + delta) per pixel, then clipped to within floor(eps) grey levels of the
+ * source and to [0, 255]. `delta255` holds the perturbation in grey levels, in the source's N,H,W,C order.
+ */
+export function quantize(source: Uint8Array, delta255: Float32Array, eps: number): Uint8Array {
+  if (source.length !== delta255.length) {
+    throw new RangeError(`quantize: ${source.length} pixels but ${delta255.length} perturbation values`);
+  }
+  const levels = levelsOf(eps);
+  const out = new Uint8Array(source.length);
+  for (let i = 0; i < source.length; i++) {
+    const s = source[i]!;
+    const q = Math.round(s + delta255[i]!);
+    out[i] = Math.min(Math.max(q, s - levels, 0), s + levels, 255);
+  }
+  return out;
+}
+
+/** L-inf and L2 of the released change of each image, in grey levels. */
+export function perturbationNorms(
+  source: Uint8Array,
+  released: Uint8Array,
+  imageSize: number,
+): { linf: Float32Array; l2: Float32Array } {
+  const n = source.length / imageSize;
+  const linf = new Float32Array(n);
+  const l2 = new Float32Array(n);
+  for (let k = 0; k < n; k++) {
+    let m = 0;
+    let s = 0;
+    for (let i = k * imageSize; i < (k + 1) * imageSize; i++) {
+      const d = Math.abs(released[i]! - source[i]!);
+      if (d > m) m = d;
+      s += d * d;
+    }
+    linf[k] = m;
+    l2[k] = Math.sqrt(s);
+  }
+  return { linf, l2 };
+}

@@ -1,0 +1,20 @@
+export { checkEps, levelsOf, MAX_EPS, perturbationNorms, quantize } from "./budget.js";
+export { type ChunkResult, ChunkStore } from "./chunk-store.js";
+export { type CraftRunOptions, type CraftRunStats, craftShard } from "./craft.js";
+export { DEFAULT_DIFF_AUGMENT, type DiffAugmentOptions, diffAugment } from "./diff-augment.js";
+export { errorMinimizing, type Objective, targeted, untargeted } from "./objective.js";
+export { checkPermutation, readPermutation, shiftPermutation } from "./permutation.js";
+export { type Init, type PgdOptions, type PgdResult, pgd } from "./pgd.js";
+export {
+  type CraftPlan,
+  chunkCount,
+  chunkSeed,
+  chunksOfShard,
+  POISON_RECIPES,
+  type PoisonRecipe,
+  parseShard,
+  planDigest,
+  poisonedIndices,
+} from "./plan.js";
+export { MANIFEST_FILE, type Manifest, releaseSpec, writeRelease } from "./release.js";
+export { readManifest, type Verdict, verifyRelease } from "./verify.js";

@@ -1,0 +1,80 @@
+// A crafting plan: everything that determines a release's bytes. Chunks made under one plan can be resumed,
+// sharded and merged; the plan's digest guards against mixing chunks of different settings.
+import { createHash } from "node:crypto";
+import { Rng } from "../data/index.js";
+
+export const POISON_RECIPES = ["targeted", "untargeted", "random", "error-min", "tensorclog"] as const;
+export type PoisonRecipe = (typeof POISON_RECIPES)[number];
+
+export interface CrafterRef {
+  path: string;
+  model: string;
+  sha256: string;
+}
+
+export interface CraftPlan {
+  recipe: PoisonRecipe;
+  /** Budget in grey levels (8 = 8/255). */
+  eps: number;
+  steps: number;
+  /** PGD step in grey levels (tau * eps unless set absolutely). */
+  stepSize: number;
+  init: "randn" | "uniform" | "zero";
+  restarts: number;
+  /** Largest shift of the differentiable augmentation as a fraction of the side; 0 with flips off = none. */
+  augment: { maxShift: number; flip: boolean } | null;
+  /** Images crafted together; also the unit of resuming and sharding. */
+  chunkSize: number;
+  /** Fraction of the training set poisoned (a seeded random subset); the rest is released unchanged. */
+  budget: number;
+  seed: number;
+  permutation: number[];
+  dataset: {
+    spec: string;
+    dataDir: string | null;
+    subset: number | null;
+    count: number;
+    shape: [number, number, number];
+  };
+  crafters: CrafterRef[];
+  /** Recipe-specific settings (e.g. error-min's inner training), part of the digest. */
+  extra: Record<string, number | string | boolean>;
+}
+
+export function planDigest(plan: CraftPlan): string {
+  return createHash("sha256").update(JSON.stringify(plan)).digest("hex").slice(0, 16);
+}
+
+/** The poisoned indices, sorted: all of them for budget 1, else a seeded random subset. */
+export function poisonedIndices(count: number, budget: number, seed: number): Int32Array {
+  if (!(budget > 0 && budget <= 1)) throw new RangeError(`budget must be in (0, 1], got ${budget}`);
+  const all = Int32Array.from({ length: count }, (_, i) => i);
+  if (budget === 1) return all;
+  const chosen = new Rng(seed, 7919).shuffle(all).slice(0, Math.round(budget * count));
+  return chosen.sort();
+}
+
+/** Chunk k holds poisoned indices [k*size, (k+1)*size). */
+export function chunkCount(poisoned: number, chunkSize: number): number {
+  return Math.ceil(poisoned / chunkSize);
+}
+
+/** Shard i of n crafts chunks i, i+n, i+2n, ...: each a deterministic function of (plan, k). */
+export function chunksOfShard(total: number, shard: { index: number; count: number }): number[] {
+  const out: number[] = [];
+  for (let k = shard.index; k < total; k += shard.count) out.push(k);
+  return out;
+}
+
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index >= count) throw new RangeError(`--shard must be i/n with 0 <= i < n, got '${text}'`);
+  return { index, count };
+}
+
+/** A seed for chunk k that does not depend on which shard or process crafts it. */
+export function chunkSeed(seed: number, k: number): number {
+  return (seed * 1_000_003 + k * 7_919 + 17) % 2 ** 48;
+}
