@@ -5,6 +5,7 @@ import { modelNames } from "../models/index.js";
 import { torchVersion } from "../torch/index.js";
 import { VERSION } from "../util/version.js";
 import { registerCraft } from "./craft.js";
+import { registerDemo } from "./demo.js";
 import { registerEvaluate } from "./evaluate.js";
 import { registerTrain } from "./train.js";
 import { registerVerify } from "./verify.js";
@@ -19,6 +20,7 @@ registerTrain(program);
 registerEvaluate(program);
 registerCraft(program);
 registerVerify(program);
+registerDemo(program);
 program
   .command("models")
   .description("list the model architectures")

@@ -1,0 +1,138 @@
+// `advpoison demo`: adversarial poisoning end to end on the real Fashion-MNIST, scaled to finish on a
+// 2-core CPU: train a crafting model, craft a class-targeted release, train a victim on clean data and one
+// on the release, and compare their clean test accuracy.
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { type Dataset, loadSplit, subset } from "../data/index.js";
+import { createModel, saveModel } from "../models/index.js";
+import { ChunkStore, type CraftPlan, craftShard, shiftPermutation, writeRelease } from "../poison/index.js";
+import { manualSeed } from "../torch/index.js";
+import { type Progress, recipe, train } from "../train/index.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import { action, loadData, positiveInt, positiveNumber, printJson } from "./common.js";
+import { terminalProgress } from "./progress.js";
+
+interface DemoOptions {
+  out: string;
+  subset: number;
+  eps: number;
+  steps: number;
+  crafterEpochs: number;
+  victimEpochs: number;
+  dataDir?: string;
+  json?: boolean;
+}
+
+const MODEL = "smallcnn-bn";
+
+async function victim(name: string, data: Dataset, test: Dataset, epochs: number, progress: Progress): Promise<number> {
+  manualSeed(1);
+  const model = createModel(MODEL, { inChannels: data.channels, numClasses: data.numClasses, imageSize: data.height });
+  const r = await train(model, data, {
+    recipe: recipe("fast", { epochs }),
+    seed: 1,
+    testSet: test,
+    progress,
+    label: name,
+  });
+  model.dispose();
+  return r.history[r.history.length - 1]?.testAcc ?? Number.NaN;
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command("demo")
+    .description("poison Fashion-MNIST and show that a network trained on it fails (about 10 minutes on 2 cores)")
+    .option("--out <dir>", "where the run goes", "runs/demo")
+    .option("--subset <n>", "training images to poison and train victims on", positiveInt, 10000)
+    .option("--eps <levels>", "L-inf budget in grey levels", positiveNumber, 16)
+    .option("--steps <n>", "PGD steps", positiveInt, 40)
+    .option("--crafter-epochs <n>", "epochs of the crafting model (on all 60k images)", positiveInt, 2)
+    .option("--victim-epochs <n>", "epochs of each victim", positiveInt, 8)
+    .option("--data-dir <dir>", "where Fashion-MNIST lives (default /usr/share/datasets/fashion-mnist)")
+    .option("--json", "print one JSON result as the last line")
+    .action(
+      action(async (o: DemoOptions) => {
+        const t0 = performance.now();
+        const progress = terminalProgress();
+        const { train: full, test } = loadData({
+          dataset: "fashion-mnist",
+          ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+        });
+        const data = subset(full, o.subset);
+        mkdirSync(o.out, { recursive: true });
+        progress.log(
+          `advpoison demo: Fashion-MNIST, crafting model ${MODEL} (${o.crafterEpochs} epochs on ${full.count} images), ` +
+            `targeted poisons at eps ${o.eps}/255 with ${o.steps} PGD steps on the first ${o.subset} images, ` +
+            `victims ${MODEL} for ${o.victimEpochs} epochs. Scaled down from the paper (CIFAR-10, ResNet-18, 250 steps) to fit 2 CPU cores.`,
+        );
+
+        manualSeed(0);
+        const shape = { inChannels: full.channels, numClasses: full.numClasses, imageSize: full.height };
+        const crafter = createModel(MODEL, shape);
+        await train(crafter, full, {
+          recipe: recipe("fast", { epochs: o.crafterEpochs }),
+          seed: 0,
+          progress,
+          label: "crafting model",
+        });
+        saveModel(join(o.out, "crafter.safetensors"), crafter, { model: MODEL, ...shape });
+
+        const plan: CraftPlan = {
+          recipe: "targeted",
+          eps: o.eps,
+          steps: o.steps,
+          stepSize: 0.1 * o.eps,
+          init: "randn",
+          restarts: 1,
+          augment: { maxShift: 0.25, flip: true },
+          chunkSize: 512,
+          budget: 1,
+          seed: 0,
+          permutation: shiftPermutation(full.numClasses),
+          dataset: {
+            spec: "fashion-mnist",
+            dataDir: o.dataDir ?? null,
+            subset: o.subset,
+            count: data.count,
+            shape: [28, 28, 1],
+          },
+          crafters: [{ path: join(o.out, "crafter.safetensors"), model: MODEL, sha256: "" }],
+          extra: {},
+        };
+        const release = join(o.out, "release");
+        const store = ChunkStore.open(`${release}.work`, plan);
+        await craftShard(data, plan, [crafter.eval().requiresGrad_(false)], store, { progress });
+        crafter.dispose();
+        const manifest = writeRelease(data, [store], release, { force: true, test });
+        rmSync(`${release}.work`, { recursive: true, force: true });
+        // The victim trains on what was released: the files, read back as any user would.
+        const poisoned = loadSplit(`fashion-mnist:${release}`, "train");
+
+        const cleanAcc = await victim("clean victim", data, test, o.victimEpochs, progress);
+        const poisonedAcc = await victim("poisoned victim", poisoned, test, o.victimEpochs, progress);
+        const seconds = (performance.now() - t0) / 1000;
+        const result = {
+          clean_acc: cleanAcc,
+          poisoned_acc: poisonedAcc,
+          eps: o.eps,
+          steps: o.steps,
+          subset: o.subset,
+          attack_success: manifest.summary.attack_success,
+          seconds,
+          release,
+          report: join(o.out, "demo.json"),
+        };
+        writeFileAtomic(result.report, `${JSON.stringify(result, null, 2)}\n`);
+        console.log("");
+        console.log(`                      clean test accuracy`);
+        console.log(`victim on clean data  ${(100 * cleanAcc).toFixed(2)}%`);
+        console.log(
+          `victim on the release ${(100 * poisonedAcc).toFixed(2)}%   (eps ${o.eps}/255, ${o.steps} steps, ${o.subset} images)`,
+        );
+        console.log(`${seconds.toFixed(0)} s in all; results in ${result.report}, the release in ${release}`);
+        if (o.json) printJson(result);
+      }),
+    );
+}

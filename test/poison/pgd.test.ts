@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { before, describe, test } from "node:test";
+import { buildBatch, type Dataset, loadSplit, subset } from "../../src/data/index.js";
+import { createModel } from "../../src/models/index.js";
+import type { Module } from "../../src/nn/index.js";
+import { pgd, shiftPermutation, targeted, untargeted } from "../../src/poison/index.js";
+import { manualSeed, noGrad, scope, tensor } from "../../src/torch/index.js";
+import { recipe, train } from "../../src/train/index.js";
+
+const FMNIST = "/usr/share/datasets/fashion-mnist";
+
+describe("PGD against a trained model", {
+  skip: !existsSync(FMNIST) && `${FMNIST} missing (apt-get install dataset-fashion-mnist)`,
+}, () => {
+  let model: Module;
+  let data: Dataset;
+  before(async () => {
+    data = subset(loadSplit("fashion-mnist", "train"), 3000);
+    manualSeed(0);
+    model = createModel("smallcnn-bn", { inChannels: 1, numClasses: 10, imageSize: 28 });
+    await train(model, data, { recipe: recipe("fast", { epochs: 2 }), seed: 0 });
+    model.eval().requiresGrad_(false);
+  });
+
+  function attack(objective: typeof targeted, eps: number, augment: boolean) {
+    const indices = Int32Array.from({ length: 128 }, (_, i) => i);
+    const batch = buildBatch(data, indices);
+    const pi = shiftPermutation(10);
+    const target = tensor(
+      Int32Array.from(indices, (i) => pi[data.labels[i]!]!),
+      [128],
+    ).long();
+    manualSeed(1);
+    const r = pgd([model], batch.x, batch.y, target, objective, {
+      eps: eps / 255,
+      stepSize: (0.1 * eps) / 255,
+      steps: 20,
+      init: "randn",
+      restarts: 1,
+      augment: augment ? { maxShift: 0.25, flip: true } : undefined,
+    });
+    return { batch, target, ...r };
+  }
+
+  test("targeted PGD drives most predictions to pi(y), inside the ball and [0, 1]", () => {
+    const { batch, target, delta, success } = attack(targeted, 16, false);
+    const fooled = success.reduce((a, b) => a + b, 0) / success.length;
+    assert.ok(fooled > 0.8, `only ${(100 * fooled).toFixed(1)}% reached pi(y)`);
+    scope(() => {
+      assert.ok(delta.abs().amax().item() <= 16 / 255 + 1e-6, "delta leaves the eps ball");
+      const adv = batch.x.add(delta);
+      assert.ok(adv.amin().item() >= 0 && adv.amax().item() <= 1, "x + delta leaves [0, 1]");
+      // The success flags are the model's own verdict on x + delta.
+      const hits = noGrad(() => model.forward(adv).argmax(1).eq(target).sum().item());
+      assert.equal(
+        hits,
+        success.reduce((a, b) => a + b, 0),
+      );
+    });
+  });
+
+  test("with differentiable augmentation the attack still succeeds on the plain images", () => {
+    const { success } = attack(targeted, 16, true);
+    const fooled = success.reduce((a, b) => a + b, 0) / success.length;
+    assert.ok(fooled > 0.6, `only ${(100 * fooled).toFixed(1)}% reached pi(y) with augmentation`);
+  });
+
+  test("untargeted PGD makes the model miss the true label", () => {
+    const { success } = attack(untargeted, 8, false);
+    const fooled = success.reduce((a, b) => a + b, 0) / success.length;
+    assert.ok(fooled > 0.8, `only ${(100 * fooled).toFixed(1)}% misclassified`);
+  });
+
+  test("restarts never make any sample's objective worse", () => {
+    const indices = Int32Array.from({ length: 64 }, (_, i) => i);
+    const batch = buildBatch(data, indices);
+    const target = tensor(
+      Int32Array.from(indices, (i) => (data.labels[i]! + 1) % 10),
+      [64],
+    ).long();
+    const run = (restarts: number) => {
+      manualSeed(3);
+      const o = { eps: 4 / 255, stepSize: 0.4 / 255, steps: 3, init: "randn" as const, restarts, augment: undefined };
+      return pgd([model], batch.x, batch.y, target, targeted, o).loss;
+    };
+    const one = run(1);
+    const three = run(3);
+    for (let i = 0; i < one.length; i++) assert.ok(three[i]! <= one[i]! + 1e-6, `sample ${i}: ${three[i]} > ${one[i]}`);
+  });
+});

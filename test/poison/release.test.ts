@@ -1,0 +1,135 @@
+// The crafting pipeline through the CLI: resume after a kill and shard+merge give the same bytes as one
+// uninterrupted run, verify accepts a release and catches a tampered one, and bad input fails cleanly.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, describe, test } from "node:test";
+import { gunzipSync, gzipSync } from "node:zlib";
+
+const FMNIST = "/usr/share/datasets/fashion-mnist";
+const CLI = join(process.cwd(), "dist/src/cli/main.js");
+const BASE = ["--subset", "512", "--chunk-size", "128", "--steps", "4", "--eps", "8", "--seed", "3"];
+const CRAFTER = ["--train-crafter", "--crafter-epochs", "1"];
+
+function cli(args: string[]) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, CI: "1" } });
+}
+
+function releaseBytes(dir: string): Buffer {
+  return readFileSync(join(dir, "train-images-idx3-ubyte.gz"));
+}
+
+describe("crafting pipeline", { skip: !existsSync(FMNIST) && `${FMNIST} missing` }, () => {
+  const tmp = mkdtempSync(join(tmpdir(), "advpoison-release-"));
+  const whole = join(tmp, "whole");
+
+  before(() => {
+    const r = cli(["craft", ...BASE, ...CRAFTER, "--out", whole, "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    const result = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    assert.equal(result.count, 512);
+    assert.equal(result.poisoned, 512);
+    assert.ok(result.max_linf <= 8);
+  });
+
+  test("a killed run resumes to the same bytes", async () => {
+    const out = join(tmp, "resumed");
+    const child = spawn(process.execPath, [CLI, "craft", ...BASE, ...CRAFTER, "--out", out], { stdio: "ignore" });
+    const work = `${out}.work`;
+    const chunks = () => (existsSync(work) ? readdirSync(work).filter((f) => f.startsWith("chunk-")).length : 0);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (chunks() >= 2) {
+          clearInterval(timer);
+          child.kill("SIGKILL");
+          resolve();
+        } else if (child.exitCode !== null) {
+          clearInterval(timer);
+          reject(new Error("craft finished before it could be killed"));
+        }
+      }, 20);
+    });
+    await new Promise((resolve) => child.on("exit", resolve));
+    assert.ok(!existsSync(out), "a killed run must not leave a release");
+    const r = cli(["craft", ...BASE, ...CRAFTER, "--out", out, "--resume"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /resuming: \d\/4 chunks already crafted/);
+    assert.ok(releaseBytes(out).equals(releaseBytes(whole)), "resumed release differs from the uninterrupted one");
+  });
+
+  test("shards merged give the same bytes", () => {
+    // Shards must craft against the same model: train it once, as the uninterrupted run did.
+    const t = cli([
+      "train",
+      "--subset",
+      "512",
+      "--epochs",
+      "1",
+      "--seed",
+      "3",
+      "--out",
+      join(tmp, "crafter"),
+      "--json",
+    ]);
+    assert.equal(t.status, 0, t.stderr);
+    const model = join(tmp, "crafter", "model.safetensors");
+    const shardArgs = (i: number) => [
+      "craft",
+      ...BASE,
+      "--crafter",
+      model,
+      "--shard",
+      `${i}/2`,
+      "--out",
+      join(tmp, `shard${i}`),
+    ];
+    for (const i of [0, 1]) assert.equal(cli(shardArgs(i)).status, 0);
+    const merged = join(tmp, "merged");
+    const m = cli(["merge", join(tmp, "shard0"), join(tmp, "shard1"), "--out", merged]);
+    assert.equal(m.status, 0, m.stderr);
+    const single = join(tmp, "single");
+    assert.equal(cli(["craft", ...BASE, "--crafter", model, "--out", single]).status, 0);
+    assert.ok(releaseBytes(merged).equals(releaseBytes(single)), "merged shards differ from the single run");
+  });
+
+  test("merge refuses incomplete shards", () => {
+    const m = cli(["merge", join(tmp, "shard0"), "--out", join(tmp, "half")]);
+    assert.notEqual(m.status, 0);
+    assert.match(m.stderr, /chunks are not crafted yet/);
+    assert.ok(!existsSync(join(tmp, "half")));
+  });
+
+  test("verify accepts the release and catches tampering", () => {
+    const ok = cli(["verify", "--source", "fashion-mnist", "--subset", "512", "--release", whole, "--eps", "8"]);
+    assert.equal(ok.status, 0, ok.stderr);
+    const tampered = join(tmp, "tampered");
+    assert.equal(cli(["craft", ...BASE, ...CRAFTER, "--out", tampered]).status, 0);
+    const file = join(tampered, "train-images-idx3-ubyte.gz");
+    const raw = gunzipSync(readFileSync(file));
+    // One pixel of image 0 (after the 16-byte IDX header), moved far outside the ball.
+    raw[16 + 100] = (raw[16 + 100]! + 40) % 256;
+    writeFileSync(file, gzipSync(raw));
+    const bad = cli(["verify", "--source", "fashion-mnist", "--subset", "512", "--release", tampered, "--eps", "8"]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /exceed eps 8/);
+  });
+
+  test("bad input fails with a clear message and leaves existing output alone", () => {
+    const before = releaseBytes(whole);
+    const cases: [string[], RegExp][] = [
+      [["craft", ...BASE, ...CRAFTER, "--eps", "300", "--out", join(tmp, "x")], /eps must be in \(0, 64\]/],
+      [["craft", ...BASE, ...CRAFTER, "--out", whole], /exists; pass --force/],
+      [["craft", "--dataset", "cifar10:/nonexistent", "--out", join(tmp, "y")], /cifar10.*not found/],
+      [["craft", ...BASE, "--crafter", join(tmp, "nope.safetensors"), "--out", join(tmp, "z")], /nope\.safetensors/],
+      [["craft", ...BASE, ...CRAFTER, "--recipe", "bogus", "--out", join(tmp, "w")], /unknown recipe 'bogus'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli(args);
+      assert.notEqual(r.status, 0, `${args.join(" ")} should fail`);
+      assert.match(r.stderr, message);
+    }
+    assert.ok(releaseBytes(whole).equals(before));
+  });
+});
