@@ -6,6 +6,7 @@ import { torchVersion } from "../torch/index.js";
 import { VERSION } from "../util/version.js";
 import { registerCraft } from "./craft.js";
 import { registerDemo } from "./demo.js";
+import { registerDownload } from "./download.js";
 import { registerEvaluate } from "./evaluate.js";
 import { registerTrain } from "./train.js";
 import { registerVerify } from "./verify.js";
@@ -21,6 +22,7 @@ registerEvaluate(program);
 registerCraft(program);
 registerVerify(program);
 registerDemo(program);
+registerDownload(program);
 program
   .command("models")
   .description("list the model architectures")

@@ -1,8 +1,9 @@
 // Atomic output: a dataset is written into a hidden temporary directory beside its destination and renamed
 // into place only once complete and synced, so a crash leaves either nothing or the whole dataset (plus a
 // stray ".NAME.tmp-*" directory that never looks like a dataset), never a half-written one under NAME.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fsyncDir, pathBeside } from "../util/atomic.js";
 import { DatasetError } from "./errors.js";
 
 /** Throws unless `dest` is free or `force` allows replacing it. */
@@ -12,41 +13,12 @@ export function checkDestination(dest: string, force: boolean): void {
   }
 }
 
-/** An unused hidden name in `dest`'s parent (same file system, so renames between the two are atomic). */
-function pathBeside(dest: string, purpose: string): string {
-  const abs = resolve(dest);
-  const suffix = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-  return join(dirname(abs), `.${basename(abs)}.${purpose}-${suffix}`);
-}
-
 /** A fresh hidden temporary directory beside `dest`. */
 export function makeTempBeside(dest: string): string {
   mkdirSync(dirname(resolve(dest)), { recursive: true });
   const tmp = pathBeside(dest, "tmp");
   mkdirSync(tmp);
   return tmp;
-}
-
-/** Writes and fsyncs a file, so a later rename never publishes a name whose data is still in flight. */
-export function writeFileDurable(path: string, data: Uint8Array | string): void {
-  const bytes = typeof data === "string" ? Buffer.from(data, "utf-8") : data;
-  const fd = openSync(path, "w");
-  try {
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncDir(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**

@@ -1,7 +1,7 @@
 // CIFAR-10 and CIFAR-100 "binary version" batches: fixed-size records of label byte(s) then a 32x32 RGB
 // image stored channel-planar (1024 red, 1024 green, 1024 blue bytes, each row-major).
 import { dirname, join } from "node:path";
-import { writeFileDurable } from "./atomic.js";
+import { writeFileDurable } from "../util/atomic.js";
 import { checkDataset, type Dataset, numberedClassNames, type Split } from "./dataset.js";
 import { DatasetError } from "./errors.js";
 import { isFile, readBytes, readNameList, writeNameList } from "./files.js";

@@ -2,7 +2,7 @@
 // names lie: a ".gz" may be plain and a plain name may be compressed).
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import { writeFileDurable } from "./atomic.js";
+import { writeFileDurable } from "../util/atomic.js";
 import { DatasetError } from "./errors.js";
 
 /** A file's bytes as a plain Uint8Array, or a DatasetError naming the file. */

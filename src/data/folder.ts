@@ -2,7 +2,7 @@
 // plain sorted order of their directory names, images sorted by file name within each class.
 import { mkdirSync, readdirSync } from "node:fs";
 import { basename, extname, join } from "node:path";
-import { writeFileDurable } from "./atomic.js";
+import { writeFileDurable } from "../util/atomic.js";
 import { checkDataset, type Dataset, imageBytes, type Split } from "./dataset.js";
 import { DatasetError } from "./errors.js";
 import { isDirectory, readBytes } from "./files.js";

@@ -2,7 +2,7 @@
 // NN big-endian uint32 sizes, then the elements. Only unsigned bytes (type 0x08) are image data.
 import { basename, join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { writeFileDurable } from "./atomic.js";
+import { writeFileDurable } from "../util/atomic.js";
 import { checkDataset, type Dataset, type Split } from "./dataset.js";
 import { DatasetError } from "./errors.js";
 import { decodeMaybeGzip, isFile, isGzip, readBytes, readMaybeGzip, sameBytes } from "./files.js";

@@ -1,7 +1,7 @@
 // NumPy .npy files: "\x93NUMPY", version, a little-endian header length, then a Python dict literal
 // ({'descr': '|u1', 'fortran_order': False, 'shape': (N, H, W), }) padded to 64 bytes, then raw C-order data.
 import { join } from "node:path";
-import { writeFileDurable } from "./atomic.js";
+import { writeFileDurable } from "../util/atomic.js";
 import { checkDataset, type Dataset, numberedClassNames, type Split } from "./dataset.js";
 import { DatasetError } from "./errors.js";
 import { isFile, readBytes, readNameList, writeNameList } from "./files.js";

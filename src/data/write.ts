@@ -1,7 +1,8 @@
 // Writing datasets back to disk: in the format they were read from (so a poisoned dataset drops in where
 // the clean one was), or as a PNG ImageFolder tree or .npy files on request. Always atomic.
 import { join } from "node:path";
-import { writeDirectoryAtomic, writeFileDurable } from "./atomic.js";
+import { writeFileDurable } from "../util/atomic.js";
+import { writeDirectoryAtomic } from "./atomic.js";
 import { writeCifarSplit } from "./cifar.js";
 import { checkDataset, type Dataset, type Split } from "./dataset.js";
 import { DatasetError } from "./errors.js";

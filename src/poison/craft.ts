@@ -9,6 +9,10 @@ import type { ChunkResult, ChunkStore } from "./chunk-store.js";
 import { type Objective, targeted, untargeted } from "./objective.js";
 import { pgd } from "./pgd.js";
 import { type CraftPlan, chunkCount, chunkSeed, chunksOfShard, poisonedIndices } from "./plan.js";
+import { tensorclog } from "./tensorclog.js";
+
+/** TensorClog's default mini-batch: the images whose mean loss makes one parameter gradient. */
+export const TENSORCLOG_BATCH_SIZE = 128;
 
 const OBJECTIVES: Partial<Record<CraftPlan["recipe"], Objective>> = { targeted, untargeted };
 
@@ -68,8 +72,23 @@ function craftChunk(
           .sub_(eps),
       );
       success = new Uint8Array(indices.length);
+    } else if (plan.recipe === "tensorclog") {
+      // Success: the image's mini-batch gives the crafting model(s) a smaller parameter gradient than clean.
+      const batchSize = plan.extra.batchSize ?? TENSORCLOG_BATCH_SIZE;
+      if (typeof batchSize !== "number") throw new Error(`tensorclog: batchSize must be a number, got ${batchSize}`);
+      const r = tensorclog(models, batch.x, batch.y, {
+        eps,
+        stepSize: plan.stepSize / 255,
+        steps: plan.steps,
+        init: plan.init,
+        restarts: plan.restarts,
+        augment: plan.augment ?? undefined,
+        batchSize,
+      });
+      delta = r.delta;
+      success = r.success;
     } else {
-      throw new Error(`recipe '${plan.recipe}' is not crafted chunk by chunk`);
+      throw new Error(`recipe '${plan.recipe}' is not crafted chunk by chunk (error-min: use craftErrorMin)`);
     }
     const source = new Uint8Array(indices.length * ds.height * ds.width * ds.channels);
     const size = ds.height * ds.width * ds.channels;

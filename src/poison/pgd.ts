@@ -18,6 +18,11 @@ export interface PgdOptions {
   restarts: number;
   /** Differentiable augmentation inside the loop; undefined turns it off. */
   augment: DiffAugmentOptions | undefined;
+  /**
+   * A starting perturbation (pixel units, x's shape) that every restart uses instead of `init`: a warm start,
+   * as error-minimising noise needs between rounds. Projected onto the ball and the pixel range first.
+   */
+  initial?: Tensor;
 }
 
 export interface PgdResult {
@@ -75,7 +80,7 @@ export function pgd(
   for (let r = 0; r < o.restarts; r++) {
     let delta = keep(
       noGrad(() => {
-        const d = initDelta(x, o.init, o.eps);
+        const d = o.initial ? o.initial.clamp(-o.eps, o.eps) : initDelta(x, o.init, o.eps);
         return scope(() => x.add(d).clamp_(0, 1).sub(x));
       }),
     );

@@ -1,8 +1,7 @@
 // The Hugging Face safetensors format: an 8-byte little-endian header length, a JSON header naming each
 // tensor's dtype, shape and byte range, then the raw little-endian data. No code runs on load, unlike pickle.
-import { randomUUID } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../util/atomic.js";
 import { fromBytes } from "./creation.js";
 import { type DType, ITEM_SIZE } from "./dtype.js";
 import type { Tensor } from "./tensor.js";
@@ -178,43 +177,7 @@ function checkedMetadata(value: unknown, where: string): Record<string, string> 
 
 /** Writes a safetensors file atomically: a crash leaves the old file or the new one, never half of one. */
 export function saveSafetensors(path: string, tensors: TensorDict, metadata?: Record<string, string>): void {
-  const bytes = encodeSafetensors(tensors, metadata);
-  const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${randomUUID()}.tmp`);
-  const fd = openSync(temp, "wx");
-  try {
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(temp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  try {
-    renameSync(temp, path);
-  } catch (e) {
-    rmSync(temp, { force: true });
-    throw e;
-  }
-  syncDirectory(dir);
-}
-
-/**
- * Makes the rename itself durable. Best effort: some platforms (Windows) cannot open a directory and some
- * file systems refuse to sync one, and the file's own data is already safe by then.
- */
-function syncDirectory(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // nothing more can be done, and the new file is in place
-  }
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
 /** Reads a safetensors file into CPU tensors. */

@@ -22,19 +22,30 @@ export function saveCheckpoint<Info>(path: string, model: Module, opt: SGD, stat
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
-/** Restores model and optimiser from `path` and returns the saved progress; undefined if there is no file. */
-export function loadCheckpoint<Info>(path: string, model: Module, opt: SGD): CheckpointState<Info> | undefined {
+/**
+ * Restores model and optimiser from `path` and returns the saved progress; undefined if there is no file.
+ * `accept` sees the saved progress first and may throw to refuse the checkpoint, leaving model and optimiser as
+ * they were.
+ */
+export function loadCheckpoint<Info>(
+  path: string,
+  model: Module,
+  opt: SGD,
+  accept?: (state: CheckpointState<Info>) => void,
+): CheckpointState<Info> | undefined {
   if (!existsSync(path)) return undefined;
   const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
   try {
     if (metadata.format !== FORMAT)
       throw new Error(`${path}: not an advpoison checkpoint (format '${metadata.format}')`);
+    const state = { epochsDone: Number(metadata.epochs_done), info: JSON.parse(metadata.info ?? "{}") as Info };
+    accept?.(state);
     const modelState = new Map([...tensors].filter(([k]) => !k.startsWith(MOMENTUM)));
     model.loadStateDict(modelState);
     const momentum = new Map<number, Tensor>();
     for (const [k, t] of tensors) if (k.startsWith(MOMENTUM)) momentum.set(Number(k.slice(MOMENTUM.length)), t);
     opt.loadStateTensors(momentum);
-    return { epochsDone: Number(metadata.epochs_done), info: JSON.parse(metadata.info ?? "{}") as Info };
+    return state;
   } finally {
     for (const t of tensors.values()) t.dispose();
   }

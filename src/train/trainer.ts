@@ -70,13 +70,14 @@ export async function train(model: Module, trainSet: Dataset, options: TrainOpti
   let history: EpochRecord[] = [];
   let start = 0;
   if (options.resume && options.checkpoint) {
-    const saved = loadCheckpoint<RunInfo>(options.checkpoint, model, opt);
-    if (saved) {
-      if (JSON.stringify(saved.info.recipe) !== JSON.stringify(r) || saved.info.seed !== seed) {
-        throw new Error(
-          `${options.checkpoint}: checkpoint was made with another recipe or seed; remove it or drop --resume`,
-        );
+    const path = options.checkpoint;
+    // Checked before anything is loaded: a refused checkpoint leaves the model as it was.
+    const saved = loadCheckpoint<RunInfo>(path, model, opt, ({ info }) => {
+      if (JSON.stringify(info.recipe) !== JSON.stringify(r) || info.seed !== seed) {
+        throw new Error(`${path}: checkpoint was made with another recipe or seed; remove it or drop --resume`);
       }
+    });
+    if (saved) {
       start = saved.epochsDone;
       history = saved.info.history;
       progress.log(`resuming from ${options.checkpoint} after epoch ${start}/${r.epochs}`);

@@ -118,7 +118,9 @@ describe("SmallCNN-BN against PyTorch (test/fixtures/smallcnn-bn.safetensors)", 
     const model = new SmallCNN({ ...smallSpec, batchNorm: true });
     try {
       // A fresh model computes something else: agreement below comes from the loaded weights.
-      const fresh = noGrad(() => scope(() => maxAbsDiff(model.eval().forward(get(r.ref, "input")), get(r.ref, "logits.eval"))));
+      const fresh = noGrad(() =>
+        scope(() => maxAbsDiff(model.eval().forward(get(r.ref, "input")), get(r.ref, "logits.eval"))),
+      );
       assert.ok(fresh > 1e-2, `an unloaded model is already within ${fresh}`);
       const p = checkParity(model, r);
       t.diagnostic(`max |ours - PyTorch|: eval logits ${p.eval}, train logits ${p.train}, BN buffers ${p.buffers}`);

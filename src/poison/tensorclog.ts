@@ -1,0 +1,142 @@
+// TensorClog (Shen, Zhu & Ma, ACSAC 2019): perturbations that starve a victim's training of gradient signal.
+// Against the fixed crafting model(s), PGD (signed steps, projection onto the L-inf ball and [0, 1])
+// minimises the squared L2 norm of the gradient of the batch-mean training loss w.r.t. the parameters,
+//   ||d CE(f(x + delta), y) / d theta||^2,
+// a double backward: g = grad(loss, theta, createGraph), then d(sum g^2)/d delta. The images are split
+// into mini-batches of `batchSize` (a victim's batch), each with its own gradient and objective.
+import type { Module } from "../nn/index.js";
+import { F, grad, keep, noGrad, rand, randn, scope, type Tensor, zerosLike } from "../torch/index.js";
+import { diffAugment } from "./diff-augment.js";
+import type { PgdOptions, PgdResult } from "./pgd.js";
+
+export interface TensorClogOptions extends PgdOptions {
+  /** Images whose mean loss makes one parameter gradient (a victim's mini-batch). */
+  batchSize: number;
+}
+
+export interface TensorClogResult extends PgdResult {
+  /** Per sample: the squared parameter-gradient norm of its mini-batch at delta = 0 (ensemble mean). */
+  initialNorm: Float32Array;
+  /**
+   * Per sample: the same after the attack, without augmentation. `loss` holds the same values, and
+   * `success` is finalNorm < initialNorm: the attack reduced the learning signal of the sample's batch.
+   */
+  finalNorm: Float32Array;
+}
+
+/**
+ * The ensemble's mean of ||grad_theta mean CE(f(input), y)||^2, a scalar that can be differentiated again
+ * (w.r.t. `input`'s inputs). The parameters must require grad.
+ */
+function gradNormSq(models: readonly Module[], params: readonly Tensor[][], input: Tensor, y: Tensor): Tensor {
+  let total: Tensor | undefined;
+  models.forEach((m, k) => {
+    const loss = F.crossEntropy(m.forward(input), y);
+    const gs = grad(loss, params[k]!, { createGraph: true });
+    let norm: Tensor | undefined;
+    for (const g of gs) norm = norm ? norm.add(g.pow(2).sum()) : g.pow(2).sum();
+    total = total ? total.add(norm!) : norm!;
+  });
+  return total!.div(models.length);
+}
+
+function initDelta(x: Tensor, o: TensorClogOptions): Tensor {
+  switch (o.init) {
+    case "randn":
+      return randn(x.shape).mul_(o.eps).clamp_(-o.eps, o.eps);
+    case "uniform":
+      return rand(x.shape)
+        .mul_(2 * o.eps)
+        .sub_(o.eps);
+    case "zero":
+      return zerosLike(x);
+  }
+}
+
+/** One mini-batch: the best delta over restarts and its objective, with the objective at delta = 0. */
+function attackBatch(
+  models: readonly Module[],
+  params: readonly Tensor[][],
+  x: Tensor,
+  y: Tensor,
+  o: TensorClogOptions,
+): { delta: Tensor; initial: number; final: number } {
+  // Without augmentation: the objective a victim's plain batch would give.
+  const objective = (d: Tensor) => scope(() => gradNormSq(models, params, x.add(d), y).detach().item());
+  const initial = scope(() => objective(zerosLike(x)));
+  let best: { delta: Tensor; final: number } | undefined;
+  for (let r = 0; r < o.restarts; r++) {
+    let delta = keep(
+      noGrad(() =>
+        scope(() => {
+          const d = o.initial ? o.initial.clamp(-o.eps, o.eps) : initDelta(x, o);
+          return x.add(d).clamp_(0, 1).sub_(x);
+        }),
+      ),
+    );
+    for (let s = 0; s < o.steps; s++) {
+      const next = scope(() => {
+        const d = delta.detach().requiresGrad_(true);
+        const input = x.add(d);
+        const seen = o.augment ? diffAugment(input, o.augment) : input;
+        const [g] = grad(gradNormSq(models, params, seen, y), d);
+        return noGrad(() => {
+          const stepped = d.detach().sub_(g!.sign(), o.stepSize).clamp_(-o.eps, o.eps);
+          return x.add(stepped).clamp_(0, 1).sub_(x);
+        });
+      });
+      delta.dispose();
+      delta = keep(next);
+    }
+    const final = objective(delta);
+    if (!best || final < best.final) {
+      best?.delta.dispose();
+      best = { delta, final };
+    } else {
+      delta.dispose();
+    }
+  }
+  return { delta: best!.delta, initial, final: best!.final };
+}
+
+/**
+ * Crafts TensorClog perturbations for `x` ([N,C,H,W] in [0, 1]) against `models` (in eval mode). The
+ * parameters are made to require grad for the duration of the call (frozen crafters are restored to
+ * frozen afterwards), and no parameter's `.grad` is touched.
+ */
+export function tensorclog(models: readonly Module[], x: Tensor, y: Tensor, o: TensorClogOptions): TensorClogResult {
+  if (models.length === 0) throw new Error("tensorclog: no crafting model");
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
+    throw new RangeError(`tensorclog: batch size must be a positive integer, got ${o.batchSize}`);
+  const params = models.map((m) => m.parameters());
+  const before = params.map((ps) => ps.map((p) => p.requiresGrad));
+  for (const ps of params) for (const p of ps) p.requiresGrad_(true);
+  const n = x.size(0);
+  const initialNorm = new Float32Array(n);
+  const finalNorm = new Float32Array(n);
+  const parts: Tensor[] = [];
+  try {
+    for (let start = 0; start < n; start += o.batchSize) {
+      const end = Math.min(n, start + o.batchSize);
+      const r = scope(() => {
+        const xb = x.slice(0, start, end);
+        const yb = y.slice(0, start, end);
+        const initial = o.initial?.slice(0, start, end);
+        return attackBatch(models, params, xb, yb, initial ? { ...o, initial } : o);
+      });
+      parts.push(keep(r.delta));
+      initialNorm.fill(r.initial, start, end);
+      finalNorm.fill(r.final, start, end);
+    }
+  } finally {
+    params.forEach((ps, k) => {
+      ps.forEach((p, i) => {
+        p.requiresGrad_(before[k]![i]!);
+      });
+    });
+  }
+  const delta = keep(noGrad(() => F.cat(parts, 0)));
+  for (const p of parts) p.dispose();
+  const success = Uint8Array.from(finalNorm, (v, i) => (v < initialNorm[i]! ? 1 : 0));
+  return { delta, loss: finalNorm.slice(), success, initialNorm, finalNorm };
+}
