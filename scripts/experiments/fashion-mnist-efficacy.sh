@@ -27,7 +27,7 @@ for recipe in "${recipes[@]}"; do
     record clean 0 0 "$(victim clean fashion-mnist)"
     continue
   fi
-  for eps in 8 16; do
+  for eps in ${EPS_LIST:-8 16}; do
     release="$runs/release-$recipe-eps$eps"
     craft=$($cli craft --recipe "$recipe" --eps "$eps" --steps 40 --tau 0.1 --init randn --restarts 1 \
       --crafter "$runs/crafter/model.safetensors" --out "$release" --force --json | tail -n 1)

@@ -7,9 +7,9 @@ import type { Command } from "commander";
 import { type Dataset, loadSplit, subset } from "../data/index.js";
 import { createModel, saveModel } from "../models/index.js";
 import { ChunkStore, type CraftPlan, craftShard, shiftPermutation, writeRelease } from "../poison/index.js";
+import { formatPercent, historySeries, perturbationGrid, writeReport } from "../report/index.js";
 import { manualSeed } from "../torch/index.js";
-import { type Progress, recipe, train } from "../train/index.js";
-import { writeFileAtomic } from "../util/atomic.js";
+import { type EpochRecord, type Progress, recipe, train } from "../train/index.js";
 import { action, loadData, positiveInt, positiveNumber, printJson } from "./common.js";
 import { terminalProgress } from "./progress.js";
 
@@ -26,7 +26,13 @@ interface DemoOptions {
 
 const MODEL = "smallcnn-bn";
 
-async function victim(name: string, data: Dataset, test: Dataset, epochs: number, progress: Progress): Promise<number> {
+async function victim(
+  name: string,
+  data: Dataset,
+  test: Dataset,
+  epochs: number,
+  progress: Progress,
+): Promise<EpochRecord[]> {
   manualSeed(1);
   const model = createModel(MODEL, { inChannels: data.channels, numClasses: data.numClasses, imageSize: data.height });
   const r = await train(model, data, {
@@ -37,8 +43,10 @@ async function victim(name: string, data: Dataset, test: Dataset, epochs: number
     label: name,
   });
   model.dispose();
-  return r.history[r.history.length - 1]?.testAcc ?? Number.NaN;
+  return r.history;
 }
+
+const finalAcc = (h: readonly EpochRecord[]): number => h[h.length - 1]?.testAcc ?? Number.NaN;
 
 export function registerDemo(program: Command): void {
   program
@@ -110,9 +118,67 @@ export function registerDemo(program: Command): void {
         // The victim trains on what was released: the files, read back as any user would.
         const poisoned = loadSplit(`fashion-mnist:${release}`, "train");
 
-        const cleanAcc = await victim("clean victim", data, test, o.victimEpochs, progress);
-        const poisonedAcc = await victim("poisoned victim", poisoned, test, o.victimEpochs, progress);
+        const cleanHistory = await victim("clean victim", data, test, o.victimEpochs, progress);
+        const poisonedHistory = await victim("poisoned victim", poisoned, test, o.victimEpochs, progress);
+        const cleanAcc = finalAcc(cleanHistory);
+        const poisonedAcc = finalAcc(poisonedHistory);
         const seconds = (performance.now() - t0) / 1000;
+        const report = writeReport(o.out, {
+          title: "advpoison demo: adversarial poisoning of Fashion-MNIST",
+          subtitle:
+            `Class-targeted poisons (eps ${o.eps}/255, ${o.steps} PGD steps) on the first ${o.subset} training images; ` +
+            `${MODEL} victims trained ${o.victimEpochs} epochs, tested on the clean test set. CPU scale, not the paper's.`,
+          headline: [
+            {
+              label: "victim on clean data",
+              value: formatPercent(cleanAcc),
+              tone: "good",
+              detail: "clean test accuracy",
+            },
+            {
+              label: "victim on the release",
+              value: formatPercent(poisonedAcc),
+              tone: "bad",
+              detail: "clean test accuracy",
+            },
+          ],
+          params: {
+            dataset: "fashion-mnist",
+            images: o.subset,
+            eps: `${o.eps}/255`,
+            steps: o.steps,
+            "step size": `${0.1 * o.eps}/255`,
+            "crafting model": `${MODEL}, ${o.crafterEpochs} epochs on ${full.count} images`,
+            victims: `${MODEL}, ${o.victimEpochs} epochs, crop+flip`,
+            seconds: Math.round(seconds),
+          },
+          tables: [
+            {
+              title: "Clean test accuracy of victims",
+              columns: ["trained on", "test accuracy"],
+              rows: [
+                ["clean images", formatPercent(cleanAcc, 2)],
+                [`poisoned release (eps ${o.eps}/255)`, formatPercent(poisonedAcc, 2)],
+              ],
+            },
+          ],
+          curves: [
+            {
+              title: "Victim test accuracy over training",
+              xLabel: "epoch",
+              yLabel: "clean test accuracy",
+              yFormat: "percent",
+              series: [historySeries("clean data", cleanHistory), historySeries("poisoned release", poisonedHistory)],
+            },
+          ],
+          imageGrids: [perturbationGrid(data, poisoned, 3, { title: "Clean, poisoned and amplified perturbation" })],
+          manifest,
+          notes: [
+            "Each poisoned image keeps its true label; its perturbation pushes the crafting model toward class y+1. " +
+              "A network trained on such images learns the perturbations instead of the garments.",
+          ],
+          created: new Date().toISOString(),
+        });
         const result = {
           clean_acc: cleanAcc,
           poisoned_acc: poisonedAcc,
@@ -122,16 +188,15 @@ export function registerDemo(program: Command): void {
           attack_success: manifest.summary.attack_success,
           seconds,
           release,
-          report: join(o.out, "demo.json"),
+          report: report.html,
         };
-        writeFileAtomic(result.report, `${JSON.stringify(result, null, 2)}\n`);
         console.log("");
         console.log(`                      clean test accuracy`);
         console.log(`victim on clean data  ${(100 * cleanAcc).toFixed(2)}%`);
         console.log(
           `victim on the release ${(100 * poisonedAcc).toFixed(2)}%   (eps ${o.eps}/255, ${o.steps} steps, ${o.subset} images)`,
         );
-        console.log(`${seconds.toFixed(0)} s in all; results in ${result.report}, the release in ${release}`);
+        console.log(`${seconds.toFixed(0)} s in all; report: ${report.html}; the release: ${release}`);
         if (o.json) printJson(result);
       }),
     );

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { createModel, saveModel } from "../models/index.js";
+import { meanSd } from "../report/index.js";
 import { manualSeed } from "../torch/index.js";
 import { RECIPES, type Recipe, recipe, train } from "../train/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
@@ -11,7 +12,6 @@ import {
   addDataOptions,
   type DataOptions,
   loadData,
-  meanSd,
   nonNegativeInt,
   positiveInt,
   positiveNumber,

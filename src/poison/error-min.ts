@@ -3,9 +3,10 @@
 // `trainSteps` mini-batches of x + delta (labels y; SGD lr 0.1, momentum 0.9, wd 5e-4, no augmentation),
 // (b) PGD *minimises* CE(f(x + delta), y) over delta for every poisoned image (`plan.steps` signed steps of
 // `plan.stepSize`, projected onto the eps ball and [0, 1], warm-started from the current delta), until the
-// model's accuracy on x + delta exceeds `stopAcc` or `maxRounds` rounds have run. Sample-wise noise has one
-// delta per image; class-wise noise one per class, stepped by the sign of the gradient summed over the
-// class's images in each PGD batch (the class's images then differ only where [0, 1] clipping bites).
+// model's accuracy on x + delta (eval mode, after the noise update) exceeds `stopAcc` or `maxRounds` rounds
+// have run. Sample-wise noise has one delta per image; class-wise noise one per class, stepped by the sign
+// of the gradient summed over the class's images in each PGD batch (`plan.chunkSize` images), so a class's
+// images differ only where [0, 1] clipping bites. Every round visits all poisoned images.
 //
 // It alternates over the whole poisoned set, so it is not crafted chunk by chunk: `craftErrorMin` runs the
 // whole optimisation and saves every chunk at the end (one plan, no shards). Between rounds it checkpoints
@@ -34,7 +35,7 @@ import {
   tensor,
   zeros,
 } from "../torch/index.js";
-import { type Progress, type ProgressTask, silentProgress } from "../train/index.js";
+import { type ProgressTask, silentProgress } from "../train/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { quantize } from "./budget.js";
 import type { ChunkStore } from "./chunk-store.js";

@@ -41,8 +41,10 @@ export interface CraftPlan {
   extra: Record<string, number | string | boolean>;
 }
 
+/** Identifies the settings; crafting models count by content, not by where their files happen to be. */
 export function planDigest(plan: CraftPlan): string {
-  return createHash("sha256").update(JSON.stringify(plan)).digest("hex").slice(0, 16);
+  const identity = { ...plan, crafters: plan.crafters.map(({ model, sha256 }) => ({ model, sha256 })) };
+  return createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 16);
 }
 
 /** The poisoned indices, sorted: all of them for budget 1, else a seeded random subset. */

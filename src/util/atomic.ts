@@ -1,6 +1,6 @@
 // Atomic file replacement: write a hidden temporary file beside the destination, fsync it, rename it over the
 // destination. Readers see the old file or the new one, never a torn one, whatever happens in between.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 
 /** Writes and fsyncs a file, so a later rename never publishes a name whose data is still in flight. */
@@ -32,9 +32,8 @@ export function pathBeside(dest: string, purpose: string): string {
   return join(dirname(abs), `.${basename(abs)}.${purpose}-${suffix}`);
 }
 
-/** Replaces `dest` with `data` atomically (creating its directory if needed). */
+/** Replaces `dest` with `data` atomically; its directory must exist (a mistyped path is not created). */
 export function writeFileAtomic(dest: string, data: Uint8Array | string): void {
-  mkdirSync(dirname(resolve(dest)), { recursive: true });
   const tmp = pathBeside(dest, "tmp");
   try {
     writeFileDurable(tmp, data);
