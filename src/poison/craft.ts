@@ -7,7 +7,7 @@ import { type Progress, silentProgress } from "../train/index.js";
 import { quantize } from "./budget.js";
 import type { ChunkResult, ChunkStore } from "./chunk-store.js";
 import { type Objective, targeted, untargeted } from "./objective.js";
-import { pgd } from "./pgd.js";
+import { type PgdOptions, pgd } from "./pgd.js";
 import { type CraftPlan, chunkCount, chunkSeed, chunksOfShard, poisonedIndices } from "./plan.js";
 import { tensorclog } from "./tensorclog.js";
 
@@ -27,6 +27,18 @@ export interface CraftRunStats {
   chunksSkipped: number;
   imagesCrafted: number;
   seconds: number;
+}
+
+/** The plan's attack settings in pixel units ([0, 1] images), as pgd() takes them. */
+function pgdOptions(plan: CraftPlan): PgdOptions {
+  return {
+    eps: plan.eps / 255,
+    stepSize: plan.stepSize / 255,
+    steps: plan.steps,
+    init: plan.init,
+    restarts: plan.restarts,
+    augment: plan.augment ?? undefined,
+  };
 }
 
 /** [N,C,H,W] pixel-unit perturbation -> N,H,W,C grey levels, the layout of the uint8 images. */
@@ -54,14 +66,7 @@ function craftChunk(
         [indices.length],
         device ? { device } : {},
       ).long();
-      const r = pgd(models, batch.x, batch.y, target, objective, {
-        eps,
-        stepSize: plan.stepSize / 255,
-        steps: plan.steps,
-        init: plan.init,
-        restarts: plan.restarts,
-        augment: plan.augment ?? undefined,
-      });
+      const r = pgd(models, batch.x, batch.y, target, objective, pgdOptions(plan));
       delta = r.delta;
       success = r.success;
       target.dispose();
@@ -76,15 +81,7 @@ function craftChunk(
       // Success: the image's mini-batch gives the crafting model(s) a smaller parameter gradient than clean.
       const batchSize = plan.extra.batchSize ?? TENSORCLOG_BATCH_SIZE;
       if (typeof batchSize !== "number") throw new Error(`tensorclog: batchSize must be a number, got ${batchSize}`);
-      const r = tensorclog(models, batch.x, batch.y, {
-        eps,
-        stepSize: plan.stepSize / 255,
-        steps: plan.steps,
-        init: plan.init,
-        restarts: plan.restarts,
-        augment: plan.augment ?? undefined,
-        batchSize,
-      });
+      const r = tensorclog(models, batch.x, batch.y, { ...pgdOptions(plan), batchSize });
       delta = r.delta;
       success = r.success;
     } else {
