@@ -17,13 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -f build/Release/advpoison_torch.node ] || [ package-lock.json -nt build/Release/advpoison_torch.node ] ||
-  [ -n "$(find native binding.gyp -newer build/Release/advpoison_torch.node 2>/dev/null)" ]; then
-  echo "advpoison setup: npm ci (builds the libtorch addon; a few minutes)"
-  npm ci --no-audit --no-fund
-else
-  npm ci --no-audit --no-fund --ignore-scripts
-fi
+echo "advpoison setup: npm ci (builds the libtorch addon unless it is up to date; a few minutes the first time)"
+npm ci --no-audit --no-fund
 echo "advpoison setup: compiling TypeScript"
 npm run --silent build
 echo "advpoison setup: done (libtorch $(node -e 'import("./dist/src/torch/index.js").then(t => console.log(t.torchVersion))'))"

@@ -8,6 +8,7 @@ import { registerCraft } from "./craft.js";
 import { registerDemo } from "./demo.js";
 import { registerDownload } from "./download.js";
 import { registerEvaluate } from "./evaluate.js";
+import { registerExperiment } from "./experiment.js";
 import { registerTrain } from "./train.js";
 import { registerVerify } from "./verify.js";
 
@@ -23,6 +24,7 @@ registerCraft(program);
 registerVerify(program);
 registerDemo(program);
 registerDownload(program);
+registerExperiment(program);
 program
   .command("models")
   .description("list the model architectures")

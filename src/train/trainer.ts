@@ -2,7 +2,7 @@
 import { DataLoader, type Dataset, type Normalization } from "../data/index.js";
 import type { Module } from "../nn/index.js";
 import { SGD } from "../optim/index.js";
-import { F, manualSeed, scope, zeros } from "../torch/index.js";
+import { F, manualSeed, scope, type Tensor, zeros } from "../torch/index.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { evaluate } from "./evaluate.js";
 import { type Progress, silentProgress } from "./progress.js";
@@ -31,6 +31,14 @@ export interface TrainOptions {
   progress?: Progress;
   /** Prefix of progress labels, e.g. "victim 2/3". */
   label?: string;
+  /**
+   * Replaces each training batch before the forward pass (a defence: augmentation, adversarial examples),
+   * inside the step's scope. `target`: class probabilities [B, C] to train on instead of y (mixup, cutmix).
+   */
+  batchTransform?: (
+    batch: { x: Tensor; y: Tensor },
+    step: { model: Module; epoch: number; index: number },
+  ) => { x: Tensor; target?: Tensor };
 }
 
 export interface TrainResult {
@@ -99,8 +107,9 @@ export async function train(model: Module, trainSet: Dataset, options: TrainOpti
       for (const batch of loader.epoch(epoch)) {
         opt.lr = schedule(epoch + b / loader.length);
         scope(() => {
-          const logits = model.forward(batch.x);
-          const loss = F.crossEntropy(logits, batch.y, { labelSmoothing: r.labelSmoothing });
+          const t = options.batchTransform?.(batch, { model, epoch, index: b });
+          const logits = model.forward(t?.x ?? batch.x);
+          const loss = F.crossEntropy(logits, t?.target ?? batch.y, { labelSmoothing: r.labelSmoothing });
           opt.zeroGrad();
           loss.backward();
           opt.step();

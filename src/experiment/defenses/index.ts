@@ -1,0 +1,94 @@
+// The defences of the `defenses` experiment, as batch transforms for train()'s `batchTransform` hook. They
+// live with the experiments (not in src/train): the trainer only knows the generic hook.
+import { adversarialTraining } from "./adversarial.js";
+import { cutmix } from "./cutmix.js";
+import { cutout } from "./cutout.js";
+import { grayscale, grayscaleSkipReason } from "./grayscale.js";
+import { jpegDefense } from "./jpeg.js";
+import { mixup } from "./mixup.js";
+import { gaussianNoise } from "./noise.js";
+import type { BatchTransform } from "./types.js";
+
+export { type AdversarialOptions, adversarialTraining } from "./adversarial.js";
+export { type CutmixOptions, cutmix } from "./cutmix.js";
+export { type CutoutOptions, cutout, cutoutBox } from "./cutout.js";
+export { grayscale, grayscaleSkipReason } from "./grayscale.js";
+export { type JpegOptions, jpegDefense, jpegRoundTrip } from "./jpeg.js";
+export { type MixupOptions, mixedTargets, mixup } from "./mixup.js";
+export { gaussianNoise, type NoiseOptions } from "./noise.js";
+export { type BatchStep, type BatchTransform, sampleBeta, stepRng } from "./types.js";
+
+/** "none" trains on the release as it is. */
+export const DEFENSE_NAMES = [
+  "none",
+  "adversarial",
+  "cutout",
+  "mixup",
+  "cutmix",
+  "jpeg",
+  "grayscale",
+  "noise",
+] as const;
+export type DefenseName = (typeof DEFENSE_NAMES)[number];
+
+export interface DefenseSettings {
+  adversarial: { eps: number; steps: number; tau: number };
+  cutout: { fraction: number };
+  mixup: { alpha: number };
+  cutmix: { alpha: number };
+  jpeg: { quality: number };
+  noise: { sigma: number };
+}
+
+/** The defence's settings in words, for tables. */
+export function describeDefense(name: DefenseName, s: DefenseSettings): string {
+  switch (name) {
+    case "none":
+      return "no defence";
+    case "adversarial":
+      return `PGD-${s.adversarial.steps} adversarial training, eps ${s.adversarial.eps}/255, step ${+(s.adversarial.tau * s.adversarial.eps).toFixed(2)}/255`;
+    case "cutout":
+      return `cutout, square of ${s.cutout.fraction} x the side`;
+    case "mixup":
+      return `mixup, alpha ${s.mixup.alpha}`;
+    case "cutmix":
+      return `cutmix, alpha ${s.cutmix.alpha}`;
+    case "jpeg":
+      return `JPEG re-encoding, quality ${s.jpeg.quality}`;
+    case "grayscale":
+      return "grayscale";
+    case "noise":
+      return `Gaussian noise, sigma ${s.noise.sigma}/255, clipped`;
+  }
+}
+
+/** Why `name` is not run on data with `channels` channels, or null. */
+export function defenseSkipReason(name: DefenseName, channels: number): string | null {
+  return name === "grayscale" ? grayscaleSkipReason(channels) : null;
+}
+
+/** The batch transform of a defence for a victim trained with `seed`; undefined for "none". */
+export function makeDefense(
+  name: DefenseName,
+  s: DefenseSettings,
+  o: { seed: number; numClasses: number },
+): BatchTransform | undefined {
+  switch (name) {
+    case "none":
+      return undefined;
+    case "adversarial":
+      return adversarialTraining(s.adversarial);
+    case "cutout":
+      return cutout(s.cutout, o.seed);
+    case "mixup":
+      return mixup(s.mixup, o.seed, o.numClasses);
+    case "cutmix":
+      return cutmix(s.cutmix, o.seed, o.numClasses);
+    case "jpeg":
+      return jpegDefense(s.jpeg);
+    case "grayscale":
+      return grayscale();
+    case "noise":
+      return gaussianNoise(s.noise);
+  }
+}

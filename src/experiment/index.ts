@@ -1,0 +1,28 @@
+// Experiments of the paper at a configurable scale: methods, eps, budget, transfer, defenses, labels.
+export {
+  CONFIG_SCHEMAS,
+  type ConfigOf,
+  DEFAULT_CONFIGS,
+  deepMerge,
+  EXPERIMENT_NAMES,
+  type ExperimentName,
+  METHOD_NAMES,
+  type ResolvedConfig,
+  type ResolveOptions,
+  resolveConfig,
+  validateConfig,
+} from "./config.js";
+export * from "./defenses/index.js";
+export { relabel, withBudget } from "./derive.js";
+export { EXPERIMENTS, type ExperimentDef } from "./experiments.js";
+export {
+  describeScale,
+  type ExperimentOptions,
+  type ExperimentResult,
+  runExperiment,
+  TABLE_COLUMNS,
+  tableRows,
+  textTable,
+} from "./run.js";
+export { type Condition, type ReleaseSpec, Runner, type RunStats, type VictimSpec } from "./runner.js";
+export { digestOf, RESULTS_CSV, RESULTS_JSON, ResultsStore, SUMMARY_CSV, type SummaryRow, toCsv } from "./store.js";

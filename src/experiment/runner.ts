@@ -1,0 +1,362 @@
+// The units of work every experiment is made of, each done at most once per run directory:
+// - the crafting model (crafters/NAME-DIGEST.safetensors, trained unless the file exists),
+// - releases (releases/RECIPE-epsE-DIGEST/, written by writeRelease; reused when their manifest holds the
+//   same plan; a killed crafting run resumes from the finished chunks in releases/ID.work/),
+// - victims (recorded in results.json; a killed training resumes from its epoch checkpoint).
+// Keys digest everything a unit depends on, so a changed setting makes new units instead of reusing stale ones.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { type Dataset, loadDataset, loadSplit, subset } from "../data/index.js";
+import { createModel, type LoadedModel, loadModel, saveModel } from "../models/index.js";
+import {
+  ChunkStore,
+  type CraftPlan,
+  craftErrorMin,
+  craftShard,
+  MANIFEST_FILE,
+  type Manifest,
+  type PoisonRecipe,
+  planDigest,
+  releaseSpec,
+  shiftPermutation,
+  writeRelease,
+} from "../poison/index.js";
+import { manualSeed } from "../torch/index.js";
+import { type Progress, type Recipe, recipe, silentProgress, train } from "../train/index.js";
+import type { AnyConfig } from "./config.js";
+import type { BatchTransform } from "./defenses/index.js";
+import { digestOf, type ReleaseUnit, type ResultsStore, type VictimUnit } from "./store.js";
+
+/** What to craft: a recipe and its PGD settings (always at budget 1; see withBudget for lower budgets). */
+export interface ReleaseSpec {
+  recipe: PoisonRecipe;
+  eps: number;
+  steps: number;
+  tau: number;
+  init: CraftPlan["init"];
+  restarts: number;
+  augment: boolean;
+  chunkSize: number;
+  extra: CraftPlan["extra"];
+}
+
+export interface VictimSpec {
+  model: string;
+  recipe: Recipe;
+  /** Train on the first n images of the condition's training set; null: all of it. */
+  trainSubset: number | null;
+  testSubset: number | null;
+}
+
+/** One row of an experiment's table: a training set, a victim, maybe a defence; `runs` victims each. */
+export interface Condition {
+  /** Unique within the experiment, stable across runs (part of unit keys and CSV rows). */
+  id: string;
+  /** The experiment's own columns. */
+  cells: Record<string, string | number>;
+  /** The release trained on; null: the clean training set. */
+  release: ReleaseSpec | null;
+  /** Poisoned fraction of the release kept (see withBudget); default 1. */
+  budget?: number;
+  /** Train on the attack's labels pi(y) instead of y. */
+  permutedLabels?: boolean;
+  victim: VictimSpec;
+  /** A defence in the training loop: its name and settings (part of the key) and its transform. */
+  defense?: { name: string; settings: unknown; make: (seed: number) => BatchTransform | undefined };
+  /** Not run, for this reason (shown in the table). */
+  skip?: string;
+}
+
+export interface RunStats {
+  craftersTrained: number;
+  releasesCrafted: number;
+  releasesReused: number;
+  victimsTrained: number;
+  victimsReused: number;
+}
+
+export interface LoadedRelease {
+  id: string;
+  dir: string;
+  data: Dataset;
+  unit: ReleaseUnit;
+}
+
+/** Recipes crafted against a trained crafting model (error-min trains its own; random needs none). */
+const NEEDS_CRAFTER: readonly PoisonRecipe[] = ["targeted", "untargeted", "tensorclog"];
+
+export class Runner {
+  readonly stats: RunStats = {
+    craftersTrained: 0,
+    releasesCrafted: 0,
+    releasesReused: 0,
+    victimsTrained: 0,
+    victimsReused: 0,
+  };
+  /** The full training split (the crafter's data) and the experiment's share of it. */
+  readonly fullTrain: Dataset;
+  readonly train: Dataset;
+  readonly test: Dataset;
+  readonly permutation: number[];
+  #crafter: LoadedModel | undefined;
+  #releases = new Map<string, LoadedRelease>();
+
+  constructor(
+    readonly config: AnyConfig,
+    readonly store: ResultsStore,
+    readonly progress: Progress = silentProgress,
+    data?: { train: Dataset; test: Dataset },
+  ) {
+    const loaded = data ?? loadDataset(config.dataset, config.dataDir ? { dataDir: config.dataDir } : {});
+    this.fullTrain = loaded.train;
+    this.train = config.subset !== null ? subset(loaded.train, config.subset) : loaded.train;
+    this.test = loaded.test;
+    this.permutation = shiftPermutation(this.train.numClasses);
+  }
+
+  get dir(): string {
+    return this.store.dir;
+  }
+
+  private get shape() {
+    return { inChannels: this.train.channels, numClasses: this.train.numClasses, imageSize: this.train.height };
+  }
+
+  private get device(): { device: string } | Record<string, never> {
+    return this.config.device ? { device: this.config.device } : {};
+  }
+
+  /** The crafting model: the configured file, or trained once into crafters/. */
+  async crafter(): Promise<LoadedModel> {
+    if (this.#crafter) return this.#crafter;
+    const c = this.config.crafter;
+    if (c.path) {
+      this.#crafter = loadModel(c.path, { ...this.shape, model: c.model });
+      return this.#crafter;
+    }
+    const r = recipe(c.recipe, c.epochs ? { epochs: c.epochs } : {});
+    const data = c.subset !== null ? subset(this.fullTrain, Math.min(c.subset, this.fullTrain.count)) : this.fullTrain;
+    const key = `crafter/${c.model}#${digestOf({
+      dataset: this.config.dataset,
+      dataDir: this.config.dataDir,
+      images: data.count,
+      model: c.model,
+      recipe: r,
+      seed: this.config.seed,
+    })}`;
+    const path = join(this.dir, "crafters", `${c.model}-${key.split("#")[1]}.safetensors`);
+    if (!existsSync(path)) {
+      mkdirSync(join(this.dir, "crafters"), { recursive: true });
+      this.progress.log(`training the crafting model: ${c.model}, ${r.epochs} epochs on ${data.count} images`);
+      const t0 = performance.now();
+      manualSeed(this.config.seed);
+      const model = createModel(c.model, this.shape);
+      if (this.config.device) model.to(this.config.device);
+      await train(model, data, {
+        recipe: r,
+        seed: this.config.seed,
+        progress: this.progress,
+        label: "crafting model",
+        checkpoint: `${path}.checkpoint`,
+        resume: true,
+        ...this.device,
+      });
+      saveModel(path, model, { model: c.model, ...this.shape });
+      model.dispose();
+      rmSync(`${path}.checkpoint`, { force: true });
+      this.stats.craftersTrained++;
+      this.#crafter = loadModel(path);
+      this.store.record({
+        kind: "crafter",
+        key,
+        path,
+        model: c.model,
+        epochs: r.epochs,
+        images: data.count,
+        sha256: this.#crafter.sha256,
+        seconds: (performance.now() - t0) / 1000,
+        finished: new Date().toISOString(),
+      });
+    } else {
+      this.#crafter = loadModel(path);
+    }
+    return this.#crafter;
+  }
+
+  private async planOf(spec: ReleaseSpec): Promise<CraftPlan> {
+    const crafter = NEEDS_CRAFTER.includes(spec.recipe) ? await this.crafter() : undefined;
+    return {
+      recipe: spec.recipe,
+      eps: spec.eps,
+      steps: spec.steps,
+      stepSize: spec.tau * spec.eps,
+      init: spec.init,
+      restarts: spec.restarts,
+      augment: spec.augment ? { maxShift: 0.25, flip: true } : null,
+      chunkSize: spec.chunkSize,
+      budget: 1,
+      seed: this.config.seed,
+      permutation: this.permutation,
+      dataset: {
+        spec: this.config.dataset,
+        dataDir: this.config.dataDir,
+        subset: this.config.subset,
+        count: this.train.count,
+        shape: [this.train.height, this.train.width, this.train.channels],
+      },
+      crafters: crafter ? [{ path: "crafter", model: crafter.info.model, sha256: crafter.sha256 }] : [],
+      extra: spec.extra,
+    };
+  }
+
+  /** The release for `spec`, crafted unless already written under the same plan. */
+  async release(spec: ReleaseSpec): Promise<LoadedRelease> {
+    const plan = await this.planOf(spec);
+    const digest = planDigest(plan);
+    const id = `${spec.recipe}-eps${spec.eps}-${digest}`;
+    const cached = this.#releases.get(id);
+    if (cached) return cached;
+    const dir = join(this.dir, "releases", id);
+    const key = `release/${id}`;
+    const manifestPath = join(dir, MANIFEST_FILE);
+    let manifest: Manifest | undefined;
+    if (existsSync(manifestPath)) {
+      const m = JSON.parse(readFileSync(manifestPath, "utf-8")) as Manifest;
+      if (m.plan_digest === digest) manifest = m;
+    }
+    if (manifest) {
+      this.stats.releasesReused++;
+      this.progress.log(`release ${id}: reused`);
+    } else {
+      manifest = await this.craft(plan, dir);
+      this.stats.releasesCrafted++;
+    }
+    const s = manifest.summary;
+    let unit = this.store.get(key, "release");
+    if (!unit) {
+      unit = {
+        kind: "release",
+        key,
+        dir,
+        recipe: spec.recipe,
+        eps: spec.eps,
+        steps: spec.steps,
+        plan_digest: digest,
+        count: s.count,
+        poisoned: s.poisoned,
+        max_linf: s.max_linf,
+        mean_l2: s.mean_l2,
+        attack_success: s.attack_success,
+        seconds: manifest.crafting_seconds,
+        finished: new Date().toISOString(),
+      };
+      this.store.record(unit);
+    }
+    const data = loadSplit(releaseSpec(plan, "same", dir), "train");
+    const loaded = { id, dir, data, unit };
+    this.#releases.set(id, loaded);
+    return loaded;
+  }
+
+  private async craft(plan: CraftPlan, dir: string): Promise<Manifest> {
+    const work = `${dir}.work`;
+    const store = ChunkStore.open(work, plan);
+    const opts = { progress: this.progress, ...this.device };
+    if (plan.recipe === "error-min") {
+      await craftErrorMin(this.train, plan, String(plan.extra.model), store, opts);
+    } else {
+      const crafter = NEEDS_CRAFTER.includes(plan.recipe) ? await this.crafter() : undefined;
+      if (crafter && this.config.device) crafter.model.to(this.config.device);
+      const models = crafter ? [crafter.model.eval().requiresGrad_(false)] : [];
+      await craftShard(this.train, plan, models, store, opts);
+    }
+    const manifest = writeRelease(this.train, [store], dir, { force: true, test: this.test });
+    rmSync(work, { recursive: true, force: true });
+    return manifest;
+  }
+
+  /** The key of run `run` (1-based) of a condition: digests its data, victim, defence and seed. */
+  victimKey(c: Condition, run: number, releaseId: string | null): string {
+    const seed = this.victimSeed(run);
+    const digest = digestOf({
+      dataset: this.config.dataset,
+      dataDir: this.config.dataDir,
+      images: this.train.count,
+      release: releaseId,
+      budget: c.budget ?? 1,
+      permutedLabels: c.permutedLabels ?? false,
+      victim: c.victim,
+      defense: c.defense ? { name: c.defense.name, settings: c.defense.settings } : null,
+      seed,
+    });
+    return `victim/${c.id}/run${run}#${digest}`;
+  }
+
+  victimSeed(run: number): number {
+    return this.config.seed + run;
+  }
+
+  /** Trains run `run` of `c` on `data` unless it is recorded; returns its record. */
+  async victim(c: Condition, run: number, releaseId: string | null, data: Dataset): Promise<VictimUnit> {
+    const key = this.victimKey(c, run, releaseId);
+    const done = this.store.get(key, "victim");
+    if (done) {
+      this.stats.victimsReused++;
+      return done;
+    }
+    const seed = this.victimSeed(run);
+    const trainSet = c.victim.trainSubset !== null ? subset(data, Math.min(c.victim.trainSubset, data.count)) : data;
+    const testSet =
+      c.victim.testSubset !== null ? subset(this.test, Math.min(c.victim.testSubset, this.test.count)) : this.test;
+    const workDir = join(this.dir, "victims", key.split("#")[1]!);
+    mkdirSync(workDir, { recursive: true });
+    manualSeed(seed);
+    const model = createModel(c.victim.model, this.shape);
+    if (this.config.device) model.to(this.config.device);
+    const transform = c.defense?.make(seed);
+    const label = `${c.id} run ${run}/${this.config.runs}`;
+    const t0 = performance.now();
+    try {
+      const r = await train(model, trainSet, {
+        recipe: c.victim.recipe,
+        seed,
+        testSet,
+        checkpoint: join(workDir, "checkpoint.safetensors"),
+        resume: true,
+        progress: this.progress,
+        label,
+        ...(transform ? { batchTransform: transform } : {}),
+        ...this.device,
+      });
+      const last = r.history[r.history.length - 1];
+      const unit: VictimUnit = {
+        kind: "victim",
+        key,
+        condition: c.id,
+        run,
+        seed,
+        model: c.victim.model,
+        epochs: c.victim.recipe.epochs,
+        train_images: trainSet.count,
+        test_images: testSet.count,
+        test_acc: last?.testAcc ?? Number.NaN,
+        train_acc: last?.trainAcc ?? Number.NaN,
+        history: r.history,
+        seconds: (performance.now() - t0) / 1000,
+        finished: new Date().toISOString(),
+      };
+      this.store.record(unit);
+      this.stats.victimsTrained++;
+      rmSync(workDir, { recursive: true, force: true });
+      if (readdirSync(join(this.dir, "victims")).length === 0) rmSync(join(this.dir, "victims"), { recursive: true });
+      return unit;
+    } finally {
+      model.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.#crafter?.model.dispose();
+    this.#crafter = undefined;
+  }
+}

@@ -1,0 +1,294 @@
+// The defences of the `defenses` experiment on tiny batches: shapes, soft labels that sum to 1 and match
+// the mixed pixels, cutout's square, JPEG's small change (and that the batched mosaic equals encoding each
+// image alone), noise within [0, 1], adversarial examples in the eps ball, and the trainer's hook.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import jpeg from "jpeg-js";
+import { Rng } from "../../src/data/index.js";
+import {
+  adversarialTraining,
+  cutmix,
+  cutout,
+  cutoutBox,
+  defenseSkipReason,
+  gaussianNoise,
+  grayscale,
+  jpegDefense,
+  jpegRoundTrip,
+  makeDefense,
+  mixup,
+  sampleBeta,
+} from "../../src/experiment/index.js";
+import { SmallCNN } from "../../src/models/index.js";
+import { F, manualSeed, noGrad, scope, type Tensor, tensor } from "../../src/torch/index.js";
+import { recipe, train } from "../../src/train/index.js";
+import { syntheticDataset } from "../train/synthetic.js";
+
+const SIDE = 28;
+const model = () => {
+  manualSeed(0);
+  return new SmallCNN({ inChannels: 1, numClasses: 4, imageSize: SIDE, batchNorm: true });
+};
+const step = { model: undefined as unknown as SmallCNN, epoch: 0, index: 0 };
+
+/** B images of C channels, image i constant at values[i]; labels i. */
+function constantBatch(values: number[], c = 1): { x: Tensor; y: Tensor } {
+  const plane = SIDE * SIDE;
+  const data = new Float32Array(values.length * c * plane);
+  for (const [i, v] of values.entries()) data.fill(v, i * c * plane, (i + 1) * c * plane);
+  return {
+    x: tensor(data, [values.length, c, SIDE, SIDE]),
+    y: tensor(
+      Int32Array.from(values, (_, i) => i),
+      [values.length],
+    ).long(),
+  };
+}
+
+/** Smooth images with a little texture, like photographs at this size. */
+function smoothPixels(b: number, c: number): Float32Array {
+  const rng = new Rng(3);
+  const out = new Float32Array(b * c * SIDE * SIDE);
+  for (let i = 0; i < out.length; i++) {
+    const p = i % (SIDE * SIDE);
+    const y = Math.floor(p / SIDE);
+    const x = p % SIDE;
+    out[i] = Math.min(
+      1,
+      Math.max(0, 0.2 + 0.5 * Math.sin((x + y + i / (SIDE * SIDE)) / 9) ** 2 + 0.03 * rng.nextFloat()),
+    );
+  }
+  return out;
+}
+
+function rows(t: Tensor): number[][] {
+  const [b, k] = t.shape as [number, number];
+  const flat = t.toArray();
+  return Array.from({ length: b }, (_, i) => flat.slice(i * k, (i + 1) * k));
+}
+
+describe("defences as batch transforms", () => {
+  test("cutout zeroes one square per image (clipped at the border) and leaves the rest", () => {
+    scope(() => {
+      const { x, y } = constantBatch([1, 1, 1, 1, 1, 1, 1, 1]);
+      const out = cutout({ fraction: 0.5 }, 7)({ x, y }, step).x;
+      assert.deepEqual(out.shape, x.shape);
+      const v = out.toArray();
+      let fullSquares = 0;
+      for (let i = 0; i < 8; i++) {
+        const img = v.slice(i * SIDE * SIDE, (i + 1) * SIDE * SIDE);
+        const zeros = img.flatMap((p, k) => (p === 0 ? [k] : []));
+        assert.ok(img.every((p) => p === 0 || p === 1));
+        assert.ok(zeros.length > 0, "cutout cut nothing");
+        const rs = zeros.map((k) => Math.floor(k / SIDE));
+        const cs = zeros.map((k) => k % SIDE);
+        const h = Math.max(...rs) - Math.min(...rs) + 1;
+        const w = Math.max(...cs) - Math.min(...cs) + 1;
+        assert.equal(zeros.length, h * w, "the zeroed pixels are not a rectangle");
+        assert.ok(h <= 14 && w <= 14, `box ${h}x${w} larger than 14x14`);
+        if (h === 14 && w === 14) fullSquares++;
+      }
+      assert.ok(fullSquares > 0, "no image got a whole 14x14 square");
+    });
+    // Away from the border the box is the whole square.
+    const box = cutoutBox({ nextInt: () => 14 } as unknown as Rng, SIDE, SIDE, 14);
+    assert.deepEqual(box, { top: 7, bottom: 21, left: 7, right: 21 });
+  });
+
+  for (const [name, make] of [
+    ["mixup", () => mixup({ alpha: 1 }, 5, 4)],
+    ["cutmix", () => cutmix({ alpha: 1 }, 5, 4)],
+  ] as const) {
+    test(`${name}: soft labels sum to 1 and weigh the images as the pixels are mixed`, () => {
+      scope(() => {
+        const values = [0.1, 0.35, 0.6, 0.9];
+        const { x, y } = constantBatch(values);
+        const t = make();
+        let mixed = 0;
+        for (let index = 0; index < 4; index++) {
+          const r = t({ x, y }, { ...step, index });
+          assert.deepEqual(r.x.shape, x.shape);
+          assert.ok(r.target, "no soft targets");
+          assert.deepEqual(r.target.shape, [4, 4]);
+          const probs = rows(r.target);
+          const means = r.x.mean([1, 2, 3]).toArray();
+          probs.forEach((p, i) => {
+            assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-5, `row ${i} sums to ${p}`);
+            assert.ok(p.every((q) => q >= -1e-7 && q <= 1 + 1e-7));
+            // Image k is constant values[k] and has label k: the mean pixel is the label-weighted mean.
+            const expected = p.reduce((s, q, k) => s + q * values[k]!, 0);
+            assert.ok(Math.abs(means[i]! - expected) < 1e-5, `${name} image ${i}: ${means[i]} vs ${expected}`);
+            if (Math.max(...p) < 0.999) mixed++;
+          });
+        }
+        assert.ok(mixed > 0, `${name} never mixed two images`);
+      });
+    });
+  }
+
+  test("mixup and cutmix repeat for the same (seed, epoch, batch) and differ across batches", () => {
+    scope(() => {
+      const { x, y } = constantBatch([0.1, 0.35, 0.6, 0.9]);
+      for (const t of [mixup({ alpha: 1 }, 5, 4), cutmix({ alpha: 1 }, 5, 4)]) {
+        const a = t({ x, y }, step).target!;
+        const b = t({ x, y }, step).target!;
+        const c = t({ x, y }, { ...step, index: 1 }).target!;
+        assert.ok(a.equal(b));
+        assert.ok(!a.equal(c));
+      }
+    });
+  });
+
+  test("Beta samples lie in (0, 1) with the right mean", () => {
+    const rng = new Rng(1);
+    for (const [a, mean] of [
+      [1, 0.5],
+      [0.4, 0.5],
+    ] as const) {
+      const draws = Array.from({ length: 4000 }, () => sampleBeta(rng, a, a));
+      assert.ok(draws.every((d) => d >= 0 && d <= 1));
+      const m = draws.reduce((s, d) => s + d, 0) / draws.length;
+      assert.ok(Math.abs(m - mean) < 0.03, `Beta(${a}, ${a}) mean ${m}`);
+    }
+  });
+
+  test("JPEG keeps the shape, changes pixels slightly, and the batched mosaic equals encoding each image alone", () => {
+    for (const c of [1, 3]) {
+      const b = 5;
+      const pixels = smoothPixels(b, c);
+      const shape = [b, c, SIDE, SIDE];
+      const out = jpegRoundTrip(pixels, shape, 50);
+      assert.equal(out.length, pixels.length);
+      let sum = 0;
+      for (let i = 0; i < out.length; i++) sum += Math.abs(out[i]! - pixels[i]!);
+      const mad = sum / out.length;
+      assert.ok(mad > 0.001 && mad < 0.05, `mean absolute change ${mad} (${c} channels)`);
+      // Reference: image 3 encoded on its own.
+      const plane = SIDE * SIDE;
+      const rgba = new Uint8Array(plane * 4);
+      for (let p = 0; p < plane; p++) {
+        for (let k = 0; k < 3; k++)
+          rgba[p * 4 + k] = Math.round(pixels[3 * c * plane + (c === 3 ? k : 0) * plane + p]! * 255);
+        rgba[p * 4 + 3] = 255;
+      }
+      const alone = jpeg.decode(jpeg.encode({ data: rgba, width: SIDE, height: SIDE }, 50).data, {
+        useTArray: true,
+      }).data;
+      for (let p = 0; p < plane; p++) {
+        const ref = c === 3 ? alone[p * 4]! / 255 : (alone[p * 4]! + alone[p * 4 + 1]! + alone[p * 4 + 2]!) / (3 * 255);
+        assert.ok(Math.abs(out[3 * c * plane + p]! - ref) < 1e-6, `pixel ${p} differs from the lone encoding`);
+      }
+    }
+    scope(() => {
+      const x = tensor(smoothPixels(2, 1), [2, 1, SIDE, SIDE]);
+      const r = jpegDefense({ quality: 75 })({ x, y: tensor([0, 1]).long() }, step);
+      assert.deepEqual(r.x.shape, [2, 1, SIDE, SIDE]);
+      assert.equal(r.target, undefined);
+    });
+  });
+
+  test("grayscale: luminance in all three channels; a no-op on grey images, which the experiment skips", () => {
+    scope(() => {
+      const plane = SIDE * SIDE;
+      const rgb = new Float32Array(3 * plane);
+      rgb.fill(1, 0, plane); // pure red
+      const r = grayscale()({ x: tensor(rgb, [1, 3, SIDE, SIDE]), y: tensor([0]).long() }, step).x;
+      assert.deepEqual(r.shape, [1, 3, SIDE, SIDE]);
+      const v = r.toArray();
+      assert.ok(v.every((p) => Math.abs(p - 0.299) < 1e-6));
+      const grey = tensor(smoothPixels(1, 1), [1, 1, SIDE, SIDE]);
+      assert.ok(grayscale()({ x: grey, y: tensor([0]).long() }, step).x.equal(grey));
+    });
+    assert.match(defenseSkipReason("grayscale", 1) ?? "", /one channel/);
+    assert.equal(defenseSkipReason("grayscale", 3), null);
+    assert.equal(defenseSkipReason("noise", 1), null);
+  });
+
+  test("Gaussian noise stays in [0, 1] with the asked spread", () => {
+    scope(() => {
+      manualSeed(2);
+      const x = tensor(new Float32Array(16 * SIDE * SIDE).fill(0.5), [16, 1, SIDE, SIDE]);
+      const out = gaussianNoise({ sigma: 16 })({ x, y: tensor(new Int32Array(16)).long() }, step).x;
+      assert.deepEqual(out.shape, x.shape);
+      assert.ok(out.amin().item() >= 0 && out.amax().item() <= 1);
+      const sd = out.sub(x).std().item();
+      assert.ok(Math.abs(sd - 16 / 255) < 0.1 * (16 / 255), `noise sd ${sd}`);
+      const edge = tensor(new Float32Array(16 * SIDE * SIDE).fill(1), [16, 1, SIDE, SIDE]);
+      const clipped = gaussianNoise({ sigma: 64 })({ x: edge, y: tensor(new Int32Array(16)).long() }, step).x;
+      assert.ok(clipped.amax().item() <= 1 && clipped.amin().item() >= 0);
+    });
+  });
+
+  test("adversarial training: PGD examples in the eps ball that raise the victim's loss, mode and grads untouched", () => {
+    const m = model();
+    try {
+      scope(() => {
+        const ds = syntheticDataset(16, 1);
+        const x = tensor(
+          Float32Array.from(ds.images, (v) => v / 255),
+          [16, 1, SIDE, SIDE],
+        );
+        const y = tensor(ds.labels, [16]).long();
+        m.train();
+        const t = adversarialTraining({ eps: 16, steps: 3, tau: 0.5 });
+        const adv = t({ x, y }, { model: m, epoch: 0, index: 0 }).x;
+        assert.equal(m.training, true, "the victim must be back in training mode");
+        assert.ok(
+          m.parameters().every((p) => p.grad === undefined),
+          "the attack must not leave parameter gradients",
+        );
+        assert.ok(adv.sub(x).abs().amax().item() <= 16 / 255 + 1e-6);
+        assert.ok(adv.amin().item() >= 0 && adv.amax().item() <= 1);
+        const loss = (input: Tensor) =>
+          noGrad(() => {
+            m.eval();
+            const l = F.crossEntropy(m.forward(input), y).item();
+            m.train();
+            return l;
+          });
+        assert.ok(loss(adv) > loss(x), "PGD did not raise the loss");
+      });
+    } finally {
+      m.dispose();
+    }
+  });
+
+  test("train() applies the hook to every batch and trains on soft targets", async () => {
+    const m = model();
+    try {
+      const ds = syntheticDataset(96, 2);
+      let calls = 0;
+      const mix = mixup({ alpha: 1 }, 3, 4);
+      const r = await train(m, ds, {
+        recipe: recipe("fast", { epochs: 2, batchSize: 32 }),
+        seed: 3,
+        batchTransform: (batch, s) => {
+          calls++;
+          assert.equal(s.model, m);
+          return mix(batch, s);
+        },
+      });
+      assert.equal(calls, 6);
+      assert.equal(r.history.length, 2);
+      assert.ok(r.history.every((h) => Number.isFinite(h.trainLoss)));
+    } finally {
+      m.dispose();
+    }
+  });
+
+  test("makeDefense: none is no transform, the others are", () => {
+    const settings = {
+      adversarial: { eps: 8, steps: 2, tau: 0.5 },
+      cutout: { fraction: 0.5 },
+      mixup: { alpha: 1 },
+      cutmix: { alpha: 1 },
+      jpeg: { quality: 60 },
+      noise: { sigma: 8 },
+    };
+    assert.equal(makeDefense("none", settings, { seed: 0, numClasses: 10 }), undefined);
+    for (const name of ["adversarial", "cutout", "mixup", "cutmix", "jpeg", "grayscale", "noise"] as const)
+      assert.equal(typeof makeDefense(name, settings, { seed: 0, numClasses: 10 }), "function");
+    assert.throws(() => jpegDefense({ quality: 0 }), /quality/);
+    assert.throws(() => cutout({ fraction: 0 }, 0), /fraction/);
+  });
+});
