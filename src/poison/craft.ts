@@ -72,7 +72,7 @@ function craftChunk(
       target.dispose();
     } else if (plan.recipe === "random") {
       delta = noGrad(() =>
-        rand(batch.x.shape)
+        rand(batch.x.shape, { device: batch.x.device })
           .mul_(2 * eps)
           .sub_(eps),
       );

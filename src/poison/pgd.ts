@@ -33,13 +33,15 @@ export interface PgdResult {
   success: Uint8Array;
 }
 
-function initDelta(x: Tensor, init: Init, eps: number): Tensor {
+/** A starting perturbation in the ball, on x's device. */
+export function initDelta(x: Tensor, init: Init, eps: number): Tensor {
+  const on = { device: x.device };
   switch (init) {
     // The authors' init: Gaussian scaled by eps, clipped to the ball.
     case "randn":
-      return randn(x.shape).mul_(eps).clamp_(-eps, eps);
+      return randn(x.shape, on).mul_(eps).clamp_(-eps, eps);
     case "uniform":
-      return rand(x.shape)
+      return rand(x.shape, on)
         .mul_(2 * eps)
         .sub_(eps);
     case "zero":

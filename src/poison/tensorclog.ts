@@ -7,7 +7,7 @@
 import type { Module } from "../nn/index.js";
 import { F, grad, keep, noGrad, rand, randn, scope, type Tensor, zerosLike } from "../torch/index.js";
 import { diffAugment } from "./diff-augment.js";
-import type { PgdOptions, PgdResult } from "./pgd.js";
+import { initDelta, type PgdOptions, type PgdResult } from "./pgd.js";
 
 export interface TensorClogOptions extends PgdOptions {
   /** Images whose mean loss makes one parameter gradient (a victim's mini-batch). */
@@ -40,19 +40,6 @@ function gradNormSq(models: readonly Module[], params: readonly Tensor[][], inpu
   return total!.div(models.length);
 }
 
-function initDelta(x: Tensor, o: TensorClogOptions): Tensor {
-  switch (o.init) {
-    case "randn":
-      return randn(x.shape).mul_(o.eps).clamp_(-o.eps, o.eps);
-    case "uniform":
-      return rand(x.shape)
-        .mul_(2 * o.eps)
-        .sub_(o.eps);
-    case "zero":
-      return zerosLike(x);
-  }
-}
-
 /** One mini-batch: the best delta over restarts and its objective, with the objective at delta = 0. */
 function attackBatch(
   models: readonly Module[],
@@ -69,7 +56,7 @@ function attackBatch(
     let delta = keep(
       noGrad(() =>
         scope(() => {
-          const d = o.initial ? o.initial.clamp(-o.eps, o.eps) : initDelta(x, o);
+          const d = o.initial ? o.initial.clamp(-o.eps, o.eps) : initDelta(x, o.init, o.eps);
           return x.add(d).clamp_(0, 1).sub_(x);
         }),
       ),
