@@ -7,7 +7,7 @@ import { imageBytes, subset } from "../../src/data/dataset.js";
 import { DatasetError } from "../../src/data/errors.js";
 import { loadSplit } from "../../src/data/registry.js";
 import { writeDataset } from "../../src/data/write.js";
-import { cifarRecords, tempDir, writeCifar10Fixture, writeCifar100Fixture } from "./fixtures.js";
+import { cifarRecords, expectError, tempDir, writeCifar10Fixture, writeCifar100Fixture } from "./fixtures.js";
 
 /** Pixel (y, x) channel c of a planar CHW record image. */
 const planarAt = (planar: Uint8Array, y: number, x: number, c: number) => planar[c * 1024 + y * 32 + x]!;
@@ -88,15 +88,6 @@ for (const kind of ["fine", "coarse"] as const) {
       .map((b, i) => (b === readFileSync(join(src, "train.bin"))[i] ? -1 : i))
       .filter((i) => i >= 0);
     assert.deepEqual(diff, [2]);
-  });
-}
-
-function expectError(fn: () => unknown, pattern: RegExp, path?: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof DatasetError, `expected a DatasetError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    if (path !== undefined) assert.equal(e.path, path);
-    return true;
   });
 }
 

@@ -1,10 +1,13 @@
 // Small synthetic dataset files for the data tests, written into fresh temporary directories.
+
+import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
 import { gzipSync } from "node:zlib";
 import jpeg from "jpeg-js";
+import { DatasetError } from "../../src/data/errors.js";
 import { encodeIdx } from "../../src/data/idx.js";
 import { encodeNpy } from "../../src/data/npy.js";
 
@@ -177,4 +180,14 @@ export function grayJpeg(): Uint8Array {
     0b01010111,
     ...[0xff, 0xd9],
   ]);
+}
+
+/** Asserts that `fn` throws a DatasetError whose message matches and, if given, that names `path`. */
+export function expectError(fn: () => unknown, pattern: RegExp, path?: string): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof DatasetError, `expected a DatasetError, got ${String(e)}`);
+    assert.match(e.message, pattern);
+    if (path !== undefined) assert.equal(e.path, path);
+    return true;
+  });
 }

@@ -8,7 +8,7 @@ import { DatasetError } from "../../src/data/errors.js";
 import { encodeIdx, parseIdx, readIdxSplit } from "../../src/data/idx.js";
 import { loadSplit } from "../../src/data/registry.js";
 import { writeDataset } from "../../src/data/write.js";
-import { pixels, tempDir, writeIdxFixture } from "./fixtures.js";
+import { expectError, pixels, tempDir, writeIdxFixture } from "./fixtures.js";
 
 const NAMES = Array.from({ length: 10 }, (_, i) => `c${i}`);
 
@@ -76,15 +76,6 @@ test("IDX: a subset is written as a smaller IDX dataset", () => {
   assert.equal(back.count, 3);
   assert.deepEqual(back.images, fx.train.images.subarray(0, 3 * 48));
 });
-
-function expectError(fn: () => unknown, pattern: RegExp, path?: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof DatasetError, `expected a DatasetError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    if (path !== undefined) assert.equal(e.path, path);
-    return true;
-  });
-}
 
 test("IDX errors: wrong magic, bad element type, truncation, trailing data, wrong dimensions", () => {
   const good = encodeIdx([2, 2, 2], pixels(8));

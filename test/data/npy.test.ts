@@ -6,7 +6,7 @@ import { DatasetError } from "../../src/data/errors.js";
 import { encodeNpy, parseNpy, readNpyLabels, readNpySplit } from "../../src/data/npy.js";
 import { loadSplit } from "../../src/data/registry.js";
 import { writeDataset } from "../../src/data/write.js";
-import { pixels, tempDir, writeNpy } from "./fixtures.js";
+import { expectError, pixels, tempDir, writeNpy } from "./fixtures.js";
 
 /** A .npy file with a hand-written header (as other writers may lay it out), padded to 64 bytes. */
 function rawNpy(header: string, data: Uint8Array, version = 1): Uint8Array {
@@ -104,15 +104,6 @@ test("npy: N,H,W and N,H,W,C datasets read and round-trip byte-exact (files too)
     }
   }
 });
-
-function expectError(fn: () => unknown, pattern: RegExp, path?: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof DatasetError, `expected a DatasetError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    if (path !== undefined) assert.equal(e.path, path);
-    return true;
-  });
-}
 
 test("npy errors: magic, header syntax, fortran order, dtypes, shapes, truncation, counts, ranges", () => {
   const data = pixels(8);

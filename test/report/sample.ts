@@ -1,20 +1,10 @@
 // Realistic sample data for the report tests: a small Fashion-MNIST-like dataset (10 classes, 28x28 grey,
 // a class-dependent pattern plus noise), a poisoned copy within 16 grey levels, and the numbers of a run.
 import type { Dataset } from "../../src/data/dataset.js";
+import { FASHION_MNIST_CLASS_NAMES } from "../../src/data/index.js";
 import { formatMeanSd, formatPercent, perturbationGrid, type ReportData } from "../../src/report/index.js";
 
-export const CLASS_NAMES = [
-  "T-shirt/top",
-  "Trouser",
-  "Pullover",
-  "Dress",
-  "Coat",
-  "Sandal",
-  "Shirt",
-  "Sneaker",
-  "Bag",
-  "Ankle boot",
-];
+export const CLASS_NAMES = FASHION_MNIST_CLASS_NAMES;
 export const SIDE = 28;
 export const PER_CLASS_IN_DATA = 6;
 export const EPS = 16;
