@@ -28,16 +28,18 @@ export function evaluate(model: Module, ds: Dataset, options: EvaluateOptions = 
   });
   const wasTraining = model.training;
   model.eval();
-  const counts = zeros([C * C], { dtype: "int64" });
-  let lossSum = 0;
+  // Accumulated on the model's device and read once at the end: no synchronisation per batch.
+  const on = options.device ? { device: options.device } : {};
+  const counts = zeros([C * C], { dtype: "int64", ...on });
+  const lossSum = zeros([], { dtype: "float64", ...on });
   try {
     noGrad(() => {
       for (const batch of loader.epoch(0)) {
-        lossSum += scope(() => {
+        scope(() => {
           const logits = model.forward(batch.x);
           // Each (true, predicted) pair as one bin index, counted in one pass.
           counts.add_(F.bincount(batch.y.mul(C).add(logits.argmax(1)), C * C));
-          return F.crossEntropy(logits, batch.y, { reduction: "sum" }).item();
+          lossSum.add_(F.crossEntropy(logits, batch.y, { reduction: "sum" }));
         });
         batch.dispose();
       }
@@ -47,13 +49,14 @@ export function evaluate(model: Module, ds: Dataset, options: EvaluateOptions = 
     const correct = confusion.reduce((s, row, t) => s + (row[t] ?? 0), 0);
     return {
       accuracy: correct / ds.count,
-      loss: lossSum / ds.count,
+      loss: lossSum.item() / ds.count,
       perClass: confusion.map((row, t) => (row[t] ?? 0) / row.reduce((a, b) => a + b, 0)),
       confusion,
       count: ds.count,
     };
   } finally {
     counts.dispose();
+    lossSum.dispose();
     model.train(wasTraining);
   }
 }
