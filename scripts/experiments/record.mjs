@@ -1,7 +1,8 @@
-// Adds (or replaces) one row of an efficacy table: results file, recipe, eps, steps, victim JSON, craft JSON, command.
+// Adds (or replaces) one row of an efficacy table.
+// Arguments: results file, recipe, eps, steps, settings JSON, victim JSON, craft JSON, variant, command.
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 
-const [file, recipe, eps, steps, victimJson, craftJson, command] = process.argv.slice(2);
+const [file, recipe, eps, steps, settingsJson, victimJson, craftJson, variant, command] = process.argv.slice(2);
 const victim = JSON.parse(victimJson);
 const craft = JSON.parse(craftJson);
 const rows = existsSync(file) ? JSON.parse(readFileSync(file, "utf-8")) : [];
@@ -13,13 +14,16 @@ const row = {
   victim: "smallcnn-bn",
   victim_epochs: victim.epochs,
   test_acc: Number(victim.test_acc.toFixed(4)),
+  ...(variant ? { variant } : {}),
+  settings: JSON.parse(settingsJson),
   attack_success: craft ? Number(craft.attack_success.toFixed(4)) : null,
   craft_seconds: craft ? Math.round(craft.seconds) : null,
   victim_seconds: Math.round(victim.seconds),
   command,
   date: new Date().toISOString().slice(0, 10),
 };
-const kept = rows.filter((r) => !(r.recipe === row.recipe && r.eps === row.eps && r.steps === row.steps));
+const key = (r) => `${r.recipe}|${r.eps}|${r.variant ?? ""}`;
+const kept = rows.filter((r) => key(r) !== key(row));
 kept.push(row);
 writeFileSync(`${file}.tmp`, `${JSON.stringify(kept, null, 2)}\n`);
 renameSync(`${file}.tmp`, file);

@@ -1,6 +1,7 @@
 // What every command shares: dataset options, argument parsing with clear errors, JSON output, exit codes.
 import { type Command, InvalidArgumentError } from "commander";
 import { type Dataset, loadDataset, subset } from "../data/index.js";
+import { defaultDevice, zeros } from "../torch/index.js";
 
 export interface DataOptions {
   dataset: string;
@@ -24,6 +25,34 @@ export function loadData(o: DataOptions): { train: Dataset; test: Dataset } {
   const { train, test } = loadDataset(o.dataset, o.dataDir ? { dataDir: o.dataDir } : {});
   return { train: o.subset !== undefined ? subset(train, o.subset) : train, test };
 }
+
+export function addDeviceOption(cmd: Command): Command {
+  return cmd.option(
+    "--device <name>",
+    'torch device: cpu, cuda, cuda:1, ... (default "auto": cuda when present)',
+    "auto",
+  );
+}
+
+/**
+ * The device to run on, as the library takes it: undefined for the CPU (the default path), else the name.
+ * "auto" picks the GPU of a CUDA libtorch (see README: LIBTORCH). A named device is tried once here, so that a
+ * typo or a CPU-only libtorch fails before any work starts, not minutes later.
+ */
+export function resolveDevice(name: string | undefined): string | undefined {
+  if (name === undefined || name === "auto") return defaultDevice() === "cuda" ? "cuda" : undefined;
+  if (name === "cpu") return undefined;
+  try {
+    zeros([1], { device: name }).dispose();
+  } catch (e) {
+    throw new Error(`device '${name}' is not usable with this libtorch: ${e instanceof Error ? e.message : e}`);
+  }
+  return name;
+}
+
+/** Spreads into library options: `{ device }` off the CPU, nothing on it. */
+export const onDevice = (device: string | undefined): { device: string } | Record<string, never> =>
+  device ? { device } : {};
 
 export function positiveInt(v: string): number {
   const n = Number(v);

@@ -19,6 +19,7 @@ import {
   type PoisonRecipe,
   parseShard,
   readPermutation,
+  SUCCESS_MEANS,
   shiftPermutation,
   TENSORCLOG_BATCH_SIZE,
   writeRelease,
@@ -28,14 +29,17 @@ import { recipe, train } from "../train/index.js";
 import {
   action,
   addDataOptions,
+  addDeviceOption,
   collect,
   type DataOptions,
   fraction,
   loadData,
   nonNegativeInt,
+  onDevice,
   positiveInt,
   positiveNumber,
   printJson,
+  resolveDevice,
 } from "./common.js";
 import { terminalProgress } from "./progress.js";
 
@@ -69,6 +73,7 @@ interface CraftCliOptions extends DataOptions {
   emStopAcc: number;
   emBatchSize: number;
   tcBatchSize: number;
+  device: string;
 }
 
 /** Recipes that craft against trained --crafter models (error-min trains its own, from scratch). */
@@ -77,15 +82,6 @@ const NEEDS_MODEL: readonly PoisonRecipe[] = ["targeted", "untargeted", "tensorc
 const AUGMENTED: readonly PoisonRecipe[] = ["targeted", "untargeted"];
 /** Architecture of error-min's model when --crafter-model is not given. */
 const ERROR_MIN_MODEL = "smallcnn-bn";
-
-/** What the manifest's per-image success flag (`fooled`) means for each recipe. */
-const SUCCESS_MEANS: Record<PoisonRecipe, string> = {
-  targeted: "fooled the crafting model",
-  untargeted: "fooled the crafting model",
-  random: "fooled the crafting model",
-  "error-min": "classified correctly by the min-min model (the noise is learnt)",
-  tensorclog: "in batches whose parameter gradient the noise shrank",
-};
 
 /** PGD defaults per recipe: Fowl et al.'s 250 steps of 0.05 eps; Huang et al.'s 20 of eps/10 per round. */
 const PGD_DEFAULTS: Record<PoisonRecipe, { steps: number; tau: number; init: CraftPlan["init"] }> = {
@@ -96,7 +92,12 @@ const PGD_DEFAULTS: Record<PoisonRecipe, { steps: number; tau: number; init: Cra
   tensorclog: { steps: 100, tau: 0.05, init: "zero" },
 };
 
-async function crafters(o: CraftCliOptions, trainSet: Dataset, workDir: string): Promise<LoadedModel[]> {
+async function crafters(
+  o: CraftCliOptions,
+  trainSet: Dataset,
+  workDir: string,
+  device: string | undefined,
+): Promise<LoadedModel[]> {
   if (!NEEDS_MODEL.includes(o.recipe)) return [];
   const shape = { inChannels: trainSet.channels, numClasses: trainSet.numClasses, imageSize: trainSet.height };
   if (o.crafter.length > 0) {
@@ -110,8 +111,15 @@ async function crafters(o: CraftCliOptions, trainSet: Dataset, workDir: string):
     mkdirSync(workDir, { recursive: true });
     manualSeed(o.seed);
     const model = createModel(name, shape);
+    if (device) model.to(device);
     const r = recipe(o.crafterRecipe, o.crafterEpochs ? { epochs: o.crafterEpochs } : {});
-    await train(model, trainSet, { recipe: r, seed: o.seed, progress: terminalProgress(), label: "crafting model" });
+    await train(model, trainSet, {
+      recipe: r,
+      seed: o.seed,
+      progress: terminalProgress(),
+      label: "crafting model",
+      ...onDevice(device),
+    });
     saveModel(path, model, { model: name, ...shape });
     model.dispose();
   }
@@ -242,7 +250,7 @@ export function registerCraft(program: Command): void {
       positiveInt,
       TENSORCLOG_BATCH_SIZE,
     );
-  addDataOptions(cmd).action(
+  addDeviceOption(addDataOptions(cmd)).action(
     action(async (o: CraftCliOptions) => {
       if (!(POISON_RECIPES as readonly string[]).includes(o.recipe)) {
         throw new Error(`unknown recipe '${o.recipe}' (${POISON_RECIPES.join(", ")})`);
@@ -266,17 +274,23 @@ export function registerCraft(program: Command): void {
       if (!["same", "folder", "npy"].includes(o.format))
         throw new Error(`--format must be same, folder or npy, got '${o.format}'`);
       if (!o.shard && existsSync(o.out) && !o.force) throw new Error(`${o.out} exists; pass --force to replace it`);
+      const device = resolveDevice(o.device);
       const t0 = performance.now();
       const { train: trainSet, test } = loadData(o);
       const workDir = o.shard ? o.out : `${o.out.replace(/\/+$/, "")}.work`;
-      const models = await crafters(o, trainSet, workDir);
+      const models = await crafters(o, trainSet, workDir, device);
+      if (device) for (const m of models) m.model.to(device);
       const plan = planOf(o, trainSet, models);
       const store = ChunkStore.open(workDir, plan);
       const stats: CraftRunStats =
         plan.recipe === "error-min"
-          ? await craftErrorMin(trainSet, plan, String(plan.extra.model), store, { progress: terminalProgress() })
+          ? await craftErrorMin(trainSet, plan, String(plan.extra.model), store, {
+              progress: terminalProgress(),
+              ...onDevice(device),
+            })
           : await craftShard(trainSet, plan, freeze(models), store, {
               progress: terminalProgress(),
+              ...onDevice(device),
               ...(o.shard ? { shard: parseShard(o.shard) } : {}),
             });
       for (const m of models) m.model.dispose();
@@ -293,7 +307,7 @@ export function registerCraft(program: Command): void {
       const s = manifest.summary;
       console.log(
         `release: ${o.out} (${s.poisoned}/${s.count} images poisoned, max L-inf ${s.max_linf}/255, ` +
-          `${(100 * s.attack_success).toFixed(1)}% ${SUCCESS_MEANS[plan.recipe]}, ${seconds.toFixed(1)} s)`,
+          `${(100 * s.attack_success).toFixed(1)}% ${SUCCESS_MEANS[plan.recipe].long}, ${seconds.toFixed(1)} s)`,
       );
       if (o.json) {
         printJson({

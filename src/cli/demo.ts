@@ -10,7 +10,16 @@ import { ChunkStore, type CraftPlan, craftShard, shiftPermutation, writeRelease 
 import { formatPercent, historySeries, perturbationGrid, writeReport } from "../report/index.js";
 import { manualSeed } from "../torch/index.js";
 import { type EpochRecord, type Progress, recipe, train } from "../train/index.js";
-import { action, loadData, positiveInt, positiveNumber, printJson } from "./common.js";
+import {
+  action,
+  addDeviceOption,
+  loadData,
+  onDevice,
+  positiveInt,
+  positiveNumber,
+  printJson,
+  resolveDevice,
+} from "./common.js";
 import { terminalProgress } from "./progress.js";
 
 interface DemoOptions {
@@ -22,6 +31,7 @@ interface DemoOptions {
   victimEpochs: number;
   dataDir?: string;
   json?: boolean;
+  device: string;
 }
 
 const MODEL = "smallcnn-bn";
@@ -32,10 +42,13 @@ async function victim(
   test: Dataset,
   epochs: number,
   progress: Progress,
+  device: string | undefined,
 ): Promise<EpochRecord[]> {
   manualSeed(1);
   const model = createModel(MODEL, { inChannels: data.channels, numClasses: data.numClasses, imageSize: data.height });
+  if (device) model.to(device);
   const r = await train(model, data, {
+    ...onDevice(device),
     recipe: recipe("fast", { epochs }),
     seed: 1,
     testSet: test,
@@ -49,7 +62,7 @@ async function victim(
 const finalAcc = (h: readonly EpochRecord[]): number => h[h.length - 1]?.testAcc ?? Number.NaN;
 
 export function registerDemo(program: Command): void {
-  program
+  const cmd = program
     .command("demo")
     .description("poison Fashion-MNIST and show that a network trained on it fails (about 10 minutes on 2 cores)")
     .option("--out <dir>", "where the run goes", "runs/demo")
@@ -59,145 +72,149 @@ export function registerDemo(program: Command): void {
     .option("--crafter-epochs <n>", "epochs of the crafting model (on all 60k images)", positiveInt, 2)
     .option("--victim-epochs <n>", "epochs of each victim", positiveInt, 8)
     .option("--data-dir <dir>", "where Fashion-MNIST lives (default /usr/share/datasets/fashion-mnist)")
-    .option("--json", "print one JSON result as the last line")
-    .action(
-      action(async (o: DemoOptions) => {
-        const t0 = performance.now();
-        const progress = terminalProgress();
-        const { train: full, test } = loadData({
-          dataset: "fashion-mnist",
-          ...(o.dataDir ? { dataDir: o.dataDir } : {}),
-        });
-        const data = subset(full, o.subset);
-        mkdirSync(o.out, { recursive: true });
-        progress.log(
-          `advpoison demo: Fashion-MNIST, crafting model ${MODEL} (${o.crafterEpochs} epochs on ${full.count} images), ` +
-            `targeted poisons at eps ${o.eps}/255 with ${o.steps} PGD steps on the first ${o.subset} images, ` +
-            `victims ${MODEL} for ${o.victimEpochs} epochs. Scaled down from the paper (CIFAR-10, ResNet-18, 250 steps) to fit 2 CPU cores.`,
-        );
+    .option("--json", "print one JSON result as the last line");
+  addDeviceOption(cmd).action(
+    action(async (o: DemoOptions) => {
+      const device = resolveDevice(o.device);
+      const t0 = performance.now();
+      const progress = terminalProgress();
+      const { train: full, test } = loadData({
+        dataset: "fashion-mnist",
+        ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+      });
+      const data = subset(full, o.subset);
+      mkdirSync(o.out, { recursive: true });
+      progress.log(
+        `advpoison demo: Fashion-MNIST, crafting model ${MODEL} (${o.crafterEpochs} epochs on ${full.count} images), ` +
+          `targeted poisons at eps ${o.eps}/255 with ${o.steps} PGD steps on the first ${o.subset} images, ` +
+          `victims ${MODEL} for ${o.victimEpochs} epochs. Scaled down from the paper (CIFAR-10, ResNet-18, 250 steps) to fit 2 CPU cores.`,
+      );
 
-        manualSeed(0);
-        const shape = { inChannels: full.channels, numClasses: full.numClasses, imageSize: full.height };
-        const crafter = createModel(MODEL, shape);
-        await train(crafter, full, {
-          recipe: recipe("fast", { epochs: o.crafterEpochs }),
-          seed: 0,
-          progress,
-          label: "crafting model",
-        });
-        saveModel(join(o.out, "crafter.safetensors"), crafter, { model: MODEL, ...shape });
+      manualSeed(0);
+      const shape = { inChannels: full.channels, numClasses: full.numClasses, imageSize: full.height };
+      const crafter = createModel(MODEL, shape);
+      if (device) crafter.to(device);
+      await train(crafter, full, {
+        ...onDevice(device),
+        recipe: recipe("fast", { epochs: o.crafterEpochs }),
+        seed: 0,
+        progress,
+        label: "crafting model",
+      });
+      saveModel(join(o.out, "crafter.safetensors"), crafter, { model: MODEL, ...shape });
 
-        const plan: CraftPlan = {
-          recipe: "targeted",
-          eps: o.eps,
-          steps: o.steps,
-          stepSize: 0.1 * o.eps,
-          init: "randn",
-          restarts: 1,
-          augment: { maxShift: 0.25, flip: true },
-          chunkSize: 512,
-          budget: 1,
-          seed: 0,
-          permutation: shiftPermutation(full.numClasses),
-          dataset: {
-            spec: "fashion-mnist",
-            dataDir: o.dataDir ?? null,
-            subset: o.subset,
-            count: data.count,
-            shape: [28, 28, 1],
-          },
-          crafters: [{ path: join(o.out, "crafter.safetensors"), model: MODEL, sha256: "" }],
-          extra: {},
-        };
-        const release = join(o.out, "release");
-        const store = ChunkStore.open(`${release}.work`, plan);
-        await craftShard(data, plan, [crafter.eval().requiresGrad_(false)], store, { progress });
-        crafter.dispose();
-        const manifest = writeRelease(data, [store], release, { force: true, test });
-        rmSync(`${release}.work`, { recursive: true, force: true });
-        // The victim trains on what was released: the files, read back as any user would.
-        const poisoned = loadSplit(`fashion-mnist:${release}`, "train");
-
-        const cleanHistory = await victim("clean victim", data, test, o.victimEpochs, progress);
-        const poisonedHistory = await victim("poisoned victim", poisoned, test, o.victimEpochs, progress);
-        const cleanAcc = finalAcc(cleanHistory);
-        const poisonedAcc = finalAcc(poisonedHistory);
-        const seconds = (performance.now() - t0) / 1000;
-        const report = writeReport(o.out, {
-          title: "advpoison demo: adversarial poisoning of Fashion-MNIST",
-          subtitle:
-            `Class-targeted poisons (eps ${o.eps}/255, ${o.steps} PGD steps) on the first ${o.subset} training images; ` +
-            `${MODEL} victims trained ${o.victimEpochs} epochs, tested on the clean test set. CPU scale, not the paper's.`,
-          headline: [
-            {
-              label: "victim on clean data",
-              value: formatPercent(cleanAcc),
-              tone: "good",
-              detail: "clean test accuracy",
-            },
-            {
-              label: "victim on the release",
-              value: formatPercent(poisonedAcc),
-              tone: "bad",
-              detail: "clean test accuracy",
-            },
-          ],
-          params: {
-            dataset: "fashion-mnist",
-            images: o.subset,
-            eps: `${o.eps}/255`,
-            steps: o.steps,
-            "step size": `${0.1 * o.eps}/255`,
-            "crafting model": `${MODEL}, ${o.crafterEpochs} epochs on ${full.count} images`,
-            victims: `${MODEL}, ${o.victimEpochs} epochs, crop+flip`,
-            seconds: Math.round(seconds),
-          },
-          tables: [
-            {
-              title: "Clean test accuracy of victims",
-              columns: ["trained on", "test accuracy"],
-              rows: [
-                ["clean images", formatPercent(cleanAcc, 2)],
-                [`poisoned release (eps ${o.eps}/255)`, formatPercent(poisonedAcc, 2)],
-              ],
-            },
-          ],
-          curves: [
-            {
-              title: "Victim test accuracy over training",
-              xLabel: "epoch",
-              yLabel: "clean test accuracy",
-              yFormat: "percent",
-              series: [historySeries("clean data", cleanHistory), historySeries("poisoned release", poisonedHistory)],
-            },
-          ],
-          imageGrids: [perturbationGrid(data, poisoned, 3, { title: "Clean, poisoned and amplified perturbation" })],
-          manifest,
-          notes: [
-            "Each poisoned image keeps its true label; its perturbation pushes the crafting model toward class y+1. " +
-              "A network trained on such images learns the perturbations instead of the garments.",
-          ],
-          created: new Date().toISOString(),
-        });
-        const result = {
-          clean_acc: cleanAcc,
-          poisoned_acc: poisonedAcc,
-          eps: o.eps,
-          steps: o.steps,
+      const plan: CraftPlan = {
+        recipe: "targeted",
+        eps: o.eps,
+        steps: o.steps,
+        stepSize: 0.1 * o.eps,
+        init: "randn",
+        restarts: 1,
+        augment: { maxShift: 0.25, flip: true },
+        chunkSize: 512,
+        budget: 1,
+        seed: 0,
+        permutation: shiftPermutation(full.numClasses),
+        dataset: {
+          spec: "fashion-mnist",
+          dataDir: o.dataDir ?? null,
           subset: o.subset,
-          attack_success: manifest.summary.attack_success,
-          seconds,
-          release,
-          report: report.html,
-        };
-        console.log("");
-        console.log(`                      clean test accuracy`);
-        console.log(`victim on clean data  ${(100 * cleanAcc).toFixed(2)}%`);
-        console.log(
-          `victim on the release ${(100 * poisonedAcc).toFixed(2)}%   (eps ${o.eps}/255, ${o.steps} steps, ${o.subset} images)`,
-        );
-        console.log(`${seconds.toFixed(0)} s in all; report: ${report.html}; the release: ${release}`);
-        if (o.json) printJson(result);
-      }),
-    );
+          count: data.count,
+          shape: [28, 28, 1],
+        },
+        crafters: [{ path: join(o.out, "crafter.safetensors"), model: MODEL, sha256: "" }],
+        extra: {},
+      };
+      const release = join(o.out, "release");
+      const store = ChunkStore.open(`${release}.work`, plan);
+      await craftShard(data, plan, [crafter.eval().requiresGrad_(false)], store, { progress, ...onDevice(device) });
+      crafter.dispose();
+      const manifest = writeRelease(data, [store], release, { force: true, test });
+      rmSync(`${release}.work`, { recursive: true, force: true });
+      // The victim trains on what was released: the files, read back as any user would.
+      const poisoned = loadSplit(`fashion-mnist:${release}`, "train");
+
+      const cleanHistory = await victim("clean victim", data, test, o.victimEpochs, progress, device);
+      const poisonedHistory = await victim("poisoned victim", poisoned, test, o.victimEpochs, progress, device);
+      const cleanAcc = finalAcc(cleanHistory);
+      const poisonedAcc = finalAcc(poisonedHistory);
+      const seconds = (performance.now() - t0) / 1000;
+      const report = writeReport(o.out, {
+        title: "advpoison demo: adversarial poisoning of Fashion-MNIST",
+        generator: "demo",
+        subtitle:
+          `Class-targeted poisons (eps ${o.eps}/255, ${o.steps} PGD steps) on the first ${o.subset} training images; ` +
+          `${MODEL} victims trained ${o.victimEpochs} epochs, tested on the clean test set. CPU scale, not the paper's.`,
+        headline: [
+          {
+            label: "victim on clean data",
+            value: formatPercent(cleanAcc),
+            tone: "good",
+            detail: "clean test accuracy",
+          },
+          {
+            label: "victim on the release",
+            value: formatPercent(poisonedAcc),
+            tone: "bad",
+            detail: "clean test accuracy",
+          },
+        ],
+        params: {
+          dataset: "fashion-mnist",
+          images: o.subset,
+          eps: `${o.eps}/255`,
+          steps: o.steps,
+          "step size": `${0.1 * o.eps}/255`,
+          "crafting model": `${MODEL}, ${o.crafterEpochs} epochs on ${full.count} images`,
+          victims: `${MODEL}, ${o.victimEpochs} epochs, crop+flip`,
+          seconds: Math.round(seconds),
+        },
+        tables: [
+          {
+            title: "Clean test accuracy of victims",
+            columns: ["trained on", "test accuracy"],
+            rows: [
+              ["clean images", formatPercent(cleanAcc, 2)],
+              [`poisoned release (eps ${o.eps}/255)`, formatPercent(poisonedAcc, 2)],
+            ],
+          },
+        ],
+        curves: [
+          {
+            title: "Victim test accuracy over training",
+            xLabel: "epoch",
+            yLabel: "clean test accuracy",
+            yFormat: "percent",
+            series: [historySeries("clean data", cleanHistory), historySeries("poisoned release", poisonedHistory)],
+          },
+        ],
+        imageGrids: [perturbationGrid(data, poisoned, 3, { title: "Clean, poisoned and amplified perturbation" })],
+        manifest,
+        notes: [
+          "Each poisoned image keeps its true label; its perturbation pushes the crafting model toward class y+1. " +
+            "A network trained on such images learns the perturbations instead of the garments.",
+        ],
+        created: new Date().toISOString(),
+      });
+      const result = {
+        clean_acc: cleanAcc,
+        poisoned_acc: poisonedAcc,
+        eps: o.eps,
+        steps: o.steps,
+        subset: o.subset,
+        attack_success: manifest.summary.attack_success,
+        seconds,
+        release,
+        report: report.html,
+      };
+      console.log("");
+      console.log(`                      clean test accuracy`);
+      console.log(`victim on clean data  ${(100 * cleanAcc).toFixed(2)}%`);
+      console.log(
+        `victim on the release ${(100 * poisonedAcc).toFixed(2)}%   (eps ${o.eps}/255, ${o.steps} steps, ${o.subset} images)`,
+      );
+      console.log(`${seconds.toFixed(0)} s in all; report: ${report.html}; the release: ${release}`);
+      if (o.json) printJson(result);
+    }),
+  );
 }

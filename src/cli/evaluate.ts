@@ -3,19 +3,28 @@ import type { Command } from "commander";
 import { loadDataset } from "../data/index.js";
 import { loadModel } from "../models/index.js";
 import { evaluate } from "../train/index.js";
-import { action, printJson } from "./common.js";
+import { action, addDeviceOption, onDevice, printJson, resolveDevice } from "./common.js";
 
 export function registerEvaluate(program: Command): void {
-  program
+  const cmd = program
     .command("evaluate")
     .description("evaluate a saved model on a clean test set")
     .requiredOption("--checkpoint <file>", "model file (.safetensors) written by `advpoison train` or PyTorch")
     .option("--dataset <spec>", "dataset whose test split to use", "fashion-mnist")
     .option("--data-dir <dir>", "where the named dataset lives")
     .option("--model <name>", "architecture, for files without advpoison metadata")
-    .option("--json", "print one JSON result as the last line")
-    .action(
-      action((o: { checkpoint: string; dataset: string; dataDir?: string; model?: string; json?: boolean }) => {
+    .option("--json", "print one JSON result as the last line");
+  addDeviceOption(cmd).action(
+    action(
+      (o: {
+        checkpoint: string;
+        dataset: string;
+        dataDir?: string;
+        model?: string;
+        json?: boolean;
+        device: string;
+      }) => {
+        const device = resolveDevice(o.device);
         const { test } = loadDataset(o.dataset, o.dataDir ? { dataDir: o.dataDir } : {});
         const { model, info } = loadModel(o.checkpoint, {
           ...(o.model ? { model: o.model } : {}),
@@ -23,7 +32,8 @@ export function registerEvaluate(program: Command): void {
           numClasses: test.numClasses,
           imageSize: test.height,
         });
-        const ev = evaluate(model, test);
+        if (device) model.to(device);
+        const ev = evaluate(model, test, onDevice(device));
         console.log(
           `${info.model} on ${o.dataset} test (${ev.count} images): accuracy ${(100 * ev.accuracy).toFixed(2)}%`,
         );
@@ -39,6 +49,7 @@ export function registerEvaluate(program: Command): void {
             model: info.model,
           });
         }
-      }),
-    );
+      },
+    ),
+  );
 }

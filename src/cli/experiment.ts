@@ -12,7 +12,7 @@ import {
   tableRows,
   textTable,
 } from "../experiment/index.js";
-import { action, collect, nonNegativeInt, positiveInt, positiveNumber, printJson } from "./common.js";
+import { action, collect, nonNegativeInt, positiveInt, positiveNumber, printJson, resolveDevice } from "./common.js";
 import { terminalProgress } from "./progress.js";
 
 type Parse = (v: string) => unknown;
@@ -328,7 +328,13 @@ export function registerExperiment(program: Command): void {
         overrides: flagOverrides(n, command),
         sets: o.set,
       });
-      const r = await runExperiment(n, resolved, { progress: terminalProgress() });
+      // An unset device means the GPU of a CUDA libtorch when there is one, else the CPU.
+      const device = resolveDevice(resolved.config.device ?? undefined) ?? null;
+      const r = await runExperiment(
+        n,
+        { ...resolved, config: { ...resolved.config, device } },
+        { progress: terminalProgress() },
+      );
       const def = EXPERIMENTS[n];
       console.log("");
       console.log(`experiment ${n}: ${def.title} (${r.scale})`);

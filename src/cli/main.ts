@@ -9,6 +9,7 @@ import { registerDemo } from "./demo.js";
 import { registerDownload } from "./download.js";
 import { registerEvaluate } from "./evaluate.js";
 import { registerExperiment } from "./experiment.js";
+import { registerReport } from "./report.js";
 import { registerTrain } from "./train.js";
 import { registerVerify } from "./verify.js";
 
@@ -25,6 +26,7 @@ registerVerify(program);
 registerDemo(program);
 registerDownload(program);
 registerExperiment(program);
+registerReport(program);
 program
   .command("models")
   .description("list the model architectures")

@@ -5,17 +5,19 @@ import type { Command } from "commander";
 import { createModel, saveModel } from "../models/index.js";
 import { meanSd } from "../report/index.js";
 import { manualSeed } from "../torch/index.js";
-import { RECIPES, type Recipe, recipe, train } from "../train/index.js";
-import { writeFileAtomic } from "../util/atomic.js";
+import { RECIPES, type Recipe, recipe, train, writeRunRecord } from "../train/index.js";
 import {
   action,
   addDataOptions,
+  addDeviceOption,
   type DataOptions,
   loadData,
   nonNegativeInt,
+  onDevice,
   positiveInt,
   positiveNumber,
   printJson,
+  resolveDevice,
 } from "./common.js";
 import { terminalProgress } from "./progress.js";
 
@@ -31,6 +33,7 @@ interface TrainCliOptions extends DataOptions {
   resume?: boolean;
   force?: boolean;
   json?: boolean;
+  device: string;
 }
 
 export function recipeOverrides(o: { epochs?: number; lr?: number; batchSize?: number }): Partial<Recipe> {
@@ -52,8 +55,9 @@ export function registerTrain(program: Command): void {
     .option("--resume", "continue an interrupted run from its checkpoint")
     .option("--force", "overwrite an existing finished run in --out")
     .option("--json", "print one JSON result as the last line");
-  addDataOptions(cmd).action(
+  addDeviceOption(addDataOptions(cmd)).action(
     action(async (o: TrainCliOptions) => {
+      const device = resolveDevice(o.device);
       const { train: trainSet, test } = loadData(o);
       const r = recipe(o.recipe, recipeOverrides(o));
       const progress = terminalProgress();
@@ -74,7 +78,9 @@ export function registerTrain(program: Command): void {
           imageSize: trainSet.height,
         };
         const model = createModel(o.model, info);
+        if (device) model.to(device);
         const result = await train(model, trainSet, {
+          ...onDevice(device),
           recipe: r,
           seed,
           testSet: test,
@@ -86,7 +92,7 @@ export function registerTrain(program: Command): void {
         const last = result.history[result.history.length - 1];
         const testAcc = last?.testAcc ?? Number.NaN;
         saveModel(modelPath, model, info, { test_acc: String(testAcc), dataset: o.dataset });
-        const summary = {
+        writeRunRecord(dir, {
           dataset: o.dataset,
           subset: o.subset ?? null,
           model: o.model,
@@ -94,8 +100,7 @@ export function registerTrain(program: Command): void {
           recipe: r,
           test_acc: testAcc,
           ...result,
-        };
-        writeFileAtomic(join(dir, "run.json"), `${JSON.stringify(summary, null, 2)}\n`);
+        });
         model.dispose();
         runs.push({ test_acc: testAcc, seconds: result.seconds, checkpoint: modelPath, history: result.history });
       }

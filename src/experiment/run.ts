@@ -349,6 +349,7 @@ function reportData<N extends ExperimentName>(
   const { full: _full, ...params } = config as ConfigOf<N> & { full?: unknown };
   return {
     title: `advpoison experiment ${name}: ${def.title}`,
+    generator: "experiment",
     subtitle: `${def.question} ${scaleNote}`,
     headline: def.headline([...rows]),
     params: {

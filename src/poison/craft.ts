@@ -8,7 +8,7 @@ import { quantize } from "./budget.js";
 import type { ChunkResult, ChunkStore } from "./chunk-store.js";
 import { type Objective, targeted, untargeted } from "./objective.js";
 import { type PgdOptions, pgd } from "./pgd.js";
-import { type CraftPlan, chunkCount, chunkSeed, chunksOfShard, poisonedIndices } from "./plan.js";
+import { type CraftPlan, chunkCount, chunkSeed, chunksOfShard, type PoisonRecipe, poisonedIndices } from "./plan.js";
 import { tensorclog } from "./tensorclog.js";
 
 /** TensorClog's default mini-batch: the images whose mean loss makes one parameter gradient. */
@@ -98,6 +98,15 @@ function craftChunk(
   }
 }
 
+/** What the per-image success flags (a manifest's `fooled`) mean for each recipe: a progress field, a phrase. */
+export const SUCCESS_MEANS: Record<PoisonRecipe, { short: string; long: string }> = {
+  targeted: { short: "fooled", long: "fooled the crafting model" },
+  untargeted: { short: "fooled", long: "fooled the crafting model" },
+  random: { short: "fooled", long: "fooled the crafting model" },
+  "error-min": { short: "learnt", long: "classified correctly by the min-min model (the noise is learnt)" },
+  tensorclog: { short: "clogged", long: "in batches whose parameter gradient the noise shrank" },
+};
+
 /** Crafts every chunk of the shard that the store does not have yet. */
 export async function craftShard(
   ds: Dataset,
@@ -115,6 +124,7 @@ export async function craftShard(
   const images = todo.reduce((n, k) => n + Math.min(plan.chunkSize, poisoned.length - k * plan.chunkSize), 0);
   const task = progress.start(`crafting ${plan.recipe} eps ${plan.eps}/255`, images, "img");
   const t0 = performance.now();
+  const what = SUCCESS_MEANS[plan.recipe];
   let done = 0;
   let fooled = 0;
   for (const k of todo) {
@@ -125,13 +135,13 @@ export async function craftShard(
     done += indices.length;
     fooled += result.success.reduce((a, b) => a + b, 0);
     const secs = (performance.now() - t0) / 1000;
-    task.update(done, { "img/s": (done / secs).toFixed(1), fooled: `${((100 * fooled) / done).toFixed(1)}%` });
+    task.update(done, { "img/s": (done / secs).toFixed(1), [what.short]: `${((100 * fooled) / done).toFixed(1)}%` });
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   const seconds = (performance.now() - t0) / 1000;
   task.finish(
     todo.length
-      ? `crafted ${done} images in ${seconds.toFixed(1)} s, ${((100 * fooled) / Math.max(1, done)).toFixed(1)}% fooled the crafting model`
+      ? `crafted ${done} images in ${seconds.toFixed(1)} s, ${((100 * fooled) / Math.max(1, done)).toFixed(1)}% ${what.long}`
       : "all chunks were already crafted",
   );
   return { chunksDone: todo.length, chunksSkipped: mine.length - todo.length, imagesCrafted: done, seconds };

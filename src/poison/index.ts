@@ -1,6 +1,12 @@
 export { checkEps, levelsOf, MAX_EPS, perturbationNorms, quantize } from "./budget.js";
 export { type ChunkResult, ChunkStore } from "./chunk-store.js";
-export { type CraftRunOptions, type CraftRunStats, craftShard, TENSORCLOG_BATCH_SIZE } from "./craft.js";
+export {
+  type CraftRunOptions,
+  type CraftRunStats,
+  craftShard,
+  SUCCESS_MEANS,
+  TENSORCLOG_BATCH_SIZE,
+} from "./craft.js";
 export { DEFAULT_DIFF_AUGMENT, type DiffAugmentOptions, diffAugment } from "./diff-augment.js";
 export {
   craftErrorMin,

@@ -5,7 +5,7 @@
 // a double backward: g = grad(loss, theta, createGraph), then d(sum g^2)/d delta. The images are split
 // into mini-batches of `batchSize` (a victim's batch), each with its own gradient and objective.
 import type { Module } from "../nn/index.js";
-import { F, grad, keep, noGrad, rand, randn, scope, type Tensor, zerosLike } from "../torch/index.js";
+import { F, grad, keep, noGrad, scope, type Tensor, zerosLike } from "../torch/index.js";
 import { diffAugment } from "./diff-augment.js";
 import { initDelta, type PgdOptions, type PgdResult } from "./pgd.js";
 

@@ -12,6 +12,8 @@ export { compactJson, escapeHtml, formatMeanSd, formatPercent, meanSd } from "./
 export { embedImage, type GridOptions, perturbationGrid } from "./grid.js";
 export { historySeries } from "./history.js";
 export { CONTENT_SECURITY_POLICY, renderReport, validateReport } from "./render.js";
+export { type FoundRelease, type FoundRun, type RunDirContents, runDirReport, scanRunDir } from "./run-dir.js";
+export { readReportJson } from "./schema.js";
 export type {
   Cell,
   CurveSeries,

@@ -82,6 +82,11 @@ export interface ReportData {
   title: string;
   /** The run's scale and settings in a sentence. */
   subtitle?: string;
+  /**
+   * What wrote it: "demo", "experiment" or "run-dir". `advpoison report` rebuilds a "run-dir" report from
+   * the directory's files and renders the others again from their JSON.
+   */
+  generator?: string;
   /** The headline numbers, e.g. clean vs poisoned victim accuracy; drawn large in the header. */
   headline?: HeadlineStat[];
   /** Run parameters, shown as a key/value list in insertion order. */

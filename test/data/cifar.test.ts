@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { readCifarSplit } from "../../src/data/cifar.js";
 import { imageBytes, subset } from "../../src/data/dataset.js";
-import { DatasetError } from "../../src/data/errors.js";
 import { loadSplit } from "../../src/data/registry.js";
 import { writeDataset } from "../../src/data/write.js";
 import { cifarRecords, expectError, tempDir, writeCifar10Fixture, writeCifar100Fixture } from "./fixtures.js";

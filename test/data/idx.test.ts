@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { subset } from "../../src/data/dataset.js";
-import { DatasetError } from "../../src/data/errors.js";
 import { encodeIdx, parseIdx, readIdxSplit } from "../../src/data/idx.js";
 import { loadSplit } from "../../src/data/registry.js";
 import { writeDataset } from "../../src/data/write.js";

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { DatasetError } from "../../src/data/errors.js";
 import { encodeNpy, parseNpy, readNpyLabels, readNpySplit } from "../../src/data/npy.js";
 import { loadSplit } from "../../src/data/registry.js";
 import { writeDataset } from "../../src/data/write.js";

@@ -1,0 +1,54 @@
+// run.json: what `advpoison train` records about a finished run, and reading it back (reports collect them).
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { writeFileAtomic } from "../util/atomic.js";
+import type { Recipe } from "./recipe.js";
+import type { EpochRecord, TrainResult } from "./trainer.js";
+
+export const RUN_FILE = "run.json";
+
+export interface TrainRunRecord extends TrainResult {
+  /** The dataset spec trained on (a release is `NAME:DIR`). */
+  dataset: string;
+  subset: number | null;
+  model: string;
+  seed: number;
+  recipe: Recipe;
+  /** Clean test accuracy after the last epoch. */
+  test_acc: number;
+}
+
+// Only what readers rely on is checked; other fields pass through.
+const EpochSchema = z.looseObject({ epoch: z.number(), testAcc: z.number().optional() });
+const RecordSchema = z.looseObject({
+  dataset: z.string(),
+  model: z.string(),
+  test_acc: z.number().nullable(),
+  seconds: z.number(),
+  history: z.array(EpochSchema),
+});
+
+export function writeRunRecord(dir: string, record: TrainRunRecord): void {
+  writeFileAtomic(join(dir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/** The record in `dir`/run.json; a clear error if it is missing or malformed. */
+export function readRunRecord(dir: string): TrainRunRecord {
+  const path = join(dir, RUN_FILE);
+  if (!existsSync(path)) throw new Error(`${dir}: no ${RUN_FILE}; not a finished \`advpoison train\` run`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf-8"));
+  } catch (e) {
+    throw new Error(`${path}: unreadable (${(e as Error).message})`);
+  }
+  const parsed = RecordSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`${path}: ${issue.path.join(".") || "the record"}: ${issue.message}`);
+  }
+  const record = parsed.data as unknown as TrainRunRecord;
+  // JSON has no NaN: a run without a test set stored null.
+  return { ...record, test_acc: record.test_acc ?? Number.NaN, history: record.history as EpochRecord[] };
+}
