@@ -5,7 +5,7 @@
 # Rows go to results/fashion-mnist.json. Usage: scripts/experiments/fashion-mnist-efficacy.sh [RECIPE...]
 # Environment: EPS_LIST ("8 16"), RUNS_DIR (runs/fashion-mnist), and for variants ("push lower" runs)
 # CRAFTER_EPOCHS (3), STEPS (40), RESTARTS (1), VARIANT (a name for the rows and directories);
-# baselines: EM_STEPS (10 per round), EM_ROUNDS (2), TC_STEPS (5), TC_TAU (0.3), all cut from the published
+# baselines: EM_STEPS (10 per round), EM_ROUNDS (2), TC_STEPS (3), TC_TAU (0.5), all cut from the published
 # settings (20 steps, up to 10 rounds; 100 steps) to fit 60k images on 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,8 +43,8 @@ for recipe in "${recipes[@]}"; do
       s=${EM_STEPS:-10}; args=(--steps "$s" --em-max-rounds "${EM_ROUNDS:-2}")
       settings="{\"tau\":0.1,\"init\":\"uniform\",\"rounds\":${EM_ROUNDS:-2},\"train_steps\":10,\"mode\":\"sample\"}" ;;
     tensorclog)
-      s=${TC_STEPS:-5}; args=(--steps "$s" --tau "${TC_TAU:-0.3}" --crafter "$crafter/model.safetensors")
-      settings="{\"tau\":${TC_TAU:-0.3},\"init\":\"zero\",\"batch\":128,\"crafter_epochs\":$crafter_epochs}" ;;
+      s=${TC_STEPS:-3}; args=(--steps "$s" --tau "${TC_TAU:-0.5}" --crafter "$crafter/model.safetensors")
+      settings="{\"tau\":${TC_TAU:-0.5},\"init\":\"zero\",\"batch\":128,\"crafter_epochs\":$crafter_epochs}" ;;
     random) # uniform noise in the ball: no steps, no model
       s=0; args=(); settings='{"noise":"uniform"}' ;;
     *)

@@ -65,18 +65,18 @@ describe("experiment configs", () => {
     });
   }
 
-  test("the scaled-down defaults are the brief's: Fashion-MNIST, 5000 images, crafter 2 epochs, 40 steps, victims 5 epochs", () => {
+  test("the scaled-down defaults are the brief's: Fashion-MNIST, 5000 images, crafter 2 epochs, 40 steps, victims 15 epochs", () => {
     const m = resolveConfig("methods").config;
     assert.deepEqual(
       [m.subset, m.crafter.epochs, m.crafter.subset, m.poison.steps, m.poison.eps, m.victim.epochs, m.runs],
-      [5000, 2, null, 40, 16, 5, 2],
+      [5000, 2, null, 40, 16, 15, 2],
     );
     assert.deepEqual(m.methods, ["clean", "random", "error-min", "tensorclog", "untargeted", "targeted"]);
     assert.deepEqual(resolveConfig("eps").config.eps, [4, 8, 16, 24]);
     assert.deepEqual(resolveConfig("budget").config.budgets, [0, 0.25, 0.5, 0.75, 1]);
     assert.deepEqual(
       resolveConfig("transfer").config.victims.map((v) => v.model),
-      ["smallcnn-bn", "convnet", "resnet18"],
+      ["smallcnn-bn", "smallcnn", "vgg11"],
     );
   });
 
