@@ -14,16 +14,18 @@ for (const name of names) {
     updated: r.updated,
     command: `scripts/experiments/all.sh ${name}`,
     config,
-    summary: r.summary.map(({ condition, cells, runs: n, test_acc_mean, test_acc_sd, test_accs, attack_success, skipped }) => ({
-      condition,
-      ...cells,
-      runs: n,
-      test_acc_mean: test_acc_mean === null ? null : Number(test_acc_mean.toFixed(4)),
-      test_acc_sd: test_acc_sd === null ? null : Number(test_acc_sd.toFixed(4)),
-      test_accs,
-      attack_success: attack_success === null ? null : Number(attack_success.toFixed(4)),
-      ...(skipped ? { skipped } : {}),
-    })),
+    summary: r.summary.map(
+      ({ condition, cells, runs: n, test_acc_mean, test_acc_sd, test_accs, attack_success, skipped }) => ({
+        condition,
+        ...cells,
+        runs: n,
+        test_acc_mean: test_acc_mean === null ? null : Number(test_acc_mean.toFixed(4)),
+        test_acc_sd: test_acc_sd === null ? null : Number(test_acc_sd.toFixed(4)),
+        test_accs,
+        attack_success: attack_success === null ? null : Number(attack_success.toFixed(4)),
+        ...(skipped ? { skipped } : {}),
+      }),
+    ),
   };
 }
 writeFileSync(`${out}.tmp`, `${JSON.stringify(all, null, 2)}\n`);
