@@ -2,6 +2,7 @@
 // results.csv (one row per victim), summary.csv (one row per condition) and the HTML report.
 import { join } from "node:path";
 import type { Dataset } from "../data/index.js";
+import { type PoisonRecipe, SUCCESS_MEANS } from "../poison/index.js";
 import {
   type Cell,
   formatMeanSd,
@@ -52,13 +53,6 @@ export interface ExperimentResult {
 }
 
 /** What each recipe's attack-success flag means (from the release manifests). */
-const SUCCESS_MEANS: Record<string, string> = {
-  targeted: "share of poisoned images the crafting model classifies as pi(y)",
-  untargeted: "share the crafting model no longer classifies as y",
-  "error-min": "share the final min-min model classifies correctly (the noise is learnt)",
-  tensorclog: "share in batches whose parameter gradient the noise shrank",
-};
-
 const datasetName = (spec: string) => spec.split(":")[0]!;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -345,7 +339,9 @@ function reportData<N extends ExperimentName>(
   const relUnits = [...new Map([...releases.values()].map((r) => [r.id, r.unit])).values()] as ReleaseUnit[];
   const allVictims = conditions.flatMap((c) => victims.get(c.id) ?? []);
   const skipped = rows.filter((r) => r.skipped);
-  const recipes = [...new Set(relUnits.map((u) => u.recipe))].filter((r) => SUCCESS_MEANS[r]);
+  const recipes = [...new Set(relUnits.map((u) => u.recipe))].filter(
+    (r): r is PoisonRecipe => r in SUCCESS_MEANS && r !== "random",
+  );
   const { full: _full, ...params } = config as ConfigOf<N> & { full?: unknown };
   return {
     title: `advpoison experiment ${name}: ${def.title}`,
@@ -370,7 +366,7 @@ function reportData<N extends ExperimentName>(
         note:
           `Mean ± sample standard deviation over ${config.runs} victim${config.runs === 1 ? "" : "s"} per row ` +
           `(seeds ${config.seed + 1}..${config.seed + config.runs}), each trained from scratch and tested on clean test ` +
-          `images. Attack success: ${recipes.map((r) => `${r}: ${SUCCESS_MEANS[r]}`).join("; ") || "–"}.`,
+          `images. Attack success: ${recipes.map((r) => `${r}: share ${SUCCESS_MEANS[r].long}`).join("; ") || "–"}.`,
       },
       {
         title: "Releases",

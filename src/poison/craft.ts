@@ -100,9 +100,9 @@ function craftChunk(
 
 /** What the per-image success flags (a manifest's `fooled`) mean for each recipe: a progress field, a phrase. */
 export const SUCCESS_MEANS: Record<PoisonRecipe, { short: string; long: string }> = {
-  targeted: { short: "fooled", long: "fooled the crafting model" },
-  untargeted: { short: "fooled", long: "fooled the crafting model" },
-  random: { short: "fooled", long: "fooled the crafting model" },
+  targeted: { short: "fooled", long: "classified as pi(y) by the crafting model" },
+  untargeted: { short: "fooled", long: "no longer classified as y by the crafting model" },
+  random: { short: "fooled", long: "fooled the crafting model (never counted: no attack)" },
   "error-min": { short: "learnt", long: "classified correctly by the min-min model (the noise is learnt)" },
   tensorclog: { short: "clogged", long: "in batches whose parameter gradient the noise shrank" },
 };
