@@ -10,6 +10,7 @@ import { VERSION } from "../util/version.js";
 import { formatMeanSd, formatPercent, meanSd } from "./format.js";
 import { perturbationGrid } from "./grid.js";
 import { historySeries } from "./history.js";
+import { RELEASE_COLUMNS, releaseRow } from "./release-table.js";
 import type { HeadlineStat, ReportData } from "./types.js";
 
 export interface FoundRelease {
@@ -134,30 +135,22 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
         ? [
             {
               title: "Releases",
-              columns: [
-                "release",
-                "recipe",
-                "eps",
-                "steps",
-                "poisoned",
-                "max L-inf",
-                "mean L2",
-                "attack success",
-                "crafting (s)",
-                "victim test accuracy",
-              ],
+              columns: [...RELEASE_COLUMNS, "victim test accuracy"],
               rows: releases.map(({ name, manifest: m }) => {
                 const victims = victimsOf(name);
                 return [
-                  name,
-                  m.plan.recipe,
-                  `${m.plan.eps}/255`,
-                  m.plan.recipe === "random" ? null : m.plan.steps,
-                  `${m.summary.poisoned}/${m.summary.count}`,
-                  m.summary.max_linf,
-                  Number(m.summary.mean_l2.toFixed(1)),
-                  formatPercent(m.summary.attack_success, 1),
-                  Math.round(m.crafting_seconds),
+                  ...releaseRow({
+                    name,
+                    recipe: m.plan.recipe,
+                    eps: m.plan.eps,
+                    steps: m.plan.steps,
+                    poisoned: m.summary.poisoned,
+                    count: m.summary.count,
+                    maxLinf: m.summary.max_linf,
+                    meanL2: m.summary.mean_l2,
+                    attackSuccess: m.summary.attack_success,
+                    seconds: m.crafting_seconds,
+                  }),
                   victims.length === 0
                     ? null
                     : formatMeanSd(
