@@ -1,31 +1,26 @@
 // `advpoison craft`: crafts a poisoned release of a training set (resumable, shardable), and
-// `advpoison merge`: joins the shards of one plan into a release.
-import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { type Command, InvalidArgumentError } from "commander";
-import type { Dataset, OutputFormat } from "../data/index.js";
-import { createModel, type LoadedModel, loadModel, saveModel } from "../models/index.js";
-import type { Module } from "../nn/index.js";
+// `advpoison merge`: joins the shards of one plan into a release. Both parse, call the pipeline and print.
+import type { Command } from "commander";
+import type { OutputFormat } from "../data/index.js";
 import {
   ChunkStore,
-  type CraftPlan,
-  type CraftRunStats,
-  checkEps,
-  craftErrorMin,
-  craftShard,
-  ERROR_MIN_DEFAULTS,
-  type ErrorMinMode,
-  POISON_RECIPES,
-  type PoisonRecipe,
+  checkOutput,
+  checkRequest,
+  craftRelease,
+  type Init,
+  METHOD_NAMES,
+  METHODS,
+  makePlan,
+  methodOf,
+  obtainCrafter,
+  type PlanRequest,
+  type PoisonMethod,
   parseShard,
   readPermutation,
-  SUCCESS_MEANS,
-  shiftPermutation,
-  TENSORCLOG_BATCH_SIZE,
+  workDirOf,
   writeRelease,
 } from "../poison/index.js";
-import { manualSeed } from "../torch/index.js";
-import { recipe, train } from "../train/index.js";
+import { recipe } from "../train/index.js";
 import {
   action,
   addDataOptions,
@@ -35,7 +30,6 @@ import {
   fraction,
   loadData,
   nonNegativeInt,
-  onDevice,
   positiveInt,
   positiveNumber,
   printJson,
@@ -44,12 +38,13 @@ import {
 import { terminalProgress } from "./progress.js";
 
 interface CraftCliOptions extends DataOptions {
-  recipe: PoisonRecipe;
+  method?: string;
+  recipe?: string;
   eps: number;
   steps?: number;
   tau?: number;
   stepSize?: number;
-  init?: CraftPlan["init"];
+  init?: Init;
   restarts: number;
   augment: boolean;
   chunkSize: number;
@@ -67,148 +62,60 @@ interface CraftCliOptions extends DataOptions {
   resume?: boolean;
   shard?: string;
   json?: boolean;
-  emMode: ErrorMinMode;
-  emTrainSteps: number;
-  emMaxRounds: number;
-  emStopAcc: number;
-  emBatchSize: number;
-  tcBatchSize: number;
   device: string;
+  [flag: string]: unknown;
 }
 
-/** Recipes that craft against trained --crafter models (error-min trains its own, from scratch). */
-const NEEDS_MODEL: readonly PoisonRecipe[] = ["targeted", "untargeted", "tensorclog"];
-/** Recipes with differentiable augmentation inside the attack (Fowl et al.); the baselines run as published. */
-const AUGMENTED: readonly PoisonRecipe[] = ["targeted", "untargeted"];
-/** Architecture of error-min's model when --crafter-model is not given. */
-const ERROR_MIN_MODEL = "smallcnn-bn";
+const FORMATS: readonly OutputFormat[] = ["same", "folder", "npy"];
 
-/** PGD defaults per recipe: Fowl et al.'s 250 steps of 0.05 eps; Huang et al.'s 20 of eps/10 per round. */
-const PGD_DEFAULTS: Record<PoisonRecipe, { steps: number; tau: number; init: CraftPlan["init"] }> = {
-  targeted: { steps: 250, tau: 0.05, init: "randn" },
-  untargeted: { steps: 250, tau: 0.05, init: "randn" },
-  random: { steps: 250, tau: 0.05, init: "randn" },
-  "error-min": { steps: 20, tau: 0.1, init: "uniform" },
-  tensorclog: { steps: 100, tau: 0.05, init: "zero" },
-};
+/** Commander's property name of a flag: "--em-mode <mode>" -> "emMode". */
+const propertyOf = (flags: string) =>
+  flags
+    .split(/[ ,]/)[0]!
+    .replace(/^--/, "")
+    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-async function crafters(
-  o: CraftCliOptions,
-  trainSet: Dataset,
-  workDir: string,
-  device: string | undefined,
-): Promise<LoadedModel[]> {
-  if (!NEEDS_MODEL.includes(o.recipe)) return [];
-  const shape = { inChannels: trainSet.channels, numClasses: trainSet.numClasses, imageSize: trainSet.height };
-  if (o.crafter.length > 0) {
-    return o.crafter.map((path) => loadModel(path, { ...shape, ...(o.crafterModel ? { model: o.crafterModel } : {}) }));
+/** The method's own settings from its flags; another method's flag is an error, not silently ignored. */
+function methodSettingsOf(method: PoisonMethod, o: CraftCliOptions): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  for (const other of Object.values(METHODS)) {
+    for (const f of other.flags) {
+      const value = o[propertyOf(f.flags)];
+      if (value === undefined) continue;
+      if (other !== method) throw new Error(`${f.flags.split(" ")[0]} applies to --method ${other.name} only`);
+      settings[f.key] = f.parse ? f.parse(String(value)) : value;
+    }
   }
-  if (!o.trainCrafter) throw new Error("give a crafting model with --crafter FILE, or --train-crafter to train one");
-  // Trained once into the work directory, so that a resumed run crafts against the same model.
-  const path = join(workDir, "crafter.safetensors");
-  const name = o.crafterModel ?? "smallcnn-bn";
-  if (!existsSync(path)) {
-    mkdirSync(workDir, { recursive: true });
-    manualSeed(o.seed);
-    const model = createModel(name, shape);
-    if (device) model.to(device);
-    const r = recipe(o.crafterRecipe, o.crafterEpochs ? { epochs: o.crafterEpochs } : {});
-    await train(model, trainSet, {
-      recipe: r,
-      seed: o.seed,
-      progress: terminalProgress(),
-      label: "crafting model",
-      ...onDevice(device),
-    });
-    saveModel(path, model, { model: name, ...shape });
-    model.dispose();
-  }
-  return [loadModel(path)];
+  return settings;
 }
 
-function planOf(o: CraftCliOptions, trainSet: Dataset, models: LoadedModel[]): CraftPlan {
-  const eps = checkEps(o.eps);
-  const augment = o.augment && AUGMENTED.includes(o.recipe) ? { maxShift: 0.25, flip: true } : null;
-  const defaults = PGD_DEFAULTS[o.recipe];
-  return {
-    recipe: o.recipe,
-    eps,
-    steps: o.steps ?? defaults.steps,
-    stepSize: o.stepSize ?? (o.tau ?? defaults.tau) * eps,
-    init: o.init ?? defaults.init,
-    restarts: o.restarts,
-    augment,
-    chunkSize: o.chunkSize,
-    budget: o.budget,
-    seed: o.seed,
-    permutation: o.permutation
-      ? readPermutation(o.permutation, trainSet.numClasses)
-      : shiftPermutation(trainSet.numClasses),
-    dataset: {
-      spec: o.dataset,
-      dataDir: o.dataDir ?? null,
-      subset: o.subset ?? null,
-      count: trainSet.count,
-      shape: [trainSet.height, trainSet.width, trainSet.channels],
-    },
-    crafters: models.map((m, k) => ({ path: o.crafter[k] ?? "trained", model: m.info.model, sha256: m.sha256 })),
-    extra: extraOf(o),
-  };
-}
-
-/** The recipe's own settings, recorded in the plan (and so covered by its digest). */
-function extraOf(o: CraftCliOptions): CraftPlan["extra"] {
-  switch (o.recipe) {
-    case "error-min":
-      return {
-        model: o.crafterModel ?? ERROR_MIN_MODEL,
-        mode: o.emMode,
-        trainSteps: o.emTrainSteps,
-        maxRounds: o.emMaxRounds,
-        stopAcc: o.emStopAcc,
-        batchSize: o.emBatchSize,
-        lr: ERROR_MIN_DEFAULTS.lr,
-        momentum: ERROR_MIN_DEFAULTS.momentum,
-        weightDecay: ERROR_MIN_DEFAULTS.weightDecay,
-      };
-    case "tensorclog":
-      return { batchSize: o.tcBatchSize };
-    default:
-      return {};
-  }
-}
-
-function unitInterval(v: string): number {
-  const n = Number(v);
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number in [0, 1], got '${v}'`);
-  return n;
-}
-
-function freeze(models: LoadedModel[]): Module[] {
-  return models.map(({ model }) => model.eval().requiresGrad_(false));
+/** The method: --method, or --recipe (its older name, kept as an alias). */
+function methodName(o: CraftCliOptions): string {
+  if (o.method !== undefined && o.recipe !== undefined && o.method !== o.recipe)
+    throw new Error(`--method ${o.method} and --recipe ${o.recipe} disagree (--recipe is the old name of --method)`);
+  if (o.recipe !== undefined && o.method === undefined)
+    console.error("advpoison: note: --recipe is now --method (a training schedule is a recipe); --recipe still works");
+  return o.method ?? o.recipe ?? "targeted";
 }
 
 export function registerCraft(program: Command): void {
   const cmd = program
     .command("craft")
     .description("craft a poisoned release of a training set (Fowl et al. 2021 and baselines)")
-    .option("--recipe <name>", `poison: ${POISON_RECIPES.join(", ")}`, "targeted")
+    .option(
+      "--method <name>",
+      `poison method: ${METHOD_NAMES.map((n) => `${n} (${METHODS[n]!.citation})`).join(", ")}; default targeted`,
+    )
+    .option("--recipe <name>", "old name of --method (kept as an alias)")
     .option("--eps <levels>", "L-inf budget in grey levels (8 means 8/255)", positiveNumber, 8)
     .option(
       "--steps <n>",
-      "PGD iterations (default 250, the paper's; error-min: 20 per round; tensorclog: 100)",
+      `PGD iterations (default: the method's; ${METHOD_NAMES.map((n) => `${n} ${METHODS[n]!.defaults.steps}`).join(", ")})`,
       positiveInt,
     )
-    .option(
-      "--tau <x>",
-      "step size as a fraction of eps (default 0.05, the authors' code, see README; error-min: 0.1)",
-      positiveNumber,
-    )
+    .option("--tau <x>", "step size as a fraction of eps (default: the method's; the authors' 0.05)", positiveNumber)
     .option("--step-size <levels>", "absolute step size in grey levels (overrides --tau)", positiveNumber)
-    .option(
-      "--init <kind>",
-      "perturbation init: randn (default, the authors'), uniform (error-min's), zero (tensorclog's)",
-    )
+    .option("--init <kind>", "perturbation init: randn (the authors'), uniform (error-min's), zero (tensorclog's)")
     .option("--restarts <n>", "PGD restarts; each image keeps its best (not error-min)", positiveInt, 1)
     .option("--no-augment", "no differentiable shift+flip inside the attack (targeted/untargeted; baselines have none)")
     .option("--chunk-size <n>", "images crafted together (also the unit of resume and sharding)", positiveInt, 512)
@@ -218,7 +125,7 @@ export function registerCraft(program: Command): void {
     .option("--crafter <file>", "crafting model (.safetensors); repeat for an ensemble", collect, [])
     .option(
       "--crafter-model <name>",
-      `architecture of --crafter files without metadata, of --train-crafter, or of error-min's model (${ERROR_MIN_MODEL})`,
+      "architecture of --crafter files without metadata, of --train-crafter, or of error-min's own model (smallcnn-bn)",
     )
     .option("--train-crafter", "train the crafting model first")
     .option("--crafter-recipe <name>", "training recipe for --train-crafter", "fast")
@@ -228,97 +135,101 @@ export function registerCraft(program: Command): void {
     .option("--force", "replace an existing release")
     .option("--resume", "continue an interrupted run (finished chunks are kept either way)")
     .option("--shard <i/n>", "craft only share i of n (then `advpoison merge`)")
-    .option("--json", "print one JSON result as the last line")
-    .option("--em-mode <mode>", "error-min noise: sample (one per image) or class (one per class)", "sample")
-    .option(
-      "--em-train-steps <n>",
-      "error-min: model training steps per round",
-      positiveInt,
-      ERROR_MIN_DEFAULTS.trainSteps,
-    )
-    .option("--em-max-rounds <n>", "error-min: most train+noise rounds", positiveInt, ERROR_MIN_DEFAULTS.maxRounds)
-    .option(
-      "--em-stop-acc <x>",
-      "error-min: stop once the model's accuracy on x + delta exceeds this",
-      unitInterval,
-      ERROR_MIN_DEFAULTS.stopAcc,
-    )
-    .option("--em-batch-size <n>", "error-min: the model's mini-batch size", positiveInt, ERROR_MIN_DEFAULTS.batchSize)
-    .option(
-      "--tc-batch-size <n>",
-      "tensorclog: images per parameter gradient (a victim's mini-batch)",
-      positiveInt,
-      TENSORCLOG_BATCH_SIZE,
-    );
+    .option("--json", "print one JSON result as the last line");
+  for (const m of Object.values(METHODS)) for (const f of m.flags) cmd.option(f.flags, f.description);
   addDeviceOption(addDataOptions(cmd)).action(
     action(async (o: CraftCliOptions) => {
-      if (!(POISON_RECIPES as readonly string[]).includes(o.recipe)) {
-        throw new Error(`unknown recipe '${o.recipe}' (${POISON_RECIPES.join(", ")})`);
-      }
-      checkEps(o.eps);
-      if (o.init !== undefined && !["randn", "uniform", "zero"].includes(o.init))
-        throw new Error(`--init must be randn, uniform or zero, got '${o.init}'`);
-      if (!["sample", "class"].includes(o.emMode))
-        throw new Error(`--em-mode must be sample or class, got '${o.emMode}'`);
-      if (o.recipe === "error-min") {
-        // The min-min alternation runs over the whole poisoned set at once.
-        if (o.shard) throw new Error("error-min cannot be sharded: it optimises all poisoned images together");
-        if (o.crafter.length > 0 || o.trainCrafter) {
-          throw new Error(
-            "error-min trains its own model from scratch; name its architecture with --crafter-model " +
-              "instead of --crafter/--train-crafter",
-          );
-        }
-        if (o.restarts !== 1) throw new Error("error-min has no restarts (its noise is warm-started every round)");
-      }
-      if (!["same", "folder", "npy"].includes(o.format))
-        throw new Error(`--format must be same, folder or npy, got '${o.format}'`);
-      if (!o.shard && existsSync(o.out) && !o.force) throw new Error(`${o.out} exists; pass --force to replace it`);
+      const method = methodOf(methodName(o));
+      const request: Omit<PlanRequest, "dataset"> = {
+        method: method.name,
+        eps: o.eps,
+        ...(o.steps !== undefined ? { steps: o.steps } : {}),
+        ...(o.tau !== undefined ? { tau: o.tau } : {}),
+        ...(o.stepSize !== undefined ? { stepSize: o.stepSize } : {}),
+        ...(o.init !== undefined ? { init: o.init } : {}),
+        restarts: o.restarts,
+        augment: o.augment,
+        chunkSize: o.chunkSize,
+        budget: o.budget,
+        seed: o.seed,
+        settings: methodSettingsOf(method, o),
+        ...(o.crafterModel !== undefined ? { crafterModel: o.crafterModel } : {}),
+      };
+      checkRequest(request, o.crafter.length + (o.trainCrafter ? 1 : 0));
+      if (!FORMATS.includes(o.format)) throw new Error(`--format must be ${FORMATS.join(", ")}, got '${o.format}'`);
+      const shard = o.shard ? parseShard(o.shard) : undefined;
+      if (shard && !method.chunked)
+        throw new Error(`${method.name} cannot be sharded: it optimises all poisoned images together`);
+      checkOutput(o.out, o.force ?? false, shard !== undefined);
       const device = resolveDevice(o.device);
       const t0 = performance.now();
       const { train: trainSet, test } = loadData(o);
-      const workDir = o.shard ? o.out : `${o.out.replace(/\/+$/, "")}.work`;
-      const models = await crafters(o, trainSet, workDir, device);
-      if (device) for (const m of models) m.model.to(device);
-      const plan = planOf(o, trainSet, models);
-      const store = ChunkStore.open(workDir, plan);
-      const stats: CraftRunStats =
-        plan.recipe === "error-min"
-          ? await craftErrorMin(trainSet, plan, String(plan.extra.model), store, {
-              progress: terminalProgress(),
-              ...onDevice(device),
-            })
-          : await craftShard(trainSet, plan, freeze(models), store, {
-              progress: terminalProgress(),
-              ...onDevice(device),
-              ...(o.shard ? { shard: parseShard(o.shard) } : {}),
-            });
-      for (const m of models) m.model.dispose();
-      const seconds = (performance.now() - t0) / 1000;
-      if (o.shard) {
-        console.log(
-          `shard ${o.shard} done: ${stats.imagesCrafted} images crafted; merge the shards with \`advpoison merge\``,
-        );
-        if (o.json) printJson({ shard: o.shard, work_dir: workDir, crafted: stats.imagesCrafted, seconds });
-        return;
-      }
-      const manifest = writeRelease(trainSet, [store], o.out, { format: o.format, force: o.force ?? false, test });
-      rmSync(workDir, { recursive: true, force: true });
-      const s = manifest.summary;
-      console.log(
-        `release: ${o.out} (${s.poisoned}/${s.count} images poisoned, max L-inf ${s.max_linf}/255, ` +
-          `${(100 * s.attack_success).toFixed(1)}% ${SUCCESS_MEANS[plan.recipe].long}, ${seconds.toFixed(1)} s)`,
-      );
-      if (o.json) {
-        printJson({
-          release: o.out,
-          spec: manifest.release.spec,
-          count: s.count,
-          poisoned: s.poisoned,
-          max_linf: s.max_linf,
-          attack_success: s.attack_success,
-          seconds,
+      const workDir = shard ? o.out : workDirOf(o.out);
+      const progress = terminalProgress();
+      const crafters = method.needsCrafter
+        ? await obtainCrafter({
+            shape: { inChannels: trainSet.channels, numClasses: trainSet.numClasses, imageSize: trainSet.height },
+            files: o.crafter,
+            ...(o.crafterModel !== undefined ? { model: o.crafterModel } : {}),
+            ...(o.trainCrafter
+              ? {
+                  train: {
+                    // Trained once into the work directory, so that a resumed run crafts against the same model.
+                    path: `${workDir}/crafter.safetensors`,
+                    data: trainSet,
+                    recipe: recipe(o.crafterRecipe, o.crafterEpochs ? { epochs: o.crafterEpochs } : {}),
+                    seed: o.seed,
+                    name: "trained",
+                  },
+                }
+              : {}),
+            device,
+            progress,
+          })
+        : { models: [], refs: [] };
+      const dataset = { spec: o.dataset, dataDir: o.dataDir ?? null, subset: o.subset ?? null };
+      const permutation = o.permutation ? readPermutation(o.permutation, trainSet.numClasses) : undefined;
+      const plan = makePlan({ ...request, dataset, ...(permutation ? { permutation } : {}) }, trainSet, crafters.refs);
+      try {
+        const { manifest, stats } = await craftRelease({
+          plan,
+          source: trainSet,
+          test,
+          models: crafters.models,
+          out: o.out,
+          workDir,
+          format: o.format,
+          force: o.force ?? false,
+          ...(shard ? { shard } : {}),
+          progress,
+          device,
         });
+        const seconds = (performance.now() - t0) / 1000;
+        if (!manifest) {
+          console.log(
+            `shard ${o.shard} done: ${stats.imagesCrafted} images crafted; merge the shards with \`advpoison merge\``,
+          );
+          if (o.json) printJson({ shard: o.shard, work_dir: workDir, crafted: stats.imagesCrafted, seconds });
+          return;
+        }
+        const s = manifest.summary;
+        console.log(
+          `release: ${o.out} (${s.poisoned}/${s.count} images poisoned, max L-inf ${s.max_linf}/255, ` +
+            `${(100 * s.attack_success).toFixed(1)}% ${method.success.long}, ${seconds.toFixed(1)} s)`,
+        );
+        if (o.json) {
+          printJson({
+            release: o.out,
+            spec: manifest.release.spec,
+            count: s.count,
+            poisoned: s.poisoned,
+            max_linf: s.max_linf,
+            attack_success: s.attack_success,
+            seconds,
+          });
+        }
+      } finally {
+        for (const m of crafters.models) m.model.dispose();
       }
     }),
   );

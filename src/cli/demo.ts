@@ -5,8 +5,8 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { type Dataset, loadSplit, subset } from "../data/index.js";
-import { createModel, saveModel } from "../models/index.js";
-import { ChunkStore, type CraftPlan, craftShard, shiftPermutation, writeRelease } from "../poison/index.js";
+import { createModel } from "../models/index.js";
+import { craftRelease, makePlan, obtainCrafter } from "../poison/index.js";
 import { formatPercent, historySeries, perturbationGrid, writeReport } from "../report/index.js";
 import { manualSeed } from "../torch/index.js";
 import { type EpochRecord, type Progress, recipe, train } from "../train/index.js";
@@ -90,47 +90,42 @@ export function registerDemo(program: Command): void {
           `victims ${MODEL} for ${o.victimEpochs} epochs. Scaled down from the paper (CIFAR-10, ResNet-18, 250 steps) to fit 2 CPU cores.`,
       );
 
-      manualSeed(0);
-      const shape = { inChannels: full.channels, numClasses: full.numClasses, imageSize: full.height };
-      const crafter = createModel(MODEL, shape);
-      if (device) crafter.to(device);
-      await train(crafter, full, {
-        ...onDevice(device),
-        recipe: recipe("fast", { epochs: o.crafterEpochs }),
-        seed: 0,
+      // Trained afresh by every demo run (obtainCrafter would reuse an existing file).
+      const crafterPath = join(o.out, "crafter.safetensors");
+      rmSync(crafterPath, { force: true });
+      const crafter = await obtainCrafter({
+        shape: { inChannels: full.channels, numClasses: full.numClasses, imageSize: full.height },
+        model: MODEL,
+        train: { path: crafterPath, data: full, recipe: recipe("fast", { epochs: o.crafterEpochs }), seed: 0 },
+        device,
         progress,
-        label: "crafting model",
       });
-      saveModel(join(o.out, "crafter.safetensors"), crafter, { model: MODEL, ...shape });
-
-      const plan: CraftPlan = {
-        recipe: "targeted",
-        eps: o.eps,
-        steps: o.steps,
-        stepSize: 0.1 * o.eps,
-        init: "randn",
-        restarts: 1,
-        augment: { maxShift: 0.25, flip: true },
-        chunkSize: 512,
-        budget: 1,
-        seed: 0,
-        permutation: shiftPermutation(full.numClasses),
-        dataset: {
-          spec: "fashion-mnist",
-          dataDir: o.dataDir ?? null,
-          subset: o.subset,
-          count: data.count,
-          shape: [28, 28, 1],
+      const plan = makePlan(
+        {
+          method: "targeted",
+          eps: o.eps,
+          steps: o.steps,
+          tau: 0.1,
+          init: "randn",
+          chunkSize: 512,
+          seed: 0,
+          dataset: { spec: "fashion-mnist", dataDir: o.dataDir ?? null, subset: o.subset },
         },
-        crafters: [{ path: join(o.out, "crafter.safetensors"), model: MODEL, sha256: "" }],
-        extra: {},
-      };
+        data,
+        crafter.refs,
+      );
       const release = join(o.out, "release");
-      const store = ChunkStore.open(`${release}.work`, plan);
-      await craftShard(data, plan, [crafter.eval().requiresGrad_(false)], store, { progress, ...onDevice(device) });
-      crafter.dispose();
-      const manifest = writeRelease(data, [store], release, { force: true, test });
-      rmSync(`${release}.work`, { recursive: true, force: true });
+      const { manifest } = await craftRelease({
+        plan,
+        source: data,
+        test,
+        models: crafter.models,
+        out: release,
+        force: true,
+        progress,
+        device,
+      });
+      for (const m of crafter.models) m.model.dispose();
       // The victim trains on what was released: the files, read back as any user would.
       const poisoned = loadSplit(`fashion-mnist:${release}`, "train");
 
@@ -189,7 +184,7 @@ export function registerDemo(program: Command): void {
           },
         ],
         imageGrids: [perturbationGrid(data, poisoned, 3, { title: "Clean, poisoned and amplified perturbation" })],
-        manifest,
+        manifest: manifest!,
         notes: [
           "Each poisoned image keeps its true label; its perturbation pushes the crafting model toward class y+1. " +
             "A network trained on such images learns the perturbations instead of the garments.",
@@ -202,7 +197,7 @@ export function registerDemo(program: Command): void {
         eps: o.eps,
         steps: o.steps,
         subset: o.subset,
-        attack_success: manifest.summary.attack_success,
+        attack_success: manifest!.summary.attack_success,
         seconds,
         release,
         report: report.html,

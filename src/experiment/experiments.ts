@@ -1,6 +1,6 @@
 // The six experiments as lists of conditions (table rows) over the shared units of work, with how each
 // is presented: its columns, headline numbers and notes.
-import { ERROR_MIN_DEFAULTS } from "../poison/index.js";
+import { methodOf } from "../poison/index.js";
 import { formatPercent, type HeadlineStat } from "../report/index.js";
 import { recipe } from "../train/index.js";
 import type { ConfigOf, ExperimentName, MethodName } from "./config.js";
@@ -49,9 +49,9 @@ export function victimSpec(v: VictimSettings, trainSubset: number | null, testSu
 
 type PoisonSettings = ConfigOf<"methods">["poison"];
 
-function adversarialRelease(p: Omit<PoisonSettings, "eps">, eps: number, r = p.recipe): ReleaseSpec {
+function adversarialRelease(p: Omit<PoisonSettings, "eps">, eps: number, method: string = p.recipe): ReleaseSpec {
   return {
-    recipe: r,
+    method,
     eps,
     steps: p.steps,
     tau: p.tau,
@@ -93,52 +93,29 @@ const methods: ExperimentDef<"methods"> = {
   conditions(c) {
     const victim = victimSpec(c.victim, null, c.testSubset);
     const p = c.poison;
+    // The baselines' config blocks: their PGD steps and step size, and the method's own settings.
+    const blocks: Record<string, { steps: number; tau: number } & Record<string, unknown>> = {
+      "error-min": c.errorMin,
+      tensorclog: c.tensorclog,
+    };
     const spec = (m: MethodName): ReleaseSpec | null => {
-      switch (m) {
-        case "clean":
-          return null;
-        case "random":
-          return { ...adversarialRelease(p, p.eps, "targeted"), recipe: "random", steps: 0, augment: false, extra: {} };
-        case "error-min": {
-          const e = c.errorMin;
-          return {
-            recipe: "error-min",
-            eps: p.eps,
-            steps: e.steps,
-            tau: e.tau,
-            init: "uniform",
-            restarts: 1,
-            augment: false,
-            chunkSize: p.chunkSize,
-            extra: {
-              model: e.model,
-              mode: e.mode,
-              trainSteps: e.trainSteps,
-              maxRounds: e.maxRounds,
-              stopAcc: e.stopAcc,
-              batchSize: e.batchSize,
-              lr: ERROR_MIN_DEFAULTS.lr,
-              momentum: ERROR_MIN_DEFAULTS.momentum,
-              weightDecay: ERROR_MIN_DEFAULTS.weightDecay,
-            },
-          };
-        }
-        case "tensorclog":
-          return {
-            recipe: "tensorclog",
-            eps: p.eps,
-            steps: c.tensorclog.steps,
-            tau: c.tensorclog.tau,
-            init: "zero",
-            restarts: 1,
-            augment: false,
-            chunkSize: p.chunkSize,
-            extra: { batchSize: c.tensorclog.batchSize },
-          };
-        case "untargeted":
-        case "targeted":
-          return adversarialRelease(p, p.eps, m);
-      }
+      if (m === "clean") return null;
+      const method = methodOf(m);
+      if (method.augments) return adversarialRelease(p, p.eps, m);
+      // Random noise has no attack: the common PGD settings, no steps.
+      if (m === "random") return { ...adversarialRelease(p, p.eps, m), steps: 0, augment: false };
+      const { steps, tau, ...own } = blocks[m] ?? { steps: method.defaults.steps, tau: method.defaults.tau };
+      return {
+        method: m,
+        eps: p.eps,
+        steps,
+        tau,
+        init: method.defaults.init,
+        restarts: 1,
+        augment: false,
+        chunkSize: p.chunkSize,
+        extra: own as ReleaseSpec["extra"],
+      };
     };
     return c.methods.map((m) => {
       const release = spec(m);

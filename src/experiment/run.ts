@@ -2,7 +2,7 @@
 // results.csv (one row per victim), summary.csv (one row per condition) and the HTML report.
 import { join } from "node:path";
 import type { Dataset } from "../data/index.js";
-import { type PoisonRecipe, SUCCESS_MEANS } from "../poison/index.js";
+import { METHODS } from "../poison/index.js";
 import {
   type Cell,
   formatMeanSd,
@@ -327,7 +327,7 @@ function reportData<N extends ExperimentName>(
   ];
   // One release's images: the targeted one at full budget if there is one.
   const shown =
-    conditions.find((c) => c.release?.recipe === "targeted" && (c.budget ?? 1) === 1 && releases.has(c.id)) ??
+    conditions.find((c) => c.release?.method === "targeted" && (c.budget ?? 1) === 1 && releases.has(c.id)) ??
     conditions.find((c) => releases.has(c.id));
   const grids: ImageGrid[] = [];
   if (shown) {
@@ -341,8 +341,8 @@ function reportData<N extends ExperimentName>(
   const relUnits = [...new Map([...releases.values()].map((r) => [r.id, r.unit])).values()] as ReleaseUnit[];
   const allVictims = conditions.flatMap((c) => victims.get(c.id) ?? []);
   const skipped = rows.filter((r) => r.skipped);
-  const recipes = [...new Set(relUnits.map((u) => u.recipe))].filter(
-    (r): r is PoisonRecipe => r in SUCCESS_MEANS && r !== "random",
+  const methods = [...new Set(relUnits.map((u) => u.recipe))].filter(
+    (m) => Object.hasOwn(METHODS, m) && m !== "random",
   );
   const { full: _full, ...params } = config as ConfigOf<N> & { full?: unknown };
   return {
@@ -368,7 +368,7 @@ function reportData<N extends ExperimentName>(
         note:
           `Mean ± sample standard deviation over ${config.runs} victim${config.runs === 1 ? "" : "s"} per row ` +
           `(seeds ${config.seed + 1}..${config.seed + config.runs}), each trained from scratch and tested on clean test ` +
-          `images. Attack success: ${recipes.map((r) => `${r}: share ${SUCCESS_MEANS[r].long}`).join("; ") || "–"}.`,
+          `images. Attack success: ${methods.map((m) => `${m}: share ${METHODS[m]!.success.long}`).join("; ") || "–"}.`,
       },
       {
         title: "Releases",

@@ -7,19 +7,20 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type Dataset, loadDataset, loadSplit, subset } from "../data/index.js";
-import { createModel, type LoadedModel, loadModel, saveModel } from "../models/index.js";
+import { createModel, type LoadedModel } from "../models/index.js";
 import {
-  ChunkStore,
+  type CrafterRef,
   type CraftPlan,
-  craftErrorMin,
-  craftShard,
+  craftRelease,
+  type Init,
   MANIFEST_FILE,
   type Manifest,
-  type PoisonRecipe,
+  makePlan,
+  methodOf,
+  obtainCrafter,
   planDigest,
   releaseSpec,
   shiftPermutation,
-  writeRelease,
 } from "../poison/index.js";
 import { manualSeed } from "../torch/index.js";
 import { type Progress, type Recipe, recipe, silentProgress, train } from "../train/index.js";
@@ -27,13 +28,13 @@ import type { AnyConfig } from "./config.js";
 import type { BatchTransform } from "./defenses/index.js";
 import { digestOf, type ReleaseUnit, type ResultsStore, type VictimUnit } from "./store.js";
 
-/** What to craft: a recipe and its PGD settings (always at budget 1; see withBudget for lower budgets). */
+/** What to craft: a poison method and its PGD settings (always at budget 1; see withBudget for lower budgets). */
 export interface ReleaseSpec {
-  recipe: PoisonRecipe;
+  method: string;
   eps: number;
   steps: number;
   tau: number;
-  init: CraftPlan["init"];
+  init: Init;
   restarts: number;
   augment: boolean;
   chunkSize: number;
@@ -82,9 +83,6 @@ export interface LoadedRelease {
   unit: ReleaseUnit;
 }
 
-/** Recipes crafted against a trained crafting model (error-min trains its own; random needs none). */
-const NEEDS_CRAFTER: readonly PoisonRecipe[] = ["targeted", "untargeted", "tensorclog"];
-
 export class Runner {
   readonly stats: RunStats = {
     craftersTrained: 0,
@@ -98,7 +96,7 @@ export class Runner {
   readonly train: Dataset;
   readonly test: Dataset;
   readonly permutation: number[];
-  #crafter: LoadedModel | undefined;
+  #crafter: { model: LoadedModel; ref: CrafterRef } | undefined;
   #releases = new Map<string, LoadedRelease>();
 
   constructor(
@@ -122,17 +120,26 @@ export class Runner {
     return { inChannels: this.train.channels, numClasses: this.train.numClasses, imageSize: this.train.height };
   }
 
-  private get device(): { device: string } | Record<string, never> {
-    return this.config.device ? { device: this.config.device } : {};
+  private get device(): string {
+    return this.config.device ?? "cpu";
   }
 
-  /** The crafting model: the configured file, or trained once into crafters/. */
+  /** The crafting model: the configured file, or trained once into crafters/ (resumable, recorded). */
   async crafter(): Promise<LoadedModel> {
-    if (this.#crafter) return this.#crafter;
+    if (this.#crafter) return this.#crafter.model;
     const c = this.config.crafter;
     if (c.path) {
-      this.#crafter = loadModel(c.path, { ...this.shape, model: c.model });
-      return this.#crafter;
+      const { models } = await obtainCrafter({
+        shape: this.shape,
+        files: [c.path],
+        model: c.model,
+        device: this.device,
+      });
+      this.#crafter = {
+        model: models[0]!,
+        ref: { path: "crafter", model: models[0]!.info.model, sha256: models[0]!.sha256 },
+      };
+      return this.#crafter.model;
     }
     const r = recipe(c.recipe, c.epochs ? { epochs: c.epochs } : {});
     const data = c.subset !== null ? subset(this.fullTrain, Math.min(c.subset, this.fullTrain.count)) : this.fullTrain;
@@ -145,27 +152,19 @@ export class Runner {
       seed: this.config.seed,
     })}`;
     const path = join(this.dir, "crafters", `${c.model}-${key.split("#")[1]}.safetensors`);
-    if (!existsSync(path)) {
-      mkdirSync(join(this.dir, "crafters"), { recursive: true });
+    if (!existsSync(path))
       this.progress.log(`training the crafting model: ${c.model}, ${r.epochs} epochs on ${data.count} images`);
-      const t0 = performance.now();
-      manualSeed(this.config.seed);
-      const model = createModel(c.model, this.shape);
-      if (this.config.device) model.to(this.config.device);
-      await train(model, data, {
-        recipe: r,
-        seed: this.config.seed,
-        progress: this.progress,
-        label: "crafting model",
-        checkpoint: `${path}.checkpoint`,
-        resume: true,
-        ...this.device,
-      });
-      saveModel(path, model, { model: c.model, ...this.shape });
-      model.dispose();
-      rmSync(`${path}.checkpoint`, { force: true });
+    const got = await obtainCrafter({
+      shape: this.shape,
+      model: c.model,
+      train: { path, data, recipe: r, seed: this.config.seed, name: "crafter", resumable: true },
+      device: this.device,
+      progress: this.progress,
+    });
+    const model = got.models[0]!;
+    this.#crafter = { model, ref: got.refs[0]! };
+    if (got.trained) {
       this.stats.craftersTrained++;
-      this.#crafter = loadModel(path);
       this.store.record({
         kind: "crafter",
         key,
@@ -173,47 +172,44 @@ export class Runner {
         model: c.model,
         epochs: r.epochs,
         images: data.count,
-        sha256: this.#crafter.sha256,
-        seconds: (performance.now() - t0) / 1000,
+        sha256: model.sha256,
+        seconds: got.seconds,
         finished: new Date().toISOString(),
       });
-    } else {
-      this.#crafter = loadModel(path);
     }
-    return this.#crafter;
+    return model;
   }
 
   private async planOf(spec: ReleaseSpec): Promise<CraftPlan> {
-    const crafter = NEEDS_CRAFTER.includes(spec.recipe) ? await this.crafter() : undefined;
-    return {
-      recipe: spec.recipe,
-      eps: spec.eps,
-      steps: spec.steps,
-      stepSize: spec.tau * spec.eps,
-      init: spec.init,
-      restarts: spec.restarts,
-      augment: spec.augment ? { maxShift: 0.25, flip: true } : null,
-      chunkSize: spec.chunkSize,
-      budget: 1,
-      seed: this.config.seed,
-      permutation: this.permutation,
-      dataset: {
-        spec: this.config.dataset,
-        dataDir: this.config.dataDir,
-        subset: this.config.subset,
-        count: this.train.count,
-        shape: [this.train.height, this.train.width, this.train.channels],
+    const needsCrafter = methodOf(spec.method).needsCrafter;
+    if (needsCrafter) await this.crafter();
+    const crafters: CrafterRef[] = needsCrafter && this.#crafter ? [this.#crafter.ref] : [];
+    return makePlan(
+      {
+        method: spec.method,
+        eps: spec.eps,
+        steps: spec.steps,
+        tau: spec.tau,
+        init: spec.init,
+        restarts: spec.restarts,
+        augment: spec.augment,
+        chunkSize: spec.chunkSize,
+        budget: 1,
+        seed: this.config.seed,
+        permutation: this.permutation,
+        settings: spec.extra,
+        dataset: { spec: this.config.dataset, dataDir: this.config.dataDir, subset: this.config.subset },
       },
-      crafters: crafter ? [{ path: "crafter", model: crafter.info.model, sha256: crafter.sha256 }] : [],
-      extra: spec.extra,
-    };
+      this.train,
+      crafters,
+    );
   }
 
   /** The release for `spec`, crafted unless already written under the same plan. */
   async release(spec: ReleaseSpec): Promise<LoadedRelease> {
     const plan = await this.planOf(spec);
     const digest = planDigest(plan);
-    const id = `${spec.recipe}-eps${spec.eps}-${digest}`;
+    const id = `${spec.method}-eps${spec.eps}-${digest}`;
     const cached = this.#releases.get(id);
     if (cached) return cached;
     const dir = join(this.dir, "releases", id);
@@ -238,7 +234,7 @@ export class Runner {
         kind: "release",
         key,
         dir,
-        recipe: spec.recipe,
+        recipe: spec.method,
         eps: spec.eps,
         steps: spec.steps,
         plan_digest: digest,
@@ -259,20 +255,18 @@ export class Runner {
   }
 
   private async craft(plan: CraftPlan, dir: string): Promise<Manifest> {
-    const work = `${dir}.work`;
-    const store = ChunkStore.open(work, plan);
-    const opts = { progress: this.progress, ...this.device };
-    if (plan.recipe === "error-min") {
-      await craftErrorMin(this.train, plan, String(plan.extra.model), store, opts);
-    } else {
-      const crafter = NEEDS_CRAFTER.includes(plan.recipe) ? await this.crafter() : undefined;
-      if (crafter && this.config.device) crafter.model.to(this.config.device);
-      const models = crafter ? [crafter.model.eval().requiresGrad_(false)] : [];
-      await craftShard(this.train, plan, models, store, opts);
-    }
-    const manifest = writeRelease(this.train, [store], dir, { force: true, test: this.test });
-    rmSync(work, { recursive: true, force: true });
-    return manifest;
+    const models = plan.crafters.length > 0 ? [await this.crafter()] : [];
+    const { manifest } = await craftRelease({
+      plan,
+      source: this.train,
+      test: this.test,
+      models,
+      out: dir,
+      force: true,
+      progress: this.progress,
+      device: this.device,
+    });
+    return manifest!;
   }
 
   /** The key of run `run` (1-based) of a condition: digests its data, victim, defence and seed. */
@@ -312,7 +306,7 @@ export class Runner {
     mkdirSync(workDir, { recursive: true });
     manualSeed(seed);
     const model = createModel(c.victim.model, this.shape);
-    if (this.config.device) model.to(this.config.device);
+    model.to(this.device);
     const transform = c.defense?.make(seed);
     const label = `${c.id} run ${run}/${this.config.runs}`;
     const t0 = performance.now();
@@ -326,7 +320,7 @@ export class Runner {
         progress: this.progress,
         label,
         ...(transform ? { batchTransform: transform } : {}),
-        ...this.device,
+        device: this.device,
       });
       const last = r.history[r.history.length - 1];
       const unit: VictimUnit = {
@@ -356,7 +350,7 @@ export class Runner {
   }
 
   dispose(): void {
-    this.#crafter?.model.dispose();
+    this.#crafter?.model.model.dispose();
     this.#crafter = undefined;
   }
 }

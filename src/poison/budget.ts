@@ -1,4 +1,6 @@
-// The perturbation budget: eps in grey levels (x/255, as the paper states it) and the checks on it.
+// The perturbation budget: eps in grey levels (x/255, as the paper states it), the checks on it, and the
+// conversions between the attack's pixel units ([0, 1] images, N,C,H,W) and released grey levels (N,H,W,C).
+import { scope, type Tensor } from "../torch/index.js";
 
 /** Largest eps accepted, in grey levels: beyond this a "poison" is just a different image. */
 export const MAX_EPS = 64;
@@ -8,6 +10,16 @@ export function checkEps(eps: number): number {
     throw new RangeError(`eps must be in (0, ${MAX_EPS}] grey levels (e.g. 8 for 8/255), got ${eps}`);
   }
   return eps;
+}
+
+/** The plan's eps and PGD step (grey levels) in pixel units, as the attacks take them: the one conversion. */
+export function pixelUnits(plan: { eps: number; stepSize: number }): { eps: number; stepSize: number } {
+  return { eps: plan.eps / 255, stepSize: plan.stepSize / 255 };
+}
+
+/** [N,C,H,W] pixel-unit perturbation -> N,H,W,C grey levels, the layout of the uint8 images. */
+export function toGreyLevelsNHWC(delta: Tensor): Float32Array {
+  return scope(() => delta.permute(0, 2, 3, 1).contiguous().mul(255).toTypedArray() as Float32Array);
 }
 
 /** Grey levels a released uint8 pixel may differ from its source: rounding must not exceed eps. */

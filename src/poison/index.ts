@@ -1,36 +1,36 @@
-export { checkEps, levelsOf, MAX_EPS, perturbationNorms, quantize } from "./budget.js";
+// Poisoning: the methods table, the PGD engine, the crafting pipeline (plan -> crafting models -> chunks ->
+// release), releases with manifests, and their verification.
+export { checkEps, levelsOf, MAX_EPS, perturbationNorms, pixelUnits, quantize, toGreyLevelsNHWC } from "./budget.js";
 export { type ChunkResult, ChunkStore } from "./chunk-store.js";
-export {
-  type CraftRunOptions,
-  type CraftRunStats,
-  craftShard,
-  SUCCESS_MEANS,
-  TENSORCLOG_BATCH_SIZE,
-} from "./craft.js";
+export { chunkedMethodOf, craftChunks, craftShard } from "./craft.js";
+export { type CraftRunOptions, type CraftRunStats, yieldToEventLoop } from "./craft-run.js";
 export { DEFAULT_DIFF_AUGMENT, type DiffAugmentOptions, diffAugment } from "./diff-augment.js";
-export {
-  craftErrorMin,
-  ERROR_MIN_DEFAULTS,
-  type ErrorMinMode,
-  type ErrorMinRound,
-  type ErrorMinSettings,
-  type ErrorMinStats,
-  errorMinSettings,
-} from "./error-min.js";
+export * from "./methods/index.js";
 export { errorMinimizing, type Objective, targeted, untargeted } from "./objective.js";
 export { checkPermutation, readPermutation, shiftPermutation } from "./permutation.js";
-export { type Init, type PgdOptions, type PgdResult, pgd } from "./pgd.js";
+export { descend, type Init, initDelta, type PgdOptions, type PgdResult, pgd, withRestarts } from "./pgd.js";
 export {
+  type CrafterRequest,
+  type Crafters,
+  checkOutput,
+  checkRequest,
+  craftRelease,
+  makePlan,
+  obtainCrafter,
+  type PlanRequest,
+  type ReleaseJob,
+  type ReleaseResult,
+  workDirOf,
+} from "./pipeline.js";
+export {
+  type CrafterRef,
   type CraftPlan,
   chunkCount,
   chunkSeed,
   chunksOfShard,
-  POISON_RECIPES,
-  type PoisonRecipe,
   parseShard,
   planDigest,
   poisonedIndices,
 } from "./plan.js";
 export { MANIFEST_FILE, type Manifest, releaseSpec, writeRelease } from "./release.js";
-export { type TensorClogOptions, type TensorClogResult, tensorclog } from "./tensorclog.js";
 export { readManifest, type Verdict, verifyRelease } from "./verify.js";

@@ -1,8 +1,10 @@
-// Projected gradient descent on the perturbation, the engine of every gradient-based poison here:
-// signed steps, projection onto the L-inf ball and the valid pixel range, differentiable augmentation,
-// an ensemble of crafting models, and restarts that keep each sample's best perturbation.
+// Projected gradient descent on a perturbation, the engine of every gradient-based poison here: signed steps,
+// projection onto the L-inf ball (and the valid pixel range), restarts that keep each sample's best result.
+// `descend` is the loop itself, shared by the adversarial poisons (`pgd`: an objective on the crafting models'
+// logits, with differentiable augmentation and ensembles), TensorClog (a batch objective on parameter
+// gradients) and class-wise error-minimising noise (one delta per class, expanded to the batch).
 import type { Module } from "../nn/index.js";
-import { grad, keep, noGrad, rand, randn, scope, type Tensor, tensor, zerosLike } from "../torch/index.js";
+import { grad, keep, noGrad, rand, randn, scope, type Tensor, tensor, zeros } from "../torch/index.js";
 import { type DiffAugmentOptions, diffAugment } from "./diff-augment.js";
 import type { Objective } from "./objective.js";
 
@@ -33,20 +35,83 @@ export interface PgdResult {
   success: Uint8Array;
 }
 
-/** A starting perturbation in the ball, on x's device. */
-export function initDelta(x: Tensor, init: Init, eps: number): Tensor {
-  const on = { device: x.device };
+/** A starting perturbation of `shape` in the eps ball (pixel units) on `device`: the one initialiser. */
+export function initDelta(shape: readonly number[], init: Init, eps: number, device: string): Tensor {
+  const on = { device };
   switch (init) {
     // The authors' init: Gaussian scaled by eps, clipped to the ball.
     case "randn":
-      return randn(x.shape, on).mul_(eps).clamp_(-eps, eps);
+      return randn([...shape], on)
+        .mul_(eps)
+        .clamp_(-eps, eps);
     case "uniform":
-      return rand(x.shape, on)
+      return rand([...shape], on)
         .mul_(2 * eps)
         .sub_(eps);
     case "zero":
-      return zerosLike(x);
+      return zeros([...shape], on);
   }
+}
+
+/** x + d clipped to the valid pixel range, minus x: the part of d that a [0, 1] image can carry. */
+export function intoPixelRange(x: Tensor, d: Tensor): Tensor {
+  return x.add(d).clamp_(0, 1).sub_(x);
+}
+
+/** One descent: `steps` signed steps on `start` (consumed) minimising `objective` (summed), projected each step. */
+export interface Descent {
+  eps: number;
+  stepSize: number;
+  steps: number;
+  /** The differentiable objective of perturbation d (requires grad): a scalar or per-sample values, summed. */
+  objective: (d: Tensor) => Tensor;
+  /** After a step and the clamp to the ball: the further projection (e.g. onto the pixel range). */
+  project: (d: Tensor) => Tensor;
+}
+
+/** Runs the descent from `start` (which it disposes) and returns the final perturbation, kept. */
+export function descend(start: Tensor, o: Descent): Tensor {
+  let delta = start;
+  for (let s = 0; s < o.steps; s++) {
+    const next = scope(() => {
+      const d = delta.detach().requiresGrad_(true);
+      const [g] = grad(o.objective(d).sum(), d);
+      return noGrad(() => o.project(d.detach().sub_(g!.sign(), o.stepSize).clamp_(-o.eps, o.eps)));
+    });
+    delta.dispose();
+    delta = keep(next);
+  }
+  return delta;
+}
+
+/** The starting perturbation of a restart: the warm start or a draw of `init`, inside the ball and [0, 1]. */
+export function startOf(x: Tensor, o: PgdOptions): Tensor {
+  return keep(
+    noGrad(() =>
+      scope(() =>
+        intoPixelRange(x, o.initial ? o.initial.clamp(-o.eps, o.eps) : initDelta(x.shape, o.init, o.eps, x.device)),
+      ),
+    ),
+  );
+}
+
+/**
+ * Restarts of a descent on x's perturbation, keeping per sample the restart whose `score` loss is lowest (the
+ * authors keep the best per batch; per sample is at least as good and independent of batching).
+ */
+export function withRestarts(
+  x: Tensor,
+  o: PgdOptions,
+  objective: (d: Tensor) => Tensor,
+  score: (delta: Tensor) => { loss: Float32Array; success: Uint8Array },
+): PgdResult {
+  let best: PgdResult | undefined;
+  for (let r = 0; r < o.restarts; r++) {
+    const delta = descend(startOf(x, o), { ...o, objective, project: (d) => intoPixelRange(x, d) });
+    const result = { delta, ...score(delta) };
+    best = best ? keepBetter(best, result) : result;
+  }
+  return best!;
 }
 
 /** The ensemble's mean objective per sample. */
@@ -78,32 +143,12 @@ export function pgd(
   o: PgdOptions,
 ): PgdResult {
   if (models.length === 0) throw new Error("pgd: no crafting model");
-  let best: PgdResult | undefined;
-  for (let r = 0; r < o.restarts; r++) {
-    let delta = keep(
-      noGrad(() => {
-        const d = o.initial ? o.initial.clamp(-o.eps, o.eps) : initDelta(x, o.init, o.eps);
-        return scope(() => x.add(d).clamp_(0, 1).sub(x));
-      }),
-    );
-    for (let s = 0; s < o.steps; s++) {
-      const next = scope(() => {
-        const d = delta.detach().requiresGrad_(true);
-        const input = x.add(d);
-        const seen = o.augment ? diffAugment(input, o.augment) : input;
-        const [g] = grad(ensembleLoss(models, seen, y, target, objective).sum(), d);
-        return noGrad(() => {
-          const stepped = d.detach().sub_(g!.sign(), o.stepSize).clamp_(-o.eps, o.eps);
-          return x.add(stepped).clamp_(0, 1).sub_(x);
-        });
-      });
-      delta.dispose();
-      delta = keep(next);
-    }
-    const result = score(models, x, y, target, objective, delta);
-    best = best ? keepBetter(best, result) : result;
-  }
-  return best!;
+  const augment = o.augment;
+  const loss = (d: Tensor) => {
+    const input = x.add(d);
+    return ensembleLoss(models, augment ? diffAugment(input, augment) : input, y, target, objective);
+  };
+  return withRestarts(x, o, loss, (delta) => score(models, x, y, target, objective, delta));
 }
 
 function score(
@@ -113,7 +158,7 @@ function score(
   target: Tensor,
   objective: Objective,
   delta: Tensor,
-): PgdResult {
+): { loss: Float32Array; success: Uint8Array } {
   return noGrad(() =>
     scope(() => {
       const input = x.add(delta);
@@ -122,12 +167,12 @@ function score(
       let logits: Tensor | undefined;
       for (const m of models) logits = logits ? logits.add(m.forward(input)) : m.forward(input);
       const success = objective.success(logits!, y, target).toTypedArray() as Uint8Array;
-      return { delta, loss, success };
+      return { loss, success };
     }),
   );
 }
 
-/** Per sample, the restart with the lower final objective (the authors keep the best per batch). */
+/** Per sample, the restart with the lower final objective. */
 function keepBetter(a: PgdResult, b: PgdResult): PgdResult {
   const n = a.loss.length;
   const takeB = new Uint8Array(n);

@@ -3,9 +3,6 @@
 import { createHash } from "node:crypto";
 import { Rng } from "../data/index.js";
 
-export const POISON_RECIPES = ["targeted", "untargeted", "random", "error-min", "tensorclog"] as const;
-export type PoisonRecipe = (typeof POISON_RECIPES)[number];
-
 export interface CrafterRef {
   path: string;
   model: string;
@@ -13,7 +10,11 @@ export interface CrafterRef {
 }
 
 export interface CraftPlan {
-  recipe: PoisonRecipe;
+  /**
+   * The poison method (a name in the methods table). Plans and manifests keep the key `recipe` they always had,
+   * so that plan digests, and with them resumable work directories and reused releases, stay valid.
+   */
+  recipe: string;
   /** Budget in grey levels (8 = 8/255). */
   eps: number;
   steps: number;
@@ -37,7 +38,7 @@ export interface CraftPlan {
     shape: [number, number, number];
   };
   crafters: CrafterRef[];
-  /** Recipe-specific settings (e.g. error-min's inner training), part of the digest. */
+  /** The method's own settings (e.g. error-min's inner training), part of the digest. */
   extra: Record<string, number | string | boolean>;
 }
 

@@ -104,7 +104,7 @@ describe("baseline poisons", {
   test("error-min (sample-wise) noise lowers a fresh model's training loss, within eps, and verifies", async () => {
     const plan = planFor(data, "error-min", { extra: { ...EM_EXTRA, mode: "sample" } });
     const store = ChunkStore.open(join(tmp, "em-sample.work"), plan);
-    const stats = await craftErrorMin(data, plan, "smallcnn-bn", store);
+    const stats = await craftErrorMin(data, plan, store);
     assert.equal(stats.imagesCrafted, 256);
     assert.ok(stats.history.length > 0 && stats.history.length <= 4);
     assert.deepEqual(store.done(), [0, 1]);
@@ -129,7 +129,7 @@ describe("baseline poisons", {
   test("error-min class-wise noise is one perturbation per class wherever [0, 255] did not clip", async () => {
     const plan = planFor(data, "error-min", { extra: { ...EM_EXTRA, mode: "class", maxRounds: 2 } });
     const store = ChunkStore.open(join(tmp, "em-class.work"), plan);
-    await craftErrorMin(data, plan, "smallcnn-bn", store);
+    await craftErrorMin(data, plan, store);
     const released = releasedImages(data, store);
     const size = 28 * 28;
     let compared = 0;
@@ -163,7 +163,7 @@ describe("baseline poisons", {
   test("a killed error-min run resumes from its last round to the same bytes", async () => {
     const plan = planFor(data, "error-min", { extra: { ...EM_EXTRA, mode: "sample", maxRounds: 2 }, seed: 5 });
     const whole = ChunkStore.open(join(tmp, "em-whole.work"), plan);
-    await craftErrorMin(data, plan, "smallcnn-bn", whole);
+    await craftErrorMin(data, plan, whole);
     const killed = ChunkStore.open(join(tmp, "em-killed.work"), plan);
     // Dies when round 2's noise update starts: round 1 is checkpointed, round 2's training is lost.
     const dying: Progress = {
@@ -173,10 +173,10 @@ describe("baseline poisons", {
         return silentProgress.start(label, total, unit);
       },
     };
-    await assert.rejects(craftErrorMin(data, plan, "smallcnn-bn", killed, { progress: dying }), /killed/);
+    await assert.rejects(craftErrorMin(data, plan, killed, { progress: dying }), /killed/);
     assert.deepEqual(killed.done(), []);
     assert.ok(readdirSync(killed.dir).includes("error-min-state.safetensors"));
-    const stats = await craftErrorMin(data, plan, "smallcnn-bn", killed);
+    const stats = await craftErrorMin(data, plan, killed);
     assert.equal(stats.resumedRounds, 1);
     assert.ok(!readdirSync(killed.dir).includes("error-min-state.safetensors"), "checkpoint left behind");
     assert.ok(

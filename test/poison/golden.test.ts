@@ -14,7 +14,7 @@ const FMNIST = "/usr/share/datasets/fashion-mnist";
 const CLI = join(process.cwd(), "dist/src/cli/main.js");
 const GOLDEN = join(process.cwd(), "test/fixtures/golden-outputs.json");
 /** The flag that names the poison method. */
-const METHOD_FLAG = "--recipe";
+const METHOD_FLAG = "--method";
 const BASE = ["--dataset", "fashion-mnist", "--subset", "192", "--chunk-size", "64", "--eps", "8", "--seed", "5"];
 
 /** Each case: a name and the craft flags after BASE. */
@@ -22,7 +22,8 @@ const CASES: [string, string[]][] = [
   ["targeted", [METHOD_FLAG, "targeted", "--steps", "3", "--restarts", "2"]],
   ["untargeted", [METHOD_FLAG, "untargeted", "--steps", "3", "--budget", "0.5"]],
   ["untargeted-noaug-npy", [METHOD_FLAG, "untargeted", "--steps", "2", "--no-augment", "--format", "npy"]],
-  ["random", [METHOD_FLAG, "random"]],
+  // --recipe is the old name of --method, kept as an alias.
+  ["random", ["--recipe", "random"]],
   ["error-min", [METHOD_FLAG, "error-min", "--steps", "2", "--em-train-steps", "2", "--em-max-rounds", "2"]],
   ["error-min-class", [METHOD_FLAG, "error-min", "--steps", "2", "--em-train-steps", "2", "--em-mode", "class"]],
   ["tensorclog", [METHOD_FLAG, "tensorclog", "--steps", "2", "--tc-batch-size", "32"]],

@@ -123,7 +123,7 @@ describe("crafting pipeline", { skip: !existsSync(FMNIST) && `${FMNIST} missing`
       [["craft", ...BASE, ...CRAFTER, "--out", whole], /exists; pass --force/],
       [["craft", "--dataset", "cifar10:/nonexistent", "--out", join(tmp, "y")], /cifar10.*not found/],
       [["craft", ...BASE, "--crafter", join(tmp, "nope.safetensors"), "--out", join(tmp, "z")], /nope\.safetensors/],
-      [["craft", ...BASE, ...CRAFTER, "--recipe", "bogus", "--out", join(tmp, "w")], /unknown recipe 'bogus'/],
+      [["craft", ...BASE, ...CRAFTER, "--recipe", "bogus", "--out", join(tmp, "w")], /unknown method 'bogus'/],
     ];
     for (const [args, message] of cases) {
       const r = cli(args);

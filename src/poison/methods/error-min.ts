@@ -10,90 +10,49 @@
 //
 // It alternates over the whole poisoned set, so it is not crafted chunk by chunk: `craftErrorMin` runs the
 // whole optimisation and saves every chunk at the end (one plan, no shards). Between rounds it checkpoints
-// model, optimiser and noise in the work directory; a killed run resumes from the last finished round and,
-// as every round is seeded, reaches the same bytes. The model trains on the poisoned images only (with a
+// model, optimiser and noise in the work directory (a training checkpoint, src/train/checkpoint.ts); a killed
+// run resumes from the last finished round and, as every round is seeded, reaches the same bytes. The model trains on the poisoned images only (with a
 // budget below 1 the clean rest plays no part). The success flags say whether the final model predicts y on
 // x + delta (before quantisation).
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { buildBatch, type Dataset, Rng } from "../data/index.js";
-import { createModel } from "../models/index.js";
-import type { Module } from "../nn/index.js";
-import { SGD } from "../optim/index.js";
-import {
-  decodeSafetensors,
-  encodeSafetensors,
-  F,
-  grad,
-  keep,
-  manualSeed,
-  noGrad,
-  rand,
-  randn,
-  scope,
-  type Tensor,
-  tensor,
-  zeros,
-} from "../torch/index.js";
-import { type ProgressTask, silentProgress } from "../train/index.js";
-import { writeFileAtomic } from "../util/atomic.js";
-import { quantize } from "./budget.js";
-import type { ChunkStore } from "./chunk-store.js";
-import type { CraftRunOptions, CraftRunStats } from "./craft.js";
-import { errorMinimizing } from "./objective.js";
-import { pgd } from "./pgd.js";
-import { type CraftPlan, chunkCount, chunkSeed, poisonedIndices } from "./plan.js";
+import { z } from "zod";
+import { buildBatch, type Dataset, Rng } from "../../data/index.js";
+import { createModel } from "../../models/index.js";
+import type { Module } from "../../nn/index.js";
+import { SGD } from "../../optim/index.js";
+import { F, keep, manualSeed, noGrad, scope, type Tensor, tensor } from "../../torch/index.js";
+import { loadCheckpoint, type ProgressTask, saveCheckpoint, silentProgress } from "../../train/index.js";
+import { pixelUnits, quantize, toGreyLevelsNHWC } from "../budget.js";
+import type { ChunkStore } from "../chunk-store.js";
+import { type CraftRunOptions, type CraftRunStats, yieldToEventLoop } from "../craft-run.js";
+import { errorMinimizing } from "../objective.js";
+import { descend, initDelta, intoPixelRange, pgd } from "../pgd.js";
+import { type CraftPlan, chunkCount, chunkSeed, poisonedIndices } from "../plan.js";
+import { methodSettings, type WholeSetMethod } from "./method.js";
 
 export type ErrorMinMode = "sample" | "class";
 
-/** The inner optimisation's settings, kept in `plan.extra` (so the plan digest covers them). */
-export interface ErrorMinSettings {
-  mode: ErrorMinMode;
+/** The inner optimisation's settings, kept in `plan.extra` (so the plan digest covers them); Huang et al.'s defaults. */
+const settings = z.strictObject({
+  /** Architecture of the min-min model, trained from scratch. */
+  model: z.string().default("smallcnn-bn"),
+  mode: z.enum(["sample", "class"]).default("sample"),
   /** Model training steps (mini-batches) per round. */
-  trainSteps: number;
-  maxRounds: number;
+  trainSteps: z.number().int().nonnegative().default(10),
+  maxRounds: z.number().int().positive().default(10),
   /** Stop once the model's accuracy on x + delta exceeds this. */
-  stopAcc: number;
+  stopAcc: z.number().min(0).max(1).default(0.99),
   /** Mini-batch size of the model's training steps. */
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-}
+  batchSize: z.number().int().positive().default(128),
+  lr: z.number().positive().default(0.1),
+  momentum: z.number().min(0).max(1).default(0.9),
+  weightDecay: z.number().nonnegative().default(5e-4),
+});
 
-export const ERROR_MIN_DEFAULTS: Readonly<ErrorMinSettings> = {
-  mode: "sample",
-  trainSteps: 10,
-  maxRounds: 10,
-  stopAcc: 0.99,
-  batchSize: 128,
-  lr: 0.1,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-};
+export type ErrorMinSettings = z.infer<typeof settings>;
 
-/** The settings in `extra` (absent ones take the defaults), checked. */
-export function errorMinSettings(extra: CraftPlan["extra"]): ErrorMinSettings {
-  const num = (key: keyof ErrorMinSettings, ok: (v: number) => boolean): number => {
-    const v = extra[key] ?? ERROR_MIN_DEFAULTS[key];
-    if (typeof v !== "number" || !ok(v)) throw new RangeError(`error-min: invalid ${key} ${JSON.stringify(v)}`);
-    return v;
-  };
-  const posInt = (v: number) => Number.isInteger(v) && v >= 1;
-  const mode = extra.mode ?? ERROR_MIN_DEFAULTS.mode;
-  if (mode !== "sample" && mode !== "class")
-    throw new RangeError(`error-min: mode must be sample or class, got ${mode}`);
-  return {
-    mode,
-    trainSteps: num("trainSteps", (v) => Number.isInteger(v) && v >= 0),
-    maxRounds: num("maxRounds", posInt),
-    stopAcc: num("stopAcc", (v) => v >= 0 && v <= 1),
-    batchSize: num("batchSize", posInt),
-    lr: num("lr", (v) => v > 0),
-    momentum: num("momentum", (v) => v >= 0 && v <= 1),
-    weightDecay: num("weightDecay", (v) => v >= 0),
-  };
-}
+export const ERROR_MIN_DEFAULTS: Readonly<ErrorMinSettings> = settings.parse({});
 
 export interface ErrorMinRound {
   round: number;
@@ -111,35 +70,27 @@ export interface ErrorMinStats extends CraftRunStats {
 }
 
 const STATE_FILE = "error-min-state.safetensors";
-const FORMAT = "advpoison-error-min/1";
-const MOMENTUM = "optimizer.momentum.";
-const MODEL = "model.";
 
 interface State {
-  roundsDone: number;
+  plan: string;
   stopped: boolean;
   history: ErrorMinRound[];
 }
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
- * Runs Huang et al.'s min-min optimisation for every poisoned image of `ds` under `plan` (recipe error-min)
- * with a fresh model of architecture `arch`, and saves all chunks to `store`. Nothing is done when the
+ * Runs Huang et al.'s min-min optimisation for every poisoned image of `ds` under `plan` (method error-min)
+ * with a fresh model of the settings' architecture, and saves all chunks to `store`. Nothing is done when the
  * store already has every chunk.
  */
 export async function craftErrorMin(
   ds: Dataset,
   plan: CraftPlan,
-  arch: string,
   store: ChunkStore,
   options: Omit<CraftRunOptions, "shard"> = {},
 ): Promise<ErrorMinStats> {
-  if (plan.recipe !== "error-min") throw new Error(`craftErrorMin: plan is for recipe '${plan.recipe}'`);
-  if (plan.extra.model !== undefined && plan.extra.model !== arch)
-    throw new Error(`craftErrorMin: the plan names model '${plan.extra.model}', not '${arch}'`);
+  if (plan.recipe !== "error-min") throw new Error(`craftErrorMin: plan is for method '${plan.recipe}'`);
+  const s = methodSettings({ name: "error-min", settings }, plan.extra);
   const progress = options.progress ?? silentProgress;
-  const settings = errorMinSettings(plan.extra);
   const poisoned = poisonedIndices(ds.count, plan.budget, plan.seed);
   const chunks = chunkCount(poisoned.length, plan.chunkSize);
   const t0 = performance.now();
@@ -147,36 +98,36 @@ export async function craftErrorMin(
     progress.log("all chunks were already crafted");
     return { chunksDone: 0, chunksSkipped: chunks, imagesCrafted: 0, seconds: 0, history: [], resumedRounds: 0 };
   }
-  const run = new MinMin(ds, plan, settings, arch, poisoned, options.device);
+  const run = new MinMin(ds, plan, s, poisoned, options.device ?? "cpu");
   const statePath = join(store.dir, STATE_FILE);
   try {
-    let state: State = { roundsDone: 0, stopped: false, history: [] };
+    let state: State = { plan: store.digest, stopped: false, history: [] };
     const restored = run.restore(statePath, store.digest);
     if (restored) {
       state = restored;
-      progress.log(`resuming error-min after round ${state.roundsDone}/${settings.maxRounds}`);
+      progress.log(`resuming error-min after round ${state.history.length}/${s.maxRounds}`);
     } else {
       run.init();
     }
-    const resumedRounds = state.roundsDone;
-    while (!state.stopped && state.roundsDone < settings.maxRounds) {
-      const r = state.roundsDone;
+    const resumedRounds = state.history.length;
+    while (!state.stopped && state.history.length < s.maxRounds) {
+      const r = state.history.length;
       // Everything random in a round derives from (seed, round), so a resumed run repeats it exactly.
       manualSeed(chunkSeed(plan.seed, 1_000_000 + r));
-      const label = `error-min round ${r + 1}/${settings.maxRounds}`;
+      const label = `error-min round ${r + 1}/${s.maxRounds}`;
       const trainLoss = await run.trainSteps(r);
       const task = progress.start(`${label}: noise`, poisoned.length, "img");
       const accuracy = await run.updateNoise(task);
       state = {
-        roundsDone: r + 1,
-        stopped: accuracy > settings.stopAcc,
+        plan: store.digest,
+        stopped: accuracy > s.stopAcc,
         history: [...state.history, { round: r + 1, trainLoss, accuracy }],
       };
       task.finish(
         `${label}: train loss ${trainLoss.toFixed(4)}, accuracy on x + delta ${(100 * accuracy).toFixed(2)}%` +
-          (state.stopped ? ` > ${100 * settings.stopAcc}%: stop` : ""),
+          (state.stopped ? ` > ${100 * s.stopAcc}%: stop` : ""),
       );
-      run.save(statePath, store.digest, state);
+      run.save(statePath, state);
     }
     const seconds = (performance.now() - t0) / 1000;
     run.saveChunks(store, seconds);
@@ -204,23 +155,21 @@ class MinMin {
   /** Whether the model predicts y on x + delta, per poisoned sample (as of the last noise update). */
   correct: Uint8Array;
   readonly eps: number;
-  readonly dev: { device?: string };
+  readonly stepSize: number;
 
   constructor(
     readonly ds: Dataset,
     readonly plan: CraftPlan,
     readonly s: ErrorMinSettings,
-    arch: string,
     readonly poisoned: Int32Array,
-    device?: string,
+    readonly device: string,
   ) {
-    this.dev = device ? { device } : {};
     manualSeed(plan.seed);
-    this.model = createModel(arch, { inChannels: ds.channels, numClasses: ds.numClasses, imageSize: ds.height });
-    if (device) this.model.to(device);
+    this.model = createModel(s.model, { inChannels: ds.channels, numClasses: ds.numClasses, imageSize: ds.height });
+    this.model.to(device);
     this.opt = new SGD(this.model.parameters(), { lr: s.lr, momentum: s.momentum, weightDecay: s.weightDecay });
     this.imageSize = ds.channels * ds.height * ds.width;
-    this.eps = plan.eps / 255;
+    ({ eps: this.eps, stepSize: this.stepSize } = pixelUnits(plan));
     const rows = s.mode === "sample" ? poisoned.length : ds.numClasses;
     this.delta = new Float32Array(rows * this.imageSize);
     this.correct = new Uint8Array(poisoned.length);
@@ -233,22 +182,14 @@ class MinMin {
   /** The plan's init: per chunk for sample-wise noise (inside the ball and [0, 1]), once for class-wise. */
   init(): void {
     const { plan, eps } = this;
-    const draw = (shape: number[]): Tensor => {
-      switch (plan.init) {
-        case "zero":
-          return zeros(shape);
-        case "uniform":
-          return rand(shape)
-            .mul_(2 * eps)
-            .sub_(eps);
-        case "randn":
-          return randn(shape).mul_(eps).clamp_(-eps, eps);
-      }
-    };
     noGrad(() => {
       if (this.s.mode === "class") {
         manualSeed(chunkSeed(plan.seed, 0));
-        scope(() => this.delta.set(draw([this.ds.numClasses, ...this.#shape]).toTypedArray() as Float32Array));
+        scope(() =>
+          this.delta.set(
+            initDelta([this.ds.numClasses, ...this.#shape], plan.init, eps, "cpu").toTypedArray() as Float32Array,
+          ),
+        );
         return;
       }
       for (let k = 0; k < chunkCount(this.poisoned.length, plan.chunkSize); k++) {
@@ -257,26 +198,26 @@ class MinMin {
         const indices = this.poisoned.slice(start, start + plan.chunkSize);
         scope(() => {
           const x = buildBatch(this.ds, indices).x;
-          const projected = x.add(draw(x.shape)).clamp_(0, 1).sub_(x);
+          const projected = intoPixelRange(x, initDelta(x.shape, plan.init, eps, "cpu"));
           this.delta.set(projected.toTypedArray() as Float32Array, start * this.imageSize);
         });
       }
     });
   }
 
-  /** Delta for the poisoned samples at `positions` (sample-wise) as a tensor on the device. */
-  #sampleDelta(positions: ArrayLike<number>): Tensor {
-    const n = positions.length;
+  /** Noise rows `rows` (sample-wise: poisoned positions; class-wise: classes) as [n, C, H, W] on `device`. */
+  #rows(rows: ArrayLike<number>, device: string): Tensor {
+    const n = rows.length;
     const out = new Float32Array(n * this.imageSize);
     for (let b = 0; b < n; b++) {
-      const p = positions[b]!;
+      const p = rows[b]!;
       out.set(this.delta.subarray(p * this.imageSize, (p + 1) * this.imageSize), b * this.imageSize);
     }
-    return tensor(out, [n, ...this.#shape], this.dev);
+    return tensor(out, [n, ...this.#shape], { device });
   }
 
   #classDelta(): Tensor {
-    return tensor(this.delta, [this.ds.numClasses, ...this.#shape], this.dev);
+    return tensor(this.delta, [this.ds.numClasses, ...this.#shape], { device: this.device });
   }
 
   /** x + delta for the poisoned samples at `positions`, in [0, 1], and the labels. */
@@ -284,9 +225,10 @@ class MinMin {
     const batch = buildBatch(
       this.ds,
       Int32Array.from(positions, (p) => this.poisoned[p]!),
-      this.dev,
+      { device: this.device },
     );
-    const d = this.s.mode === "sample" ? this.#sampleDelta(positions) : this.#classDelta().indexSelect(0, batch.y);
+    const d =
+      this.s.mode === "sample" ? this.#rows(positions, this.device) : this.#classDelta().indexSelect(0, batch.y);
     return { input: batch.x.add(d).clamp_(0, 1), y: batch.y };
   }
 
@@ -324,17 +266,16 @@ class MinMin {
 
   /** (b) PGD on the noise of every poisoned image against the current model; returns its accuracy on x + delta. */
   async updateNoise(task: ProgressTask): Promise<number> {
-    const { plan, eps } = this;
+    const { plan, eps, stepSize } = this;
     const n = this.poisoned.length;
     this.model.eval().requiresGrad_(false);
-    const stepSize = plan.stepSize / 255;
     for (let start = 0; start < n; start += plan.chunkSize) {
       const positions = Int32Array.from({ length: Math.min(plan.chunkSize, n - start) }, (_, i) => start + i);
       const indices = Int32Array.from(positions, (p) => this.poisoned[p]!);
       scope(() => {
-        const batch = buildBatch(this.ds, indices, this.dev);
+        const batch = buildBatch(this.ds, indices, { device: this.device });
         if (this.s.mode === "sample") {
-          const initial = this.#sampleDelta(positions);
+          const initial = this.#rows(positions, this.device);
           const r = pgd([this.model], batch.x, batch.y, batch.y, errorMinimizing, {
             eps,
             stepSize,
@@ -348,7 +289,7 @@ class MinMin {
           r.delta.dispose();
           this.correct.set(r.success, start);
         } else {
-          this.#classStep(batch.x, batch.y, stepSize);
+          this.#classStep(batch.x, batch.y);
         }
       });
       task.update(start + positions.length);
@@ -360,20 +301,15 @@ class MinMin {
   }
 
   /** PGD steps on the class-wise noise over one batch: each class moves by the sign of its summed gradient. */
-  #classStep(x: Tensor, y: Tensor, stepSize: number): void {
-    const { eps } = this;
-    let cd = keep(this.#classDelta());
-    for (let s = 0; s < this.plan.steps; s++) {
-      const next = scope(() => {
-        const d = cd.detach().requiresGrad_(true);
-        const input = x.add(d.indexSelect(0, y)).clamp(0, 1);
-        const loss = F.crossEntropy(this.model.forward(input), y, { reduction: "sum" });
-        const [g] = grad(loss, d);
-        return noGrad(() => d.detach().sub_(g!.sign(), stepSize).clamp_(-eps, eps));
-      });
-      cd.dispose();
-      cd = keep(next);
-    }
+  #classStep(x: Tensor, y: Tensor): void {
+    const cd = descend(keep(this.#classDelta()), {
+      eps: this.eps,
+      stepSize: this.stepSize,
+      steps: this.plan.steps,
+      objective: (d) => errorMinimizing.loss(this.model.forward(x.add(d.indexSelect(0, y)).clamp(0, 1)), y, y),
+      // One delta serves images of different pixels: [0, 1] is enforced on each image's input instead.
+      project: (d) => d,
+    });
     this.delta.set(cd.toTypedArray() as Float32Array);
     cd.dispose();
   }
@@ -397,22 +333,15 @@ class MinMin {
   /** The released chunks: quantised x + delta (class-wise: each image's class noise), with the flags. */
   saveChunks(store: ChunkStore, seconds: number): void {
     const { ds, plan, poisoned, imageSize } = this;
-    const { height: h, width: w, channels: c } = ds;
-    const plane = h * w;
     for (let k = 0; k < chunkCount(poisoned.length, plan.chunkSize); k++) {
       const start = k * plan.chunkSize;
       const indices = poisoned.slice(start, start + plan.chunkSize);
       const source = new Uint8Array(indices.length * imageSize);
-      const delta255 = new Float32Array(indices.length * imageSize);
       indices.forEach((i, b) => {
         source.set(ds.images.subarray(i * imageSize, (i + 1) * imageSize), b * imageSize);
-        const row = this.s.mode === "sample" ? start + b : ds.labels[i]!;
-        const d = this.delta.subarray(row * imageSize, (row + 1) * imageSize);
-        // C,H,W pixel units to H,W,C grey levels, the layout of the uint8 images.
-        for (let ch = 0; ch < c; ch++) {
-          for (let q = 0; q < plane; q++) delta255[b * imageSize + q * c + ch] = d[ch * plane + q]! * 255;
-        }
       });
+      const rows = this.s.mode === "sample" ? indices.map((_, b) => start + b) : indices.map((i) => ds.labels[i]!);
+      const delta255 = scope(() => toGreyLevelsNHWC(this.#rows(rows, "cpu")));
       store.save(
         k,
         {
@@ -421,57 +350,36 @@ class MinMin {
           success: this.correct.slice(start, start + indices.length),
           seconds: (seconds * indices.length) / poisoned.length,
         },
-        [h, w, c],
+        [ds.height, ds.width, ds.channels],
       );
     }
   }
 
-  /** Writes model, optimiser state, noise and flags atomically in one file. */
-  save(path: string, digest: string, state: State): void {
-    const tensors = new Map<string, Tensor>();
-    for (const [k, t] of this.model.stateDict()) tensors.set(MODEL + k, t);
-    for (const [i, t] of this.opt.stateTensors()) tensors.set(`${MOMENTUM}${i}`, t);
-    const own = [tensor(this.delta, [this.delta.length]), tensor(this.correct, [this.correct.length])] as const;
-    tensors.set("delta", own[0]);
-    tensors.set("correct", own[1]);
+  /** Model, optimiser state, noise and flags, atomically in one training checkpoint. */
+  save(path: string, state: State): void {
+    const own = new Map([
+      ["delta", tensor(this.delta, [this.delta.length])],
+      ["correct", tensor(this.correct, [this.correct.length])],
+    ]);
     try {
-      const metadata = { format: FORMAT, plan: digest, state: JSON.stringify(state) };
-      writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+      saveCheckpoint(path, this.model, this.opt, { epochsDone: state.history.length, info: state }, own);
     } finally {
-      for (const t of own) t.dispose();
+      for (const t of own.values()) t.dispose();
     }
   }
 
   /** Restores a checkpoint of the same plan, if there is one. */
   restore(path: string, digest: string): State | undefined {
-    if (!existsSync(path)) return undefined;
-    const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
-    try {
-      if (metadata.format !== FORMAT) throw new Error(`${path}: not an error-min checkpoint`);
-      if (metadata.plan !== digest) throw new Error(`${path}: made under plan ${metadata.plan}, not ${digest}`);
-      const get = (name: string): Tensor => {
-        const t = tensors.get(name);
-        if (!t) throw new Error(`${path}: no '${name}' tensor`);
-        return t;
-      };
-      const delta = get("delta").toTypedArray() as Float32Array;
-      const correct = get("correct").toTypedArray() as Uint8Array;
-      if (delta.length !== this.delta.length || correct.length !== this.correct.length)
-        throw new Error(`${path}: noise of another size`);
-      const modelState = new Map<string, Tensor>();
-      const momentum = new Map<number, Tensor>();
-      for (const [k, t] of tensors) {
-        if (k.startsWith(MODEL)) modelState.set(k.slice(MODEL.length), t);
-        else if (k.startsWith(MOMENTUM)) momentum.set(Number(k.slice(MOMENTUM.length)), t);
-      }
-      this.model.loadStateDict(modelState);
-      this.opt.loadStateTensors(momentum);
+    const saved = loadCheckpoint<State>(path, this.model, this.opt, ({ info }, extra) => {
+      if (info.plan !== digest) throw new Error(`${path}: made under plan ${info.plan}, not ${digest}`);
+      const delta = extra.get("delta")?.toTypedArray() as Float32Array | undefined;
+      const correct = extra.get("correct")?.toTypedArray() as Uint8Array | undefined;
+      if (delta?.length !== this.delta.length || correct?.length !== this.correct.length)
+        throw new Error(`${path}: no noise of this run's size`);
       this.delta.set(delta);
       this.correct = correct.slice();
-      return JSON.parse(metadata.state ?? "") as State;
-    } finally {
-      for (const t of tensors.values()) t.dispose();
-    }
+    });
+    return saved?.info;
   }
 
   dispose(): void {
@@ -479,3 +387,48 @@ class MinMin {
     this.model.dispose();
   }
 }
+
+export const errorMin: WholeSetMethod<typeof settings> = {
+  name: "error-min",
+  citation: "Huang et al. 2021, unlearnable examples",
+  needsCrafter: false,
+  ownModel: true,
+  augments: false,
+  restartable: false,
+  defaults: { steps: 20, tau: 0.1, init: "uniform" },
+  success: { short: "learnt", long: "classified correctly by the min-min model (the noise is learnt)" },
+  settings,
+  flags: [
+    {
+      flags: "--em-mode <mode>",
+      key: "mode",
+      description: "error-min noise: sample (one per image) or class (one per class)",
+    },
+    {
+      flags: "--em-train-steps <n>",
+      key: "trainSteps",
+      description: "error-min: model training steps per round",
+      parse: Number,
+    },
+    {
+      flags: "--em-max-rounds <n>",
+      key: "maxRounds",
+      description: "error-min: most train+noise rounds",
+      parse: Number,
+    },
+    {
+      flags: "--em-stop-acc <x>",
+      key: "stopAcc",
+      description: "error-min: stop once the model's accuracy on x + delta exceeds this",
+      parse: Number,
+    },
+    {
+      flags: "--em-batch-size <n>",
+      key: "batchSize",
+      description: "error-min: the model's mini-batch size",
+      parse: Number,
+    },
+  ],
+  chunked: false,
+  craftAll: (ds, plan, _settings, store, options) => craftErrorMin(ds, plan, store, options),
+};

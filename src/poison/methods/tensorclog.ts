@@ -4,10 +4,12 @@
 //   ||d CE(f(x + delta), y) / d theta||^2,
 // a double backward: g = grad(loss, theta, createGraph), then d(sum g^2)/d delta. The images are split
 // into mini-batches of `batchSize` (a victim's batch), each with its own gradient and objective.
-import type { Module } from "../nn/index.js";
-import { F, grad, keep, noGrad, scope, type Tensor, zerosLike } from "../torch/index.js";
-import { diffAugment } from "./diff-augment.js";
-import { initDelta, type PgdOptions, type PgdResult } from "./pgd.js";
+import { z } from "zod";
+import type { Module } from "../../nn/index.js";
+import { F, grad, keep, noGrad, scope, type Tensor, zerosLike } from "../../torch/index.js";
+import { diffAugment } from "../diff-augment.js";
+import { type PgdOptions, type PgdResult, withRestarts } from "../pgd.js";
+import type { ChunkedMethod } from "./method.js";
 
 export interface TensorClogOptions extends PgdOptions {
   /** Images whose mean loss makes one parameter gradient (a victim's mini-batch). */
@@ -40,7 +42,7 @@ function gradNormSq(models: readonly Module[], params: readonly Tensor[][], inpu
   return total!.div(models.length);
 }
 
-/** One mini-batch: the best delta over restarts and its objective, with the objective at delta = 0. */
+/** One mini-batch: the best delta over restarts (one objective value per batch) and the objective at delta = 0. */
 function attackBatch(
   models: readonly Module[],
   params: readonly Tensor[][],
@@ -48,42 +50,25 @@ function attackBatch(
   y: Tensor,
   o: TensorClogOptions,
 ): { delta: Tensor; initial: number; final: number } {
+  const n = x.size(0);
   // Without augmentation: the objective a victim's plain batch would give.
-  const objective = (d: Tensor) => scope(() => gradNormSq(models, params, x.add(d), y).detach().item());
-  const initial = scope(() => objective(zerosLike(x)));
-  let best: { delta: Tensor; final: number } | undefined;
-  for (let r = 0; r < o.restarts; r++) {
-    let delta = keep(
-      noGrad(() =>
-        scope(() => {
-          const d = o.initial ? o.initial.clamp(-o.eps, o.eps) : initDelta(x, o.init, o.eps);
-          return x.add(d).clamp_(0, 1).sub_(x);
-        }),
-      ),
-    );
-    for (let s = 0; s < o.steps; s++) {
-      const next = scope(() => {
-        const d = delta.detach().requiresGrad_(true);
-        const input = x.add(d);
-        const seen = o.augment ? diffAugment(input, o.augment) : input;
-        const [g] = grad(gradNormSq(models, params, seen, y), d);
-        return noGrad(() => {
-          const stepped = d.detach().sub_(g!.sign(), o.stepSize).clamp_(-o.eps, o.eps);
-          return x.add(stepped).clamp_(0, 1).sub_(x);
-        });
-      });
-      delta.dispose();
-      delta = keep(next);
-    }
-    const final = objective(delta);
-    if (!best || final < best.final) {
-      best?.delta.dispose();
-      best = { delta, final };
-    } else {
-      delta.dispose();
-    }
-  }
-  return { delta: best!.delta, initial, final: best!.final };
+  const plain = (d: Tensor) => scope(() => gradNormSq(models, params, x.add(d), y).detach().item());
+  const initial = scope(() => plain(zerosLike(x)));
+  const augment = o.augment;
+  const r = withRestarts(
+    x,
+    o,
+    (d) => {
+      const input = x.add(d);
+      return gradNormSq(models, params, augment ? diffAugment(input, augment) : input, y);
+    },
+    // Every image of the batch shares its objective, so per-sample keeping picks one restart for the batch.
+    (delta) => {
+      const final = plain(delta);
+      return { loss: new Float32Array(n).fill(final), success: new Uint8Array(n).fill(final < initial ? 1 : 0) };
+    },
+  );
+  return { delta: r.delta, initial, final: r.loss[0]! };
 }
 
 /**
@@ -127,3 +112,41 @@ export function tensorclog(models: readonly Module[], x: Tensor, y: Tensor, o: T
   const success = Uint8Array.from(finalNorm, (v, i) => (v < initialNorm[i]! ? 1 : 0));
   return { delta, loss: finalNorm.slice(), success, initialNorm, finalNorm };
 }
+
+/** TensorClog's default mini-batch: the images whose mean loss makes one parameter gradient. */
+export const TENSORCLOG_BATCH_SIZE = 128;
+
+const settings = z.strictObject({ batchSize: z.number().int().positive().default(TENSORCLOG_BATCH_SIZE) });
+
+export const tensorclogMethod: ChunkedMethod<typeof settings> = {
+  name: "tensorclog",
+  citation: "Shen et al. 2019",
+  needsCrafter: true,
+  ownModel: false,
+  augments: false,
+  restartable: true,
+  defaults: { steps: 100, tau: 0.05, init: "zero" },
+  success: { short: "clogged", long: "in batches whose parameter gradient the noise shrank" },
+  settings,
+  flags: [
+    {
+      flags: "--tc-batch-size <n>",
+      key: "batchSize",
+      description: `tensorclog: images per parameter gradient, a victim's mini-batch (default ${TENSORCLOG_BATCH_SIZE})`,
+      parse: Number,
+    },
+  ],
+  chunked: true,
+  craftChunk({ plan, models, x, y, eps, stepSize }, s) {
+    const r = tensorclog(models, x, y, {
+      eps,
+      stepSize,
+      steps: plan.steps,
+      init: plan.init,
+      restarts: plan.restarts,
+      augment: plan.augment ?? undefined,
+      batchSize: s.batchSize,
+    });
+    return { delta: r.delta, success: r.success };
+  },
+};

@@ -1,0 +1,42 @@
+// The methods table: every poison method advpoison crafts, by name. Each entry's file states its facts
+// (method.ts says which); the pipeline, the CLI and the experiments read them from here.
+import { errorMin } from "./error-min.js";
+import type { PoisonMethod } from "./method.js";
+import { random } from "./random.js";
+import { targeted } from "./targeted.js";
+import { tensorclogMethod } from "./tensorclog.js";
+import { untargeted } from "./untargeted.js";
+
+export const METHODS: Readonly<Record<string, PoisonMethod>> = Object.fromEntries(
+  [targeted, untargeted, random, errorMin, tensorclogMethod].map((m) => [m.name, m]),
+);
+
+/** Every method's name, in the table's order (the adversarial poisons first). */
+export const METHOD_NAMES: readonly string[] = Object.keys(METHODS);
+
+/** The method called `name`, or a clear error listing the known ones. */
+export function methodOf(name: string): PoisonMethod {
+  const m = Object.hasOwn(METHODS, name) ? METHODS[name] : undefined;
+  if (!m) throw new Error(`unknown method '${name}' (${METHOD_NAMES.join(", ")})`);
+  return m;
+}
+
+export {
+  craftErrorMin,
+  ERROR_MIN_DEFAULTS,
+  type ErrorMinMode,
+  type ErrorMinRound,
+  type ErrorMinSettings,
+  type ErrorMinStats,
+} from "./error-min.js";
+export {
+  type ChunkedMethod,
+  type ChunkInput,
+  type ChunkOutput,
+  type MethodFlag,
+  methodSettings,
+  type PgdDefaults,
+  type PoisonMethod,
+  type WholeSetMethod,
+} from "./method.js";
+export { TENSORCLOG_BATCH_SIZE, type TensorClogOptions, type TensorClogResult, tensorclog } from "./tensorclog.js";

@@ -1,0 +1,103 @@
+// What every poison method states about itself, in one place: the methods table (./index.ts) holds one of these
+// per method, each in a small file of its own, and the pipeline, the CLI and the experiments read only these facts.
+import type { z } from "zod";
+import type { Dataset } from "../../data/index.js";
+import type { Module } from "../../nn/index.js";
+import type { Tensor } from "../../torch/index.js";
+import type { ChunkStore } from "../chunk-store.js";
+import type { CraftRunOptions, CraftRunStats } from "../craft-run.js";
+import type { Init } from "../pgd.js";
+import type { CraftPlan } from "../plan.js";
+
+/** PGD settings a method runs with unless told otherwise. */
+export interface PgdDefaults {
+  steps: number;
+  /** Step size as a fraction of eps. */
+  tau: number;
+  init: Init;
+}
+
+/** A command-line flag for one of a method's own settings (a key of its settings schema). */
+export interface MethodFlag {
+  /** Commander's flag syntax, e.g. "--em-mode <mode>". */
+  flags: string;
+  /** The settings key it sets. */
+  key: string;
+  description: string;
+  /** Parses the flag's text; the schema still validates the value. */
+  parse?: (text: string) => unknown;
+}
+
+/** One chunk's batch, on the crafting device, and what the method may use to craft it. */
+export interface ChunkInput {
+  ds: Dataset;
+  plan: CraftPlan;
+  /** Frozen, eval-mode crafting models (none for methods that need none). */
+  models: readonly Module[];
+  /** Dataset indices of the chunk's images. */
+  indices: Int32Array;
+  /** [N,C,H,W] images in [0, 1] and their labels. */
+  x: Tensor;
+  y: Tensor;
+  /** The perturbation budget and step in pixel units ([0, 1] images), as PGD takes them. */
+  eps: number;
+  stepSize: number;
+}
+
+export interface ChunkOutput {
+  /** Perturbation in pixel units, x's shape. */
+  delta: Tensor;
+  /** Per image: whether the method's aim was met (see `success`). */
+  success: Uint8Array;
+}
+
+interface MethodFacts<S extends z.ZodObject> {
+  /** The name on the command line, in plans and manifests. */
+  readonly name: string;
+  /** Who proposed it, for tables and help. */
+  readonly citation: string;
+  /** Crafted against trained `--crafter` models. */
+  readonly needsCrafter: boolean;
+  /** Trains a model of its own from scratch (its architecture: the `model` setting, `--crafter-model`). */
+  readonly ownModel: boolean;
+  /** Differentiable augmentation inside the attack by default (Fowl et al.); baselines run as published. */
+  readonly augments: boolean;
+  /** Whether several PGD restarts mean anything for it. */
+  readonly restartable: boolean;
+  readonly defaults: PgdDefaults;
+  /** What a manifest's per-image `fooled` flag means for it: a progress field and a phrase. */
+  readonly success: { short: string; long: string };
+  /** Its own settings (a plan's `extra`), with their defaults. */
+  readonly settings: S;
+  readonly flags: readonly MethodFlag[];
+}
+
+/** Crafted chunk by chunk: each chunk's poisons depend only on the plan and the chunk number (shardable). */
+export interface ChunkedMethod<S extends z.ZodObject = z.ZodObject> extends MethodFacts<S> {
+  readonly chunked: true;
+  craftChunk(input: ChunkInput, settings: z.infer<S>): ChunkOutput;
+}
+
+/** Optimised over the whole poisoned set at once: it writes every chunk itself (no shards). */
+export interface WholeSetMethod<S extends z.ZodObject = z.ZodObject> extends MethodFacts<S> {
+  readonly chunked: false;
+  craftAll(
+    ds: Dataset,
+    plan: CraftPlan,
+    settings: z.infer<S>,
+    store: ChunkStore,
+    options: CraftRunOptions,
+  ): Promise<CraftRunStats>;
+}
+
+export type PoisonMethod = ChunkedMethod | WholeSetMethod;
+
+/** The method's settings from raw values (absent ones take their defaults), validated; errors name the key. */
+export function methodSettings<S extends z.ZodObject>(method: { name: string; settings: S }, raw: unknown): z.infer<S> {
+  const r = method.settings.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new RangeError(`${method.name}: invalid ${issue.path.join(".") || "settings"}: ${issue.message}`);
+  }
+  return r.data;
+}

@@ -1,0 +1,239 @@
+// The one crafting pipeline, used by `advpoison craft`, the demo and the experiments alike:
+//   makePlan (what to craft) -> obtainCrafter (the crafting models) -> craftRelease (chunk store -> craft ->
+//   release -> clean up).
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Dataset, OutputFormat } from "../data/index.js";
+import { createModel, type LoadedModel, loadModel, type ModelInfo, saveModel } from "../models/index.js";
+import { manualSeed } from "../torch/index.js";
+import { type Progress, type Recipe, silentProgress, train } from "../train/index.js";
+import { checkEps } from "./budget.js";
+import { ChunkStore } from "./chunk-store.js";
+import { craftShard } from "./craft.js";
+import type { CraftRunStats } from "./craft-run.js";
+import { DEFAULT_DIFF_AUGMENT } from "./diff-augment.js";
+import { methodOf, methodSettings, type PoisonMethod } from "./methods/index.js";
+import { shiftPermutation } from "./permutation.js";
+import type { Init } from "./pgd.js";
+import type { CrafterRef, CraftPlan } from "./plan.js";
+import { type Manifest, writeRelease } from "./release.js";
+
+const INITS: readonly Init[] = ["randn", "uniform", "zero"];
+
+/** What to craft; everything left out takes the method's defaults. Budgets and steps in grey levels. */
+export interface PlanRequest {
+  method: string;
+  eps: number;
+  steps?: number;
+  /** Step size as a fraction of eps (the method's own by default); `stepSize` overrides it. */
+  tau?: number;
+  stepSize?: number;
+  init?: Init;
+  restarts?: number;
+  /** Differentiable augmentation inside the attack, for the methods that use it (on by default). */
+  augment?: boolean;
+  chunkSize?: number;
+  budget?: number;
+  seed?: number;
+  /** pi for class-targeted poisons; y -> y + 1 mod C by default. */
+  permutation?: number[];
+  /** The method's own settings (its schema fills in the rest). */
+  settings?: Record<string, unknown>;
+  /** The architecture a method that trains its own model uses (error-min). */
+  crafterModel?: string;
+  dataset: { spec: string; dataDir: string | null; subset: number | null };
+}
+
+/** Checks a request against its method, without data: the errors a command should give before any work. */
+export function checkRequest(req: Omit<PlanRequest, "dataset">, crafters: number): PoisonMethod {
+  const method = methodOf(req.method);
+  checkEps(req.eps);
+  if (req.init !== undefined && !INITS.includes(req.init))
+    throw new Error(`init must be ${INITS.join(", ")}, got '${req.init}'`);
+  if (!method.restartable && (req.restarts ?? 1) !== 1)
+    throw new Error(
+      `${method.name} has no restarts (${method.ownModel ? "its noise is warm-started every round" : "no attack to restart"})`,
+    );
+  if (method.ownModel && crafters > 0)
+    throw new Error(
+      `${method.name} trains its own model from scratch; name its architecture with --crafter-model instead of --crafter/--train-crafter`,
+    );
+  methodSettings(method, { ...req.settings, ...ownModelSetting(method, req.crafterModel) });
+  return method;
+}
+
+const ownModelSetting = (method: PoisonMethod, model: string | undefined) =>
+  method.ownModel && model !== undefined ? { model } : {};
+
+/** The plan for `req` on `trainSet` against `crafters` (their files' identities): everything a release depends on. */
+export function makePlan(req: PlanRequest, trainSet: Dataset, crafters: readonly CrafterRef[]): CraftPlan {
+  const method = checkRequest(req, crafters.length);
+  if (method.needsCrafter && crafters.length === 0) throw new Error(`${method.name} needs a crafting model`);
+  const eps = req.eps;
+  return {
+    recipe: method.name,
+    eps,
+    steps: req.steps ?? method.defaults.steps,
+    stepSize: req.stepSize ?? (req.tau ?? method.defaults.tau) * eps,
+    init: req.init ?? method.defaults.init,
+    restarts: req.restarts ?? 1,
+    augment: (req.augment ?? true) && method.augments ? { ...DEFAULT_DIFF_AUGMENT } : null,
+    chunkSize: req.chunkSize ?? 512,
+    budget: req.budget ?? 1,
+    seed: req.seed ?? 0,
+    permutation: req.permutation ?? shiftPermutation(trainSet.numClasses),
+    dataset: {
+      ...req.dataset,
+      count: trainSet.count,
+      shape: [trainSet.height, trainSet.width, trainSet.channels],
+    },
+    crafters: [...crafters],
+    extra: methodSettings(method, {
+      ...req.settings,
+      ...ownModelSetting(method, req.crafterModel),
+    }) as CraftPlan["extra"],
+  };
+}
+
+export interface CrafterRequest {
+  /** The data shape the models must fit. */
+  shape: Omit<ModelInfo, "model">;
+  /** Existing crafting model files (an ensemble when several). */
+  files?: readonly string[];
+  /** Architecture: of files without metadata, and of a model trained here. */
+  model?: string;
+  /** Train one unless `path` exists (then it is loaded: a resumed run crafts against the same model). */
+  train?: {
+    path: string;
+    data: Dataset;
+    recipe: Recipe;
+    seed: number;
+    /** How the plan names the trained model's file (its identity is its sha256); the path by default. */
+    name?: string;
+    /** Checkpoint every epoch beside `path` and resume from it. */
+    resumable?: boolean;
+  };
+  device?: string;
+  progress?: Progress;
+}
+
+export interface Crafters {
+  models: LoadedModel[];
+  refs: CrafterRef[];
+  /** Whether a model was trained in this call, and how long that took. */
+  trained: boolean;
+  seconds: number;
+}
+
+/** The crafting models: the given files, or one trained (once) into `train.path`. */
+export async function obtainCrafter(req: CrafterRequest): Promise<Crafters> {
+  const device = req.device ?? "cpu";
+  const files = req.files ?? [];
+  const onDevice = (m: LoadedModel) => {
+    m.model.to(device);
+    return m;
+  };
+  if (files.length > 0) {
+    const models = files.map((path) =>
+      onDevice(loadModel(path, { ...req.shape, ...(req.model ? { model: req.model } : {}) })),
+    );
+    return {
+      models,
+      refs: models.map((m, k) => ({ path: files[k]!, model: m.info.model, sha256: m.sha256 })),
+      trained: false,
+      seconds: 0,
+    };
+  }
+  const t = req.train;
+  if (!t) throw new Error("give a crafting model with --crafter FILE, or --train-crafter to train one");
+  const t0 = performance.now();
+  const trained = !existsSync(t.path);
+  if (trained) {
+    const name = req.model ?? "smallcnn-bn";
+    mkdirSync(dirname(t.path), { recursive: true });
+    manualSeed(t.seed);
+    const model = createModel(name, req.shape);
+    model.to(device);
+    const checkpoint = `${t.path}.checkpoint`;
+    await train(model, t.data, {
+      recipe: t.recipe,
+      seed: t.seed,
+      progress: req.progress ?? silentProgress,
+      label: "crafting model",
+      device,
+      ...(t.resumable ? { checkpoint, resume: true } : {}),
+    });
+    saveModel(t.path, model, { model: name, ...req.shape });
+    model.dispose();
+    rmSync(checkpoint, { force: true });
+  }
+  const m = onDevice(loadModel(t.path));
+  return {
+    models: [m],
+    refs: [{ path: t.name ?? t.path, model: m.info.model, sha256: m.sha256 }],
+    trained,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+export interface ReleaseJob {
+  plan: CraftPlan;
+  /** The training set the plan was made for, and the clean test split shipped beside the release. */
+  source: Dataset;
+  test?: Dataset;
+  /** The crafting models (made eval-mode and frozen here); none for methods that need none. */
+  models: readonly LoadedModel[];
+  out: string;
+  /** Finished chunks; `OUT.work` by default (with a shard: this shard's own directory). */
+  workDir?: string;
+  format?: OutputFormat;
+  force?: boolean;
+  /** Craft only share i of n, and write no release (`advpoison merge` joins the shards). */
+  shard?: { index: number; count: number };
+  progress?: Progress;
+  device?: string;
+}
+
+export interface ReleaseResult {
+  /** Absent for a shard. */
+  manifest?: Manifest;
+  stats: CraftRunStats;
+  workDir: string;
+}
+
+/** Where a release's finished chunks wait: OUT.work beside it. */
+export const workDirOf = (out: string): string => `${out.replace(/\/+$/, "")}.work`;
+
+/** A release is never written over without `force` (a shard writes only its work directory). */
+export function checkOutput(out: string, force: boolean, shard: boolean): void {
+  if (!shard && existsSync(out) && !force) throw new Error(`${out} exists; pass --force to replace it`);
+}
+
+/** Crafts the plan's poisons (resuming finished chunks) and writes the release, then removes the work directory. */
+export async function craftRelease(job: ReleaseJob): Promise<ReleaseResult> {
+  const { plan } = job;
+  const method = methodOf(plan.recipe);
+  if (job.shard && !method.chunked)
+    throw new Error(`${method.name} cannot be sharded: it optimises all poisoned images together`);
+  checkOutput(job.out, job.force ?? false, job.shard !== undefined);
+  const workDir = job.workDir ?? workDirOf(job.out);
+  const store = ChunkStore.open(workDir, plan);
+  const options = { progress: job.progress ?? silentProgress, device: job.device ?? "cpu" };
+  const stats = method.chunked
+    ? await craftShard(
+        job.source,
+        plan,
+        job.models.map(({ model }) => model.eval().requiresGrad_(false)),
+        store,
+        job.shard ? { ...options, shard: job.shard } : options,
+      )
+    : await method.craftAll(job.source, plan, methodSettings(method, plan.extra), store, options);
+  if (job.shard) return { stats, workDir };
+  const manifest = writeRelease(job.source, [store], job.out, {
+    format: job.format ?? "same",
+    force: job.force ?? false,
+    ...(job.test ? { test: job.test } : {}),
+  });
+  rmSync(workDir, { recursive: true, force: true });
+  return { manifest, stats, workDir };
+}
