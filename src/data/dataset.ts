@@ -1,7 +1,9 @@
 // The in-memory dataset: every image as uint8 in one N,H,W,C buffer, labels as Int32Array, and a record of
 // where it came from so it can be written back in its own format.
 import { DatasetError } from "./errors.js";
-import type { NpyLabelDescr } from "./npy.js";
+
+/** Integer npy dtypes accepted for labels (little-endian or byte-order-free), kept to write labels back unchanged. */
+export type NpyLabelDescr = "|u1" | "<u1" | "|i1" | "<i2" | "<u2" | "<i4" | "<u4" | "<i8" | "<u8";
 
 export type Split = "train" | "test";
 

@@ -1,7 +1,15 @@
 // advpoison's data layer: dataset readers and writers, named datasets, batches for training.
 export { type AugmentOptions, type AugmentParams, augmentImage, drawAugmentParams } from "./augment.js";
 export { CIFAR10_CLASS_NAMES, type Cifar100LabelKind, type CifarVariant, readCifarSplit } from "./cifar.js";
-export { type Dataset, type DatasetFormat, imageBytes, type Source, type Split, subset } from "./dataset.js";
+export {
+  type Dataset,
+  type DatasetFormat,
+  imageBytes,
+  type NpyLabelDescr,
+  type Source,
+  type Split,
+  subset,
+} from "./dataset.js";
 export { type DownloadOptions, download, installResources } from "./download.js";
 export { DatasetError } from "./errors.js";
 export { type FolderOptions, readImageFolder } from "./folder.js";
@@ -15,7 +23,7 @@ export {
   type LoaderOptions,
   type Normalization,
 } from "./loader.js";
-export { encodeNpy, type NpyLabelDescr, parseNpy, readNpySplit } from "./npy.js";
+export { encodeNpy, parseNpy, readNpySplit } from "./npy.js";
 export {
   candidateDirs,
   DATASET_NAMES,

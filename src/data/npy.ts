@@ -2,7 +2,7 @@
 // ({'descr': '|u1', 'fortran_order': False, 'shape': (N, H, W), }) padded to 64 bytes, then raw C-order data.
 import { join } from "node:path";
 import { writeFileDurable } from "../util/atomic.js";
-import { checkDataset, type Dataset, numberedClassNames, type Split } from "./dataset.js";
+import { checkDataset, type Dataset, type NpyLabelDescr, numberedClassNames, type Split } from "./dataset.js";
 import { DatasetError } from "./errors.js";
 import { isFile, readBytes, readNameList, writeNameList } from "./files.js";
 
@@ -10,8 +10,6 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const ALIGN = 64;
 const GROWTH_AXIS_DIGITS = 21;
 
-/** Integer dtypes accepted for labels (little-endian or byte-order-free). */
-export type NpyLabelDescr = "|u1" | "<u1" | "|i1" | "<i2" | "<u2" | "<i4" | "<u4" | "<i8" | "<u8";
 const LABEL_DESCRS: readonly string[] = ["|u1", "<u1", "|i1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8"];
 const IMAGE_DESCRS: readonly string[] = ["|u1", "<u1", ">u1", "u1"];
 

@@ -15,6 +15,3 @@ export interface CraftRunStats {
   imagesCrafted: number;
   seconds: number;
 }
-
-/** Gives the event loop a turn, so progress bars redraw and signals are handled during long loops. */
-export const yieldToEventLoop = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));

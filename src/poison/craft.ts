@@ -5,9 +5,10 @@ import { buildBatch, type Dataset } from "../data/index.js";
 import type { Module } from "../nn/index.js";
 import { manualSeed } from "../torch/index.js";
 import { silentProgress } from "../train/index.js";
+import { yieldToEventLoop } from "../util/event-loop.js";
 import { pixelUnits, quantize, toGreyLevelsNHWC } from "./budget.js";
 import type { ChunkResult, ChunkStore } from "./chunk-store.js";
-import { type CraftRunOptions, type CraftRunStats, yieldToEventLoop } from "./craft-run.js";
+import type { CraftRunOptions, CraftRunStats } from "./craft-run.js";
 import { type ChunkedMethod, methodOf, methodSettings } from "./methods/index.js";
 import { type CraftPlan, chunkCount, chunkSeed, chunksOfShard, poisonedIndices } from "./plan.js";
 

@@ -3,7 +3,7 @@
 export { checkEps, levelsOf, MAX_EPS, perturbationNorms, pixelUnits, quantize, toGreyLevelsNHWC } from "./budget.js";
 export { type ChunkResult, ChunkStore } from "./chunk-store.js";
 export { chunkedMethodOf, craftChunks, craftShard } from "./craft.js";
-export { type CraftRunOptions, type CraftRunStats, yieldToEventLoop } from "./craft-run.js";
+export type { CraftRunOptions, CraftRunStats } from "./craft-run.js";
 export { DEFAULT_DIFF_AUGMENT, type DiffAugmentOptions, diffAugment } from "./diff-augment.js";
 export * from "./methods/index.js";
 export { errorMinimizing, type Objective, targeted, untargeted } from "./objective.js";

@@ -3,6 +3,7 @@ import { DataLoader, type Dataset, type Normalization } from "../data/index.js";
 import type { Module } from "../nn/index.js";
 import { SGD } from "../optim/index.js";
 import { F, manualSeed, scope, type Tensor, zeros } from "../torch/index.js";
+import { yieldToEventLoop } from "../util/event-loop.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { evaluate } from "./evaluate.js";
 import { type Progress, silentProgress } from "./progress.js";
@@ -53,9 +54,6 @@ interface RunInfo {
   seed: number;
   history: EpochRecord[];
 }
-
-/** Gives the event loop a turn, so progress bars redraw and signals are handled during long loops. */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function train(model: Module, trainSet: Dataset, options: TrainOptions): Promise<TrainResult> {
   const { recipe: r, seed } = options;
