@@ -26,6 +26,7 @@ import {
 } from "../poison/index.js";
 import { manualSeed } from "../torch/index.js";
 import { recipe, train } from "../train/index.js";
+import { assertReplaceable } from "../util/ownership.js";
 import {
   action,
   addDataOptions,
@@ -274,6 +275,7 @@ export function registerCraft(program: Command): void {
       if (!["same", "folder", "npy"].includes(o.format))
         throw new Error(`--format must be same, folder or npy, got '${o.format}'`);
       if (!o.shard && existsSync(o.out) && !o.force) throw new Error(`${o.out} exists; pass --force to replace it`);
+      if (!o.shard) assertReplaceable(o.out); // before hours of crafting; writeRelease checks again
       const device = resolveDevice(o.device);
       const t0 = performance.now();
       const { train: trainSet, test } = loadData(o);

@@ -118,7 +118,7 @@ export async function craftShard(
   const progress = options.progress ?? silentProgress;
   const poisoned = poisonedIndices(ds.count, plan.budget, plan.seed);
   const mine = chunksOfShard(chunkCount(poisoned.length, plan.chunkSize), options.shard ?? { index: 0, count: 1 });
-  const todo = mine.filter((k) => !store.has(k));
+  const todo = mine.filter((k) => !store.has(k, { source: ds, warn: (m) => progress.log(m) }));
   if (todo.length < mine.length)
     progress.log(`resuming: ${mine.length - todo.length}/${mine.length} chunks already crafted`);
   const images = todo.reduce((n, k) => n + Math.min(plan.chunkSize, poisoned.length - k * plan.chunkSize), 0);

@@ -1,5 +1,5 @@
 export { checkEps, levelsOf, MAX_EPS, perturbationNorms, quantize } from "./budget.js";
-export { type ChunkResult, ChunkStore } from "./chunk-store.js";
+export { type ChunkCheck, type ChunkResult, ChunkStore, CRAFTER_FILE } from "./chunk-store.js";
 export {
   type CraftRunOptions,
   type CraftRunStats,
@@ -31,6 +31,8 @@ export {
   planDigest,
   poisonedIndices,
 } from "./plan.js";
-export { MANIFEST_FILE, type Manifest, releaseSpec, writeRelease } from "./release.js";
+export { MANIFEST_FILE, type Manifest, releaseSpec, statisticsDigest, writeRelease } from "./release.js";
+export { type FileEntry, fileProblems, listReleaseFiles } from "./release-files.js";
+export { loadReleaseSplit } from "./release-read.js";
 export { type TensorClogOptions, type TensorClogResult, tensorclog } from "./tensorclog.js";
-export { readManifest, type Verdict, verifyRelease } from "./verify.js";
+export { readManifest, type Verdict, type VerifyOptions, verifyRelease } from "./verify.js";
