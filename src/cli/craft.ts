@@ -1,9 +1,11 @@
 // `advpoison craft`: crafts a poisoned release of a training set (resumable, shardable), and
 // `advpoison merge`: joins the shards of one plan into a release. Both parse, call the pipeline and print.
+import { join } from "node:path";
 import type { Command } from "commander";
 import type { OutputFormat } from "../data/index.js";
 import {
   ChunkStore,
+  CRAFTER_FILE,
   checkOutput,
   checkRequest,
   craftRelease,
@@ -175,7 +177,7 @@ export function registerCraft(program: Command): void {
               ? {
                   train: {
                     // Trained once into the work directory, so that a resumed run crafts against the same model.
-                    path: `${workDir}/crafter.safetensors`,
+                    path: join(workDir, CRAFTER_FILE),
                     data: trainSet,
                     recipe: recipe(o.crafterRecipe, o.crafterEpochs ? { epochs: o.crafterEpochs } : {}),
                     seed: o.seed,

@@ -1,11 +1,11 @@
 // `advpoison train`: trains a model on a dataset (clean or a release), with checkpoints and --resume.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { createModel, saveModel } from "../models/index.js";
 import { meanSd } from "../report/index.js";
 import { manualSeed } from "../torch/index.js";
-import { RECIPES, type Recipe, recipe, train, writeRunRecord } from "../train/index.js";
+import { RECIPES, type Recipe, RUN_FILE, recipe, train, writeRunRecord } from "../train/index.js";
 import {
   action,
   addDataOptions,
@@ -36,6 +36,20 @@ interface TrainCliOptions extends DataOptions {
   device: string;
 }
 
+/** What `train` writes into --out (and run-N/ for --runs): anything else there is not a run's. */
+const RUN_ENTRY = /^(model\.safetensors|checkpoint\.safetensors|run-\d+|\..*)$/;
+
+/** Throws unless `out` is absent, empty or holds only a (possibly unfinished) run: training writes into it. */
+function checkRunDir(out: string): void {
+  if (!existsSync(out)) return;
+  const foreign = readdirSync(out).filter((f) => f !== RUN_FILE && !RUN_ENTRY.test(f));
+  if (foreign.length) {
+    throw new Error(
+      `${out} is not empty and not a training run (it holds ${foreign[0]}); pass --force to train into it`,
+    );
+  }
+}
+
 export function recipeOverrides(o: { epochs?: number; lr?: number; batchSize?: number }): Partial<Recipe> {
   return { epochs: o.epochs, lr: o.lr, batchSize: o.batchSize } as Partial<Recipe>;
 }
@@ -53,10 +67,11 @@ export function registerTrain(program: Command): void {
     .option("--runs <n>", "train this many models with different seeds; report mean +- sd", positiveInt, 1)
     .requiredOption("--out <dir>", "output directory (model.safetensors, checkpoint.safetensors, run.json)")
     .option("--resume", "continue an interrupted run from its checkpoint")
-    .option("--force", "overwrite an existing finished run in --out")
+    .option("--force", "overwrite an existing finished run in --out, or train into a directory that is not a run")
     .option("--json", "print one JSON result as the last line");
   addDeviceOption(addDataOptions(cmd)).action(
     action(async (o: TrainCliOptions) => {
+      if (!o.force) checkRunDir(o.out);
       const device = resolveDevice(o.device);
       const { train: trainSet, test } = loadData(o);
       const r = recipe(o.recipe, recipeOverrides(o));

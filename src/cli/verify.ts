@@ -6,7 +6,7 @@ import { action, loadData, positiveInt, positiveNumber, printJson } from "./comm
 export function registerVerify(program: Command): void {
   program
     .command("verify")
-    .description("check a release against its source: count, labels, L-inf budget, manifest")
+    .description("check a release against its source: every file, labels, L-inf budget, test split, manifest")
     .requiredOption("--source <spec>", "the clean dataset the release was made from")
     .option("--data-dir <dir>", "where the named source dataset lives")
     .option("--subset <n>", "the --subset the release was crafted with", positiveInt)
@@ -16,15 +16,16 @@ export function registerVerify(program: Command): void {
     .action(
       action(
         (o: { source: string; dataDir?: string; subset?: number; release: string; eps: number; json?: boolean }) => {
-          const { train } = loadData({
+          const { train, test } = loadData({
             dataset: o.source,
             ...(o.dataDir ? { dataDir: o.dataDir } : {}),
             ...(o.subset ? { subset: o.subset } : {}),
           });
-          const v = verifyRelease(train, o.release, o.eps);
+          const v = verifyRelease(train, o.release, o.eps, { test });
           if (v.ok) {
             console.log(
-              `ok: ${v.checked.images} images, ${v.checked.poisoned} poisoned, max L-inf ${v.checked.maxLinf} <= ${o.eps}`,
+              `ok: ${v.checked.files} files, ${v.checked.images} images, ${v.checked.poisoned} poisoned, ` +
+                `max L-inf ${v.checked.maxLinf} <= ${o.eps}`,
             );
           } else {
             for (const p of v.problems) console.error(`verify: ${p}`);

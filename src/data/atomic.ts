@@ -1,9 +1,11 @@
 // Atomic output: a dataset is written into a hidden temporary directory beside its destination and renamed
 // into place only once complete and synced, so a crash leaves either nothing or the whole dataset (plus a
-// stray ".NAME.tmp-*" directory that never looks like a dataset), never a half-written one under NAME.
+// stray ".NAME.tmp-*" directory that never looks like a dataset and that the next write to NAME removes),
+// never a half-written one under NAME.
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { fsyncDir, pathBeside } from "../util/atomic.js";
+import { fsyncDir, pathBeside, removeStaleBeside } from "../util/atomic.js";
+import { assertReplaceable } from "../util/ownership.js";
 import { DatasetError } from "./errors.js";
 
 /** Throws unless `dest` is free or `force` allows replacing it. */
@@ -13,9 +15,10 @@ export function checkDestination(dest: string, force: boolean): void {
   }
 }
 
-/** A fresh hidden temporary directory beside `dest`. */
+/** A fresh hidden temporary directory beside `dest` (the stale ones of killed writes to `dest` removed). */
 export function makeTempBeside(dest: string): string {
   mkdirSync(dirname(resolve(dest)), { recursive: true });
+  removeStaleBeside(dest);
   const tmp = pathBeside(dest, "tmp");
   mkdirSync(tmp);
   return tmp;
@@ -43,9 +46,13 @@ export function commitDirectory(tmp: string, dest: string, force: boolean): void
   fsyncDir(dirname(abs));
 }
 
-/** Fills a temporary directory with `fill` and commits it to `dest`; on any error nothing is left behind. */
+/**
+ * Fills a temporary directory with `fill` and commits it to `dest`; on any error nothing is left behind.
+ * `force` replaces only an empty directory or one advpoison wrote (a release, work directory or run).
+ */
 export function writeDirectoryAtomic(dest: string, force: boolean, fill: (dir: string) => void): void {
   checkDestination(dest, force);
+  assertReplaceable(dest);
   const tmp = makeTempBeside(dest);
   try {
     fill(tmp);

@@ -124,9 +124,10 @@ function fitImage(image: HwcImage, { resize, crop }: FolderOptions, file: string
  * Writes the split as ROOT/<class>/<image>.png. PNG is lossless, so JPEG input is written as PNG too (the
  * decoded pixels, not the JPEG bytes). Class directories keep the class names when those are valid names
  * already in sorted order; otherwise they are prefixed with the zero-padded class index ("0-T-shirt_top"),
- * so that reading back (which numbers classes by sorted name) gives the same labels.
+ * so that reading back (which numbers classes by sorted name) gives the same labels. Returns each image's
+ * file relative to `dir` ("train/<class>/<name>.png"): reading back sorts images by class, then name.
  */
-export function writeFolderSplit(dir: string, split: Split, ds: Dataset): void {
+export function writeFolderSplit(dir: string, split: Split, ds: Dataset): string[] {
   const source = ds.source.format === "folder" ? ds.source : undefined;
   const splitDir = split === "test" && source && basename(source.root) === "val" ? "val" : split;
   const root = join(dir, splitDir);
@@ -134,6 +135,7 @@ export function writeFolderSplit(dir: string, split: Split, ds: Dataset): void {
   for (const name of classDirs) mkdirSync(join(root, name), { recursive: true });
   const digits = String(Math.max(ds.count - 1, 0)).length;
   const taken = new Set<string>();
+  const files: string[] = [];
   for (let i = 0; i < ds.count; i++) {
     const classDir = classDirs[ds.labels[i]!]!;
     const stem = source ? withoutExtension(source.fileNames[i]!) : String(i).padStart(digits, "0");
@@ -141,7 +143,9 @@ export function writeFolderSplit(dir: string, split: Split, ds: Dataset): void {
     for (let k = 1; taken.has(`${classDir}/${name}`); k++) name = `${stem}-${k}.png`;
     taken.add(`${classDir}/${name}`);
     writeFileDurable(join(root, classDir, name), encodePng(imageBytes(ds, i), ds.height, ds.width, ds.channels));
+    files.push(`${splitDir}/${classDir}/${name}`);
   }
+  return files;
 }
 
 function withoutExtension(name: string): string {

@@ -17,9 +17,20 @@ export interface WriteOptions {
   format?: OutputFormat;
   /** Replace an existing output directory. */
   force?: boolean;
-  /** More files to publish in the same atomic step (a release's manifest), by name inside the directory. */
-  extraFiles?: Record<string, string | Uint8Array>;
+  /**
+   * More files to publish in the same atomic step (a release's manifest), by name inside the directory; or a
+   * function making them once the splits are written, given the directory and where each image went.
+   */
+  extraFiles?: ExtraFiles | ((dir: string, written: WrittenSplits) => ExtraFiles);
 }
+
+export type ExtraFiles = Record<string, string | Uint8Array>;
+
+/**
+ * For formats with one file per image (folder), each split's image files, aligned with its images and
+ * relative to the output directory: the only record of which image a file holds once the reader re-sorts them.
+ */
+export type WrittenSplits = Partial<Record<Split, readonly string[]>>;
 
 /**
  * Writes the given splits into directory `dest`, laid out so that the matching reader reads them back
@@ -37,26 +48,40 @@ export function writeDataset(dest: string, splits: Partial<Record<Split, Dataset
   const [first, second] = entries.map((e) => e.ds);
   if (first && second) checkCompatible(first, second, format);
   writeDirectoryAtomic(dest, options.force ?? false, (dir) => {
-    for (const { split, ds } of entries) writerFor(ds, format)(dir, split, ds);
-    for (const [name, data] of Object.entries(options.extraFiles ?? {})) writeFileDurable(join(dir, name), data);
+    const written: WrittenSplits = {};
+    for (const { split, ds } of entries) {
+      const files = writerFor(ds, format)(dir, split, ds);
+      if (files) written[split] = files;
+    }
+    const extra = typeof options.extraFiles === "function" ? options.extraFiles(dir, written) : options.extraFiles;
+    for (const [name, data] of Object.entries(extra ?? {})) writeFileDurable(join(dir, name), data);
   });
 }
 
-type SplitWriter = (dir: string, split: Split, ds: Dataset) => void;
+/** Writes one split into `dir`; image-per-file formats return each image's file (see WrittenSplits). */
+type SplitWriter = (dir: string, split: Split, ds: Dataset) => readonly string[] | undefined;
+
+/** A writer of a format whose files hold many images (nothing to list). */
+const manyPerFile =
+  (write: (dir: string, split: Split, ds: Dataset) => void): SplitWriter =>
+  (dir, split, ds) => {
+    write(dir, split, ds);
+    return undefined;
+  };
 
 function writerFor(ds: Dataset, format: OutputFormat): SplitWriter {
   if (format === "folder") return writeFolderSplit;
-  if (format === "npy") return writeNpySplit;
+  if (format === "npy") return manyPerFile(writeNpySplit);
   switch (ds.source.format) {
     case "idx":
-      return (dir, _split, d) => writeIdxSplit(dir, d);
+      return manyPerFile((dir, _split, d) => writeIdxSplit(dir, d));
     case "cifar10":
     case "cifar100":
-      return writeCifarSplit;
+      return manyPerFile(writeCifarSplit);
     case "folder":
       return writeFolderSplit;
     case "npy":
-      return writeNpySplit;
+      return manyPerFile(writeNpySplit);
   }
 }
 

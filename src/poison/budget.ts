@@ -30,6 +30,8 @@ export function levelsOf(eps: number): number {
 /**
  * Released pixels: round(source + delta) per pixel, then clipped to within floor(eps) grey levels of the
  * source and to [0, 255]. `delta255` holds the perturbation in grey levels, in the source's N,H,W,C order.
+ * A non-finite value (NaN or Infinity, from a diverged gradient) is an error naming its position: clipping
+ * would silently turn NaN into pixel 0.
  */
 export function quantize(source: Uint8Array, delta255: Float32Array, eps: number): Uint8Array {
   if (source.length !== delta255.length) {
@@ -39,7 +41,9 @@ export function quantize(source: Uint8Array, delta255: Float32Array, eps: number
   const out = new Uint8Array(source.length);
   for (let i = 0; i < source.length; i++) {
     const s = source[i]!;
-    const q = Math.round(s + delta255[i]!);
+    const d = delta255[i]!;
+    if (!Number.isFinite(d)) throw new RangeError(`quantize: non-finite perturbation ${d} at value ${i}`);
+    const q = Math.round(s + d);
     out[i] = Math.min(Math.max(q, s - levels, 0), s + levels, 255);
   }
   return out;

@@ -1,10 +1,16 @@
 // Finished chunks on disk: a work directory holds plan.json and one safetensors file per chunk, each
-// written atomically, so a killed run resumes without recomputing or losing a finished chunk.
+// written atomically, so a killed run resumes without recomputing or losing a finished chunk. A chunk is
+// trusted only when it checks out (its checksum, the plan's indices, pixels within eps of the source): a
+// damaged or truncated one is reported by file name and counts as not crafted, so it is crafted again.
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import type { Dataset } from "../data/index.js";
 import { decodeSafetensors, encodeSafetensors, tensor } from "../torch/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import { type CraftPlan, planDigest } from "./plan.js";
+import { PLAN_FILE } from "../util/ownership.js";
+import { levelsOf } from "./budget.js";
+import { type CraftPlan, planDigest, poisonedIndices } from "./plan.js";
 
 export interface ChunkResult {
   /** Dataset indices of the chunk's images. */
@@ -16,10 +22,32 @@ export interface ChunkResult {
   seconds: number;
 }
 
+/** What a chunk on disk is checked against, beyond its checksum and the plan's indices. */
+export interface ChunkCheck {
+  /** The source training set: each released pixel must be within the plan's eps of it. */
+  source?: Dataset;
+  /** Told about each chunk that is on disk but unusable (and so crafted again). */
+  warn?: (message: string) => void;
+}
+
+/**
+ * The crafting model `craft --train-crafter` trains into the work directory before the directory has a plan
+ * (the CLI's name for it; the only file besides hidden temporaries a new work directory may already hold).
+ */
+export const CRAFTER_FILE = "crafter.safetensors";
+
 const chunkFile = (dir: string, k: number) => join(dir, `chunk-${String(k).padStart(6, "0")}.safetensors`);
+
+const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** sha256 over the chunk's tensors' bytes, in a fixed order: what a chunk's metadata must carry. */
+function chunkChecksum(indices: Int32Array, images: Uint8Array, success: Uint8Array): string {
+  return createHash("sha256").update(bytesOf(indices)).update(images).update(success).digest("hex");
+}
 
 export class ChunkStore {
   readonly digest: string;
+  private poisoned: Int32Array | undefined;
 
   private constructor(
     readonly dir: string,
@@ -28,10 +56,13 @@ export class ChunkStore {
     this.digest = planDigest(plan);
   }
 
-  /** Opens (creating if needed) a work directory for `plan`; an existing one must hold the same plan. */
+  /**
+   * Opens (creating if needed) a work directory for `plan`; an existing one must hold the same plan, and a
+   * non-empty directory without a plan is refused (it is someone's folder: a finished release deletes it).
+   */
   static open(dir: string, plan: CraftPlan): ChunkStore {
     mkdirSync(dir, { recursive: true });
-    const planPath = join(dir, "plan.json");
+    const planPath = join(dir, PLAN_FILE);
     if (existsSync(planPath)) {
       const existing = ChunkStore.read(dir);
       if (existing.digest !== planDigest(plan)) {
@@ -41,6 +72,9 @@ export class ChunkStore {
         );
       }
     } else {
+      if (readdirSync(dir).some((f) => f !== CRAFTER_FILE && !f.startsWith("."))) {
+        throw new Error(`${dir} is not empty and holds no ${PLAN_FILE}: not a crafting work directory; move it away`);
+      }
       writeFileAtomic(planPath, `${JSON.stringify(plan, null, 2)}\n`);
     }
     return new ChunkStore(dir, plan);
@@ -48,21 +82,31 @@ export class ChunkStore {
 
   /** Opens an existing work directory with whatever plan it holds (for merging). */
   static read(dir: string): ChunkStore {
-    const planPath = join(dir, "plan.json");
-    if (!existsSync(planPath)) throw new Error(`${dir}: no plan.json; not a crafting work directory`);
+    const planPath = join(dir, PLAN_FILE);
+    if (!existsSync(planPath)) throw new Error(`${dir}: no ${PLAN_FILE}; not a crafting work directory`);
     return new ChunkStore(dir, JSON.parse(readFileSync(planPath, "utf-8")) as CraftPlan);
   }
 
-  has(k: number): boolean {
-    return existsSync(chunkFile(this.dir, k));
+  /** Whether chunk k is on disk and checks out; a present but unusable one is reported to `check.warn`. */
+  has(k: number, check: ChunkCheck = {}): boolean {
+    if (check.source) this.checkSource(check.source);
+    if (!existsSync(chunkFile(this.dir, k))) return false;
+    try {
+      this.load(k, check.source);
+      return true;
+    } catch (e) {
+      check.warn?.(`${(e as Error).message}: not counted as crafted`);
+      return false;
+    }
   }
 
-  /** Chunk numbers present on disk. */
-  done(): number[] {
+  /** Numbers of the chunks on disk that check out (see has()). */
+  done(check: ChunkCheck = {}): number[] {
     return readdirSync(this.dir)
       .map((f) => /^chunk-(\d+)\.safetensors$/.exec(f)?.[1])
       .filter((m): m is string => m !== undefined)
       .map(Number)
+      .filter((k) => this.has(k, check))
       .sort((a, b) => a - b);
   }
 
@@ -74,32 +118,93 @@ export class ChunkStore {
       success: tensor(r.success, [n]),
     };
     try {
-      const meta = { plan: this.digest, chunk: String(k), seconds: r.seconds.toFixed(3) };
+      const meta = {
+        plan: this.digest,
+        chunk: String(k),
+        seconds: r.seconds.toFixed(3),
+        sha256: chunkChecksum(r.indices, r.images, r.success),
+      };
       writeFileAtomic(chunkFile(this.dir, k), encodeSafetensors(tensors, meta));
     } finally {
       for (const t of Object.values(tensors)) t.dispose();
     }
   }
 
-  load(k: number): ChunkResult {
+  /**
+   * Chunk k, checked: made under this plan, its checksum right, its indices the plan's for chunk k, one
+   * success flag (0/1) per image and, given the `source`, every pixel within the plan's eps. Any failure
+   * throws an error that names the file.
+   */
+  load(k: number, source?: Dataset): ChunkResult {
+    if (source) this.checkSource(source);
     const path = chunkFile(this.dir, k);
-    const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
+    const name = `${basename(this.dir)}/${basename(path)}`;
+    let decoded: ReturnType<typeof decodeSafetensors>;
+    try {
+      decoded = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
+    } catch (e) {
+      throw new Error(`${name}: unreadable chunk (${(e as Error).message})`);
+    }
+    const { tensors, metadata } = decoded;
     try {
       if (metadata.plan !== this.digest)
-        throw new Error(`${path}: made under plan ${metadata.plan}, not ${this.digest}`);
-      const get = (name: string) => {
-        const t = tensors.get(name);
-        if (!t) throw new Error(`${path}: no '${name}' tensor`);
+        throw new Error(`${name}: made under plan ${metadata.plan}, not ${this.digest}`);
+      const get = (key: string) => {
+        const t = tensors.get(key);
+        if (!t) throw new Error(`${name}: no '${key}' tensor`);
         return t.toTypedArray();
       };
-      return {
+      const chunk: ChunkResult = {
         indices: get("indices") as Int32Array,
         images: get("images") as Uint8Array,
         success: get("success") as Uint8Array,
         seconds: Number(metadata.seconds),
       };
+      const problem = this.problemOf(k, chunk, metadata.sha256, source);
+      if (problem) throw new Error(`${name}: ${problem}`);
+      return chunk;
     } finally {
       for (const t of tensors.values()) t.dispose();
     }
+  }
+
+  /** A caller's error, not a chunk's: the source must be the dataset the plan was made for. */
+  private checkSource(source: Dataset): void {
+    const [h, w, c] = this.plan.dataset.shape;
+    if (source.count !== this.plan.dataset.count || source.height !== h || source.width !== w || source.channels !== c)
+      throw new Error(
+        `the source has ${source.count} images of ${source.height}x${source.width}x${source.channels}, ` +
+          `but the plan was made for ${this.plan.dataset.count} of ${h}x${w}x${c}`,
+      );
+  }
+
+  /** Why a decoded chunk k cannot be used, or undefined when it checks out. */
+  private problemOf(k: number, c: ChunkResult, checksum: string | undefined, source?: Dataset): string | undefined {
+    if (!(c.indices instanceof Int32Array && c.images instanceof Uint8Array && c.success instanceof Uint8Array))
+      return "tensors of the wrong dtype";
+    if (checksum === undefined) return "no checksum in its metadata";
+    if (chunkChecksum(c.indices, c.images, c.success) !== checksum) return "checksum mismatch: its bytes changed";
+    this.poisoned ??= poisonedIndices(this.plan.dataset.count, this.plan.budget, this.plan.seed);
+    const expected = this.poisoned.subarray(k * this.plan.chunkSize, (k + 1) * this.plan.chunkSize);
+    if (expected.length === 0) return `chunk ${k} is beyond the plan's ${this.poisoned.length} poisoned images`;
+    if (c.indices.length !== expected.length || c.indices.some((i, b) => i !== expected[b]))
+      return `its image indices are not the plan's for chunk ${k}`;
+    const [h, w, ch] = this.plan.dataset.shape;
+    const size = h * w * ch;
+    if (c.images.length !== c.indices.length * size || c.success.length !== c.indices.length)
+      return `holds ${c.images.length} pixel bytes and ${c.success.length} flags for ${c.indices.length} images of ${h}x${w}x${ch}`;
+    if (c.success.some((f) => f > 1)) return "success flags other than 0 and 1";
+    if (source) {
+      const levels = levelsOf(this.plan.eps);
+      for (const [b, i] of c.indices.entries()) {
+        const src = source.images.subarray(i * size, (i + 1) * size);
+        const img = c.images.subarray(b * size, (b + 1) * size);
+        for (let p = 0; p < size; p++) {
+          const d = Math.abs(img[p]! - src[p]!);
+          if (d > levels) return `image ${i} is ${d} grey levels from its source, more than eps ${this.plan.eps}`;
+        }
+      }
+    }
+    return undefined;
   }
 }

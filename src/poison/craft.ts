@@ -57,7 +57,7 @@ export async function craftChunks(
   const progress = options.progress ?? silentProgress;
   const settings = methodSettings(method, plan.extra);
   const poisoned = poisonedIndices(ds.count, plan.budget, plan.seed);
-  const todo = chunks.filter((k) => !store.has(k));
+  const todo = chunks.filter((k) => !store.has(k, { source: ds, warn: (m) => progress.log(m) }));
   if (todo.length < chunks.length)
     progress.log(`resuming: ${chunks.length - todo.length}/${chunks.length} chunks already crafted`);
   const images = todo.reduce((n, k) => n + Math.min(plan.chunkSize, poisoned.length - k * plan.chunkSize), 0);
@@ -69,7 +69,13 @@ export async function craftChunks(
   for (const k of todo) {
     manualSeed(chunkSeed(plan.seed, k));
     const indices = poisoned.slice(k * plan.chunkSize, (k + 1) * plan.chunkSize);
-    const result = craftChunk(method, settings, ds, plan, models, indices, options.device ?? "cpu");
+    let result: ChunkResult;
+    try {
+      result = craftChunk(method, settings, ds, plan, models, indices, options.device ?? "cpu");
+    } catch (e) {
+      // A non-finite perturbation (e.g. from a non-finite gradient) is never released: say where it happened.
+      throw new Error(`chunk ${k} (images ${indices[0]}..${indices.at(-1)}): ${e instanceof Error ? e.message : e}`);
+    }
     store.save(k, result, [ds.height, ds.width, ds.channels]);
     done += indices.length;
     fooled += result.success.reduce((a, b) => a + b, 0);

@@ -1,7 +1,7 @@
 // Poisoning: the methods table, the PGD engine, the crafting pipeline (plan -> crafting models -> chunks ->
 // release), releases with manifests, and their verification.
 export { checkEps, levelsOf, MAX_EPS, perturbationNorms, pixelUnits, quantize, toGreyLevelsNHWC } from "./budget.js";
-export { type ChunkResult, ChunkStore } from "./chunk-store.js";
+export { type ChunkCheck, type ChunkResult, ChunkStore, CRAFTER_FILE } from "./chunk-store.js";
 export { chunkedMethodOf, craftChunks, craftShard } from "./craft.js";
 export type { CraftRunOptions, CraftRunStats } from "./craft-run.js";
 export { DEFAULT_DIFF_AUGMENT, type DiffAugmentOptions, diffAugment } from "./diff-augment.js";
@@ -32,5 +32,7 @@ export {
   planDigest,
   poisonedIndices,
 } from "./plan.js";
-export { MANIFEST_FILE, type Manifest, releaseSpec, writeRelease } from "./release.js";
-export { readManifest, type Verdict, verifyRelease } from "./verify.js";
+export { MANIFEST_FILE, type Manifest, releaseSpec, statisticsDigest, writeRelease } from "./release.js";
+export { type FileEntry, fileProblems, listReleaseFiles } from "./release-files.js";
+export { loadReleaseSplit } from "./release-read.js";
+export { readManifest, type Verdict, type VerifyOptions, verifyRelease } from "./verify.js";

@@ -7,6 +7,7 @@ import type { Dataset, OutputFormat } from "../data/index.js";
 import { createModel, type LoadedModel, loadModel, type ModelInfo, saveModel } from "../models/index.js";
 import { manualSeed } from "../torch/index.js";
 import { type Progress, type Recipe, silentProgress, train } from "../train/index.js";
+import { assertReplaceable } from "../util/ownership.js";
 import { checkEps } from "./budget.js";
 import { ChunkStore } from "./chunk-store.js";
 import { craftShard } from "./craft.js";
@@ -204,9 +205,14 @@ export interface ReleaseResult {
 /** Where a release's finished chunks wait: OUT.work beside it. */
 export const workDirOf = (out: string): string => `${out.replace(/\/+$/, "")}.work`;
 
-/** A release is never written over without `force` (a shard writes only its work directory). */
+/**
+ * A release is never written over without `force`, nor over anything advpoison did not write (a shard writes
+ * only its work directory): checked before hours of crafting, and again by the release writer.
+ */
 export function checkOutput(out: string, force: boolean, shard: boolean): void {
-  if (!shard && existsSync(out) && !force) throw new Error(`${out} exists; pass --force to replace it`);
+  if (shard) return;
+  if (existsSync(out) && !force) throw new Error(`${out} exists; pass --force to replace it`);
+  assertReplaceable(out);
 }
 
 /** Crafts the plan's poisons (resuming finished chunks) and writes the release, then removes the work directory. */

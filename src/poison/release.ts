@@ -1,10 +1,16 @@
 // Assembling a release from crafted chunks: the source images with the poisoned ones replaced, written in
-// the source's format (or as a PNG folder / .npy) with a manifest, in one atomic step.
-import { type Dataset, type OutputFormat, parseSpec, writeDataset } from "../data/index.js";
+// the source's format (or as a PNG folder / .npy) with a manifest, in one atomic step. Only chunks that check
+// out (see ChunkStore.load: checksum, indices, eps) are assembled; the manifest lists every file it wrote.
+import { createHash } from "node:crypto";
+import { type Dataset, type OutputFormat, parseSpec, type Split, writeDataset } from "../data/index.js";
+import { MANIFEST_FILE } from "../util/ownership.js";
 import { VERSION } from "../util/version.js";
 import { perturbationNorms } from "./budget.js";
 import type { ChunkStore } from "./chunk-store.js";
 import { type CraftPlan, chunkCount, poisonedIndices } from "./plan.js";
+import { type FileEntry, recordReleaseFiles } from "./release-files.js";
+
+export { MANIFEST_FILE };
 
 export interface Manifest {
   tool: "advpoison";
@@ -25,9 +31,24 @@ export interface Manifest {
   };
   /** Crafting time summed over chunks (shards run in parallel take less wall time). */
   crafting_seconds: number;
+  /** sha256 of the statistics as written (see statisticsDigest): shows a later edit of them. */
+  statistics_sha256: string;
+  /** The splits written: "train", and "test" when the clean test split ships beside it. */
+  splits: Split[];
+  /** Every file of the release but this manifest, by "/"-separated relative path. */
+  files: Record<string, FileEntry>;
+  /** Formats with one file per image (folder): each image file's index in its split of the source. */
+  source_index?: Record<string, number>;
 }
 
-export const MANIFEST_FILE = "manifest.json";
+/**
+ * The digest of a manifest's statistics: its poisoned indices, per-image norms and flags, and summary. Verify
+ * recomputes the norms; the crafting model's verdicts (fooled, attack_success) it can only compare with this.
+ */
+export function statisticsDigest(m: Pick<Manifest, "poisoned_indices" | "per_image" | "summary">): string {
+  const { poisoned_indices, per_image, summary } = m;
+  return createHash("sha256").update(JSON.stringify({ poisoned_indices, per_image, summary })).digest("hex");
+}
 
 /** How to load a release written to `dir` in `format`. */
 export function releaseSpec(plan: CraftPlan, format: OutputFormat, dir: string): string {
@@ -44,7 +65,8 @@ export interface ReleaseOptions {
 
 /**
  * Builds and writes the release from all chunks in `stores` (one unsharded run, or the shards of one plan).
- * Throws, writing nothing, if the stores disagree on the plan or a chunk is missing.
+ * Throws, writing nothing, if the stores disagree on the plan or a chunk is missing or does not check out
+ * (damaged, other indices, or a pixel beyond the plan's eps: a release never breaks its own budget).
  */
 export function writeRelease(
   source: Dataset,
@@ -65,11 +87,13 @@ export function writeRelease(
   const poisoned = poisonedIndices(source.count, plan.budget, plan.seed);
   const total = chunkCount(poisoned.length, plan.chunkSize);
   const owner = new Map<number, ChunkStore>();
-  for (const s of stores) for (const k of s.done()) owner.set(k, s);
+  const bad: string[] = [];
+  for (const s of stores) for (const k of s.done({ source, warn: (m) => bad.push(m) })) owner.set(k, s);
   const missing = Array.from({ length: total }, (_, k) => k).filter((k) => !owner.has(k));
   if (missing.length) {
     throw new Error(
-      `${missing.length} of ${total} chunks are not crafted yet (first: ${missing.slice(0, 5).join(", ")})`,
+      `${missing.length} of ${total} chunks are not crafted yet (first: ${missing.slice(0, 5).join(", ")})` +
+        (bad.length ? `; unusable: ${bad.join("; ")} (run craft again)` : ""),
     );
   }
 
@@ -78,7 +102,7 @@ export function writeRelease(
   const fooled = new Uint8Array(source.count);
   let seconds = 0;
   for (let k = 0; k < total; k++) {
-    const chunk = owner.get(k)!.load(k);
+    const chunk = owner.get(k)!.load(k, source);
     chunk.indices.forEach((i, b) => {
       images.set(chunk.images.subarray(b * size, (b + 1) * size), i * size);
       fooled[i] = chunk.success[b]!;
@@ -89,7 +113,7 @@ export function writeRelease(
   const { linf, l2 } = perturbationNorms(source.images, images, size);
   const pick = (a: ArrayLike<number>) => Array.from(poisoned, (i) => +a[i]!.toFixed(3));
   const format = o.format ?? "same";
-  const manifest: Manifest = {
+  const manifest: Omit<Manifest, "files" | "statistics_sha256"> = {
     tool: "advpoison",
     version: VERSION,
     created: new Date().toISOString(),
@@ -106,15 +130,26 @@ export function writeRelease(
       attack_success: poisoned.length ? poisoned.reduce((s, i) => s + fooled[i]!, 0) / poisoned.length : 0,
     },
     crafting_seconds: seconds,
+    splits: o.test ? ["train", "test"] : ["train"],
   };
+  let written: Manifest | undefined;
   writeDataset(
     out,
     { train: released, ...(o.test ? { test: o.test } : {}) },
     {
       format,
       force: o.force ?? false,
-      extraFiles: { [MANIFEST_FILE]: `${JSON.stringify(manifest)}\n` },
+      extraFiles: (dir, imageFiles) => {
+        const index = Object.values(imageFiles).flatMap((files) => files.map((f, i): [string, number] => [f, i]));
+        written = {
+          ...manifest,
+          statistics_sha256: statisticsDigest(manifest),
+          files: recordReleaseFiles(dir),
+          ...(index.length ? { source_index: Object.fromEntries(index) } : {}),
+        };
+        return { [MANIFEST_FILE]: `${JSON.stringify(written)}\n` };
+      },
     },
   );
-  return manifest;
+  return written!;
 }

@@ -1,16 +1,34 @@
-// Checking a release against its source: same images count and labels, every pixel within eps after
-// rounding, untouched images byte-identical, and a manifest that tells the truth about all of it.
+// Checking a release against its source, whole:
+// - files: every file the manifest lists is there with its size and sha256, and nothing else is (no extra
+//   script, no second copy of a split that a reader might take instead);
+// - the training split: image count and shape, labels equal to the source's, every pixel within eps after
+//   rounding, images the manifest calls clean byte-identical, the poisoned indices those of the plan;
+// - the test split (when the release ships one): identical to the source's test split, images and labels;
+// - the manifest's statistics, recomputed from the images: per-image L-inf and L2, max L-inf, mean L2; and
+//   the plan's digest and eps.
+// Not recomputable without the crafting model(s): whether each image fooled them (`fooled`) and so
+// `attack_success`. Those are checked for consistency only (one 0/1 flag per poisoned image, attack_success
+// their mean), and the manifest's statistics_sha256 (written with them) shows whether they were edited since.
+// The manifest is not signed: whoever rewrites it whole can rewrite its hashes too; verify shows that a
+// release is what its manifest says and that it respects the budget against the source, not who wrote it.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Dataset, loadSplit } from "../data/index.js";
-import { levelsOf } from "./budget.js";
-import { planDigest } from "./plan.js";
-import { MANIFEST_FILE, type Manifest, releaseSpec } from "./release.js";
+import type { Dataset } from "../data/index.js";
+import { levelsOf, perturbationNorms } from "./budget.js";
+import { planDigest, poisonedIndices } from "./plan.js";
+import { MANIFEST_FILE, type Manifest, statisticsDigest } from "./release.js";
+import { fileProblems } from "./release-files.js";
+import { loadReleaseSplit } from "./release-read.js";
 
 export interface Verdict {
   ok: boolean;
   problems: string[];
-  checked: { images: number; poisoned: number; maxLinf: number };
+  checked: { files: number; images: number; poisoned: number; maxLinf: number };
+}
+
+export interface VerifyOptions {
+  /** The source's test split, compared with the release's (when it ships one). */
+  test?: Dataset;
 }
 
 export function readManifest(releaseDir: string): Manifest {
@@ -23,34 +41,45 @@ export function readManifest(releaseDir: string): Manifest {
   }
 }
 
+const list = (xs: readonly number[]) => `${xs.slice(0, 10).join(", ")}${xs.length > 10 ? ", ..." : ""}`;
+
 /** Compares the release in `releaseDir` with `source`; `eps` (grey levels) is the budget it must respect. */
-export function verifyRelease(source: Dataset, releaseDir: string, eps: number): Verdict {
+export function verifyRelease(source: Dataset, releaseDir: string, eps: number, o: VerifyOptions = {}): Verdict {
   const manifest = readManifest(releaseDir);
   const problems: string[] = [];
-  const release = loadSplit(releaseSpec(manifest.plan, manifest.release.format, releaseDir), "train");
-  const levels = levelsOf(eps);
-  const { height: h, width: w, channels: c } = source;
-  if (release.count !== source.count) problems.push(`release has ${release.count} images, source ${source.count}`);
-  if (release.height !== h || release.width !== w || release.channels !== c) {
-    problems.push(`release images are ${release.height}x${release.width}x${release.channels}, source ${h}x${w}x${c}`);
+  const files = manifest.files ? Object.keys(manifest.files).length : 0;
+  if (manifest.files) problems.push(...fileProblems(manifest.files, releaseDir));
+  else problems.push("the manifest lists no files (an older advpoison wrote it): the release cannot be checked whole");
+  problems.push(...manifestProblems(manifest, source, eps));
+
+  const failed = (what: string) => ({
+    ok: false,
+    problems: [...problems, what],
+    checked: { files, images: 0, poisoned: 0, maxLinf: Number.NaN },
+  });
+  let release: Dataset;
+  try {
+    release = loadReleaseSplit(manifest, releaseDir, "train");
+  } catch (e) {
+    return failed(`the training split does not load: ${(e as Error).message}`);
   }
-  if (problems.length) return { ok: false, problems, checked: { images: 0, poisoned: 0, maxLinf: Number.NaN } };
+  const { height: h, width: w, channels: c } = source;
+  if (release.count !== source.count) return failed(`release has ${release.count} images, source ${source.count}`);
+  if (release.height !== h || release.width !== w || release.channels !== c)
+    return failed(`release images are ${release.height}x${release.width}x${release.channels}, source ${h}x${w}x${c}`);
 
   const size = h * w * c;
   const poisoned = new Set(manifest.poisoned_indices);
-  const linf = new Float32Array(source.count);
+  const { linf, l2 } = perturbationNorms(source.images, release.images, size);
+  const levels = levelsOf(eps);
   const labelErrors: number[] = [];
   const outside: number[] = [];
   const changedUnpoisoned: number[] = [];
   for (let i = 0; i < source.count; i++) {
     if (release.labels[i] !== source.labels[i]) labelErrors.push(i);
-    let m = 0;
-    for (let p = i * size; p < (i + 1) * size; p++) m = Math.max(m, Math.abs(release.images[p]! - source.images[p]!));
-    linf[i] = m;
-    if (m > levels) outside.push(i);
-    if (m > 0 && !poisoned.has(i)) changedUnpoisoned.push(i);
+    if (linf[i]! > levels) outside.push(i);
+    if (linf[i]! > 0 && !poisoned.has(i)) changedUnpoisoned.push(i);
   }
-  const list = (xs: number[]) => `${xs.slice(0, 10).join(", ")}${xs.length > 10 ? ", ..." : ""}`;
   if (labelErrors.length)
     problems.push(`${labelErrors.length} labels differ from the source (images ${list(labelErrors)})`);
   if (outside.length) {
@@ -64,16 +93,90 @@ export function verifyRelease(source: Dataset, releaseDir: string, eps: number):
       `${changedUnpoisoned.length} images changed that the manifest lists as clean: ${list(changedUnpoisoned)}`,
     );
   }
+  problems.push(...statisticProblems(manifest, linf, l2));
+  if (manifest.splits?.includes("test") && o.test) problems.push(...testSplitProblems(manifest, releaseDir, o.test));
+  const maxLinf = linf.reduce((m, v) => Math.max(m, v), 0);
+  return {
+    ok: problems.length === 0,
+    problems,
+    checked: { files, images: source.count, poisoned: poisoned.size, maxLinf },
+  };
+}
+
+/** The plan and the poisoned set: what the manifest says it was made under. */
+function manifestProblems(manifest: Manifest, source: Dataset, eps: number): string[] {
+  const problems: string[] = [];
   if (manifest.plan.eps > eps) problems.push(`manifest says eps ${manifest.plan.eps}, more than the ${eps} asked for`);
   if (manifest.plan_digest !== planDigest(manifest.plan)) problems.push("manifest plan digest does not match its plan");
   if (manifest.summary.count !== source.count)
     problems.push(`manifest counts ${manifest.summary.count} images, source has ${source.count}`);
-  const claimed = manifest.per_image.linf;
-  const wrongNorms = manifest.poisoned_indices.filter((i, k) => Math.abs((claimed[k] ?? Number.NaN) - linf[i]!) > 1e-3);
-  if (wrongNorms.length) problems.push(`manifest L-inf is wrong for ${wrongNorms.length} images: ${list(wrongNorms)}`);
-  const maxLinf = linf.reduce((m, v) => Math.max(m, v), 0);
-  if (Math.abs(manifest.summary.max_linf - maxLinf) > 1e-3) {
-    problems.push(`manifest max L-inf ${manifest.summary.max_linf}, measured ${maxLinf}`);
+  const expected = poisonedIndices(source.count, manifest.plan.budget, manifest.plan.seed);
+  const claimed = manifest.poisoned_indices;
+  if (claimed.length !== expected.length || claimed.some((i, k) => i !== expected[k]))
+    problems.push(
+      `manifest's poisoned_indices are not the plan's (budget ${manifest.plan.budget}, seed ${manifest.plan.seed})`,
+    );
+  if (manifest.summary.poisoned !== claimed.length)
+    problems.push(`manifest summary says ${manifest.summary.poisoned} poisoned, it lists ${claimed.length}`);
+  return problems;
+}
+
+/** The manifest's statistics against those recomputed from the images (`linf`, `l2` per source image). */
+function statisticProblems(manifest: Manifest, linf: Float32Array, l2: Float32Array): string[] {
+  const problems: string[] = [];
+  const indices = manifest.poisoned_indices;
+  const { per_image: per, summary } = manifest;
+  // Stored rounded to 3 decimals: within 1e-3 is the same value.
+  const wrong = (claimed: readonly number[], actual: Float32Array) =>
+    indices.filter((i, k) => !(Math.abs((claimed[k] ?? Number.NaN) - actual[i]!) <= 1e-3));
+  for (const [name, claimed, actual] of [
+    ["L-inf", per.linf, linf],
+    ["L2", per.l2, l2],
+  ] as const) {
+    const bad = wrong(claimed, actual);
+    if (claimed.length !== indices.length || bad.length)
+      problems.push(`manifest ${name} is wrong for ${bad.length} of ${indices.length} images: ${list(bad)}`);
   }
-  return { ok: problems.length === 0, problems, checked: { images: source.count, poisoned: poisoned.size, maxLinf } };
+  const maxLinf = indices.reduce((m, i) => Math.max(m, linf[i]!), 0);
+  if (!(Math.abs(summary.max_linf - maxLinf) <= 1e-3))
+    problems.push(`manifest max L-inf ${summary.max_linf}, measured ${maxLinf}`);
+  const meanL2 = indices.length ? indices.reduce((s, i) => s + l2[i]!, 0) / indices.length : 0;
+  if (!(Math.abs(summary.mean_l2 - meanL2) <= 1e-6 * Math.max(1, meanL2)))
+    problems.push(`manifest mean L2 ${summary.mean_l2}, measured ${meanL2}`);
+  // fooled / attack_success: the crafting model's verdict, not recomputable here (see the file's comment).
+  const fooled = per.fooled;
+  if (fooled.length !== indices.length || fooled.some((f) => f !== 0 && f !== 1))
+    problems.push(`manifest fooled must hold one 0/1 flag per poisoned image (${indices.length})`);
+  const success = indices.length ? fooled.reduce((s, f) => s + f, 0) / indices.length : 0;
+  if (!(Math.abs(summary.attack_success - success) <= 1e-9))
+    problems.push(`manifest attack_success ${summary.attack_success}, but its fooled flags give ${success}`);
+  if (manifest.statistics_sha256 !== statisticsDigest(manifest))
+    problems.push(
+      "manifest statistics (poisoned_indices, per_image, summary) were edited after the release was written",
+    );
+  return problems;
+}
+
+/** The release's test split against the source's: it is shipped clean, so it must be identical. */
+function testSplitProblems(manifest: Manifest, releaseDir: string, source: Dataset): string[] {
+  let release: Dataset;
+  try {
+    release = loadReleaseSplit(manifest, releaseDir, "test");
+  } catch (e) {
+    return [`the test split does not load: ${(e as Error).message}`];
+  }
+  if (release.count !== source.count) return [`test split has ${release.count} images, the source's ${source.count}`];
+  const size = source.height * source.width * source.channels;
+  if (release.images.length !== source.images.length) return ["test images differ in shape from the source's"];
+  const images: number[] = [];
+  const labels: number[] = [];
+  for (let i = 0; i < source.count; i++) {
+    const a = release.images.subarray(i * size, (i + 1) * size);
+    if (Buffer.compare(a, source.images.subarray(i * size, (i + 1) * size)) !== 0) images.push(i);
+    if (release.labels[i] !== source.labels[i]) labels.push(i);
+  }
+  const problems: string[] = [];
+  if (images.length) problems.push(`${images.length} test images differ from the source's: ${list(images)}`);
+  if (labels.length) problems.push(`${labels.length} test labels differ from the source's: ${list(labels)}`);
+  return problems;
 }

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { type Dataset, loadSplit, parseSpec, subset } from "../data/index.js";
-import { MANIFEST_FILE, type Manifest, readManifest, releaseSpec } from "../poison/index.js";
+import { loadReleaseSplit, MANIFEST_FILE, type Manifest, readManifest } from "../poison/index.js";
 import { RUN_FILE, readRunRecord, type TrainRunRecord } from "../train/index.js";
 import { VERSION } from "../util/version.js";
 import { formatMeanSd, formatPercent, meanSd } from "./format.js";
@@ -192,7 +192,7 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
         ]
       : [],
     imageGrids: releases.map(({ name, dir: releaseDir, manifest: m }) => {
-      const release = loadSplit(releaseSpec(m.plan, m.release.format, releaseDir), "train");
+      const release = loadReleaseSplit(m, releaseDir, "train");
       return perturbationGrid(sourceOf(m), release, o.perClass ?? 2, {
         indices: m.poisoned_indices,
         title: `${name}: clean, poisoned and amplified perturbation (${m.plan.recipe}, eps ${m.plan.eps}/255)`,

@@ -3,10 +3,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomic } from "../util/atomic.js";
+import { RUN_FILE } from "../util/ownership.js";
 import type { Recipe } from "./recipe.js";
 import type { EpochRecord, TrainResult } from "./trainer.js";
 
-export const RUN_FILE = "run.json";
+export { RUN_FILE };
 
 export interface TrainRunRecord extends TrainResult {
   /** The dataset spec trained on (a release is `NAME:DIR`). */

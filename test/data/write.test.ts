@@ -1,12 +1,24 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { writeDirectoryAtomic } from "../../src/data/atomic.js";
 import { DatasetError } from "../../src/data/errors.js";
 import { loadSplit } from "../../src/data/registry.js";
 import { writeDataset } from "../../src/data/write.js";
+import { writeFileAtomic } from "../../src/util/atomic.js";
 import { tempDir, writeCifar10Fixture, writeIdxFixture } from "./fixtures.js";
+
+/** A pid no process has now. */
+function deadPid(): number {
+  for (let pid = 4_000_000; ; pid--) {
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ESRCH") return pid;
+    }
+  }
+}
 
 test("write: an existing output is kept unless force is given, and the error mentions --force", () => {
   const root = tempDir();
@@ -20,9 +32,47 @@ test("write: an existing output is kept unless force is given, and the error men
     (e: unknown) => e instanceof DatasetError && /already exists; pass --force/.test(e.message) && e.path === out,
   );
   assert.deepEqual(readdirSync(out), ["keep.txt"]);
+  // A directory advpoison did not write is never replaced, not even with force.
+  assert.throws(
+    () => writeDataset(out, { train }, { force: true }),
+    /out is not an advpoison output .*--force replaces only those/,
+  );
+  assert.deepEqual(readdirSync(out), ["keep.txt"]);
+  assert.equal(readFileSync(join(out, "keep.txt"), "utf-8"), "mine");
+  writeFileSync(join(out, "manifest.json"), JSON.stringify({ tool: "somebody-else" }));
+  assert.throws(() => writeDataset(out, { train }, { force: true }), /not an advpoison output/);
+  // A release (manifest with tool "advpoison") is replaced with force.
+  writeFileSync(join(out, "manifest.json"), JSON.stringify({ tool: "advpoison" }));
   writeDataset(out, { train }, { force: true });
   assert.deepEqual(readdirSync(out).sort(), ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"]);
   assert.deepEqual(readdirSync(root).sort(), ["in", "out"], "no temporary directories left");
+  // So is an empty directory, a work directory (plan.json) and a run (run.json); a plain file is not.
+  for (const marker of [undefined, "plan.json", "run.json"]) {
+    rmSync(out, { recursive: true });
+    mkdirSync(out);
+    if (marker) writeFileSync(join(out, marker), "{}");
+    writeDataset(out, { train }, { force: true });
+  }
+  const file = join(root, "file");
+  writeFileSync(file, "mine");
+  assert.throws(() => writeDataset(file, { train }, { force: true }), /is a file, not an advpoison output directory/);
+  assert.equal(readFileSync(file, "utf-8"), "mine");
+});
+
+test("write: the temporaries of a killed write to the same target are removed, a live writer's kept", () => {
+  const root = tempDir();
+  const fx = writeIdxFixture(join(root, "in"), false);
+  const train = loadSplit(`mnist:${fx.dir}`, "train");
+  const dead = deadPid();
+  const stale = [`.out.tmp-${dead}-${Date.now().toString(36)}-abc123`, `.out.old-${dead}-kq3x-zz9`];
+  for (const name of stale) mkdirSync(join(root, name, "train"), { recursive: true });
+  // Our own pid with a time before this process started: a dead namesake (a container's pid 1 every run).
+  const namesake = `.out.tmp-${process.pid}-${(Date.now() - 3600_000).toString(36)}-abc`;
+  const live = `.out.tmp-${process.ppid}-${Date.now().toString(36)}-abc`;
+  const other = `.other.tmp-${dead}-kq3x-abc`;
+  for (const name of [namesake, live, other]) mkdirSync(join(root, name));
+  writeDataset(join(root, "out"), { train });
+  assert.deepEqual(readdirSync(root).sort(), [live, other, "in", "out"].sort());
 });
 
 test("write: a failure part-way leaves no output and no temporary directory", () => {
@@ -95,4 +145,12 @@ test("write: refuses what it cannot write consistently", () => {
     /different class names/,
   );
   assert.deepEqual(readdirSync(root).sort(), ["c10", "idx"]);
+});
+
+test("writeFileAtomic: a killed write's .NAME.tmp-* file beside the target is removed by the next write", () => {
+  const root = tempDir();
+  const stale = `.chunk.safetensors.tmp-${deadPid()}-kq3x-abc`;
+  writeFileSync(join(root, stale), "half");
+  writeFileAtomic(join(root, "chunk.safetensors"), "whole");
+  assert.deepEqual(readdirSync(root), ["chunk.safetensors"]);
 });

@@ -31,6 +31,36 @@ describe("quantisation", () => {
     );
   });
 
+  test("a non-finite perturbation anywhere is a RangeError naming its first position, never a pixel", () => {
+    const value = fc.oneof(
+      { weight: 4, arbitrary: fc.double({ min: -100, max: 100, noNaN: true }) },
+      { weight: 1, arbitrary: fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY) },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(value, { minLength: 1, maxLength: 100 }),
+        fc.double({ min: 0.5, max: 64, noNaN: true }),
+        (values, eps) => {
+          const delta = Float32Array.from(values);
+          const source = Uint8Array.from(values, (_, i) => (i * 37) % 256);
+          const first = delta.findIndex((d) => !Number.isFinite(d));
+          if (first < 0) {
+            const out = quantize(source, delta, eps);
+            return out.every((v, i) => Math.abs(v - source[i]!) <= levelsOf(eps));
+          }
+          assert.throws(
+            () => quantize(source, delta, eps),
+            (e: unknown) =>
+              e instanceof RangeError &&
+              e.message.includes(`non-finite perturbation ${delta[first]} at value ${first}`),
+          );
+          return true;
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   test("a perturbation inside the ball is rounded to the nearest grey level", () => {
     const source = new Uint8Array([10, 10, 250, 0]);
     const out = quantize(source, new Float32Array([2.4, -2.6, 7.9, -3]), 8);

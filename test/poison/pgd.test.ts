@@ -86,10 +86,33 @@ describe("PGD against a trained model", {
     const run = (restarts: number) => {
       manualSeed(3);
       const o = { eps: 4 / 255, stepSize: 0.4 / 255, steps: 3, init: "randn" as const, restarts, augment: undefined };
-      return pgd([model], batch.x, batch.y, target, targeted, o).loss;
+      return pgd([model], batch.x, batch.y, target, targeted, o);
     };
     const one = run(1);
     const three = run(3);
-    for (let i = 0; i < one.length; i++) assert.ok(three[i]! <= one[i]! + 1e-6, `sample ${i}: ${three[i]} > ${one[i]}`);
+    for (let i = 0; i < one.loss.length; i++)
+      assert.ok(three.loss[i]! <= one.loss[i]! + 1e-6, `sample ${i}: ${three.loss[i]} > ${one.loss[i]}`);
+    // The kept perturbation must be the one whose loss is reported: scored again, it gives the same losses
+    // and flags (an inverted keep-mask would return each sample's worse restart beside its better loss).
+    const again = scope(() =>
+      noGrad(() => {
+        const logits = model.forward(batch.x.add(three.delta));
+        return {
+          loss: targeted.loss(logits, batch.y, target).toTypedArray() as Float32Array,
+          success: targeted.success(logits, batch.y, target).toTypedArray() as Uint8Array,
+        };
+      }),
+    );
+    const differ = Array.from(three.loss.keys()).filter((i) => three.loss[i] !== one.loss[i]).length;
+    assert.ok(differ > 0, "the restarts changed no sample's best loss: the test would not see a wrong mask");
+    for (let i = 0; i < three.loss.length; i++) {
+      assert.ok(
+        Math.abs(again.loss[i]! - three.loss[i]!) < 1e-4,
+        `sample ${i}: delta scores ${again.loss[i]}, reported ${three.loss[i]}`,
+      );
+      assert.equal(again.success[i], three.success[i], `sample ${i}: success flag is not the kept delta's`);
+    }
+    one.delta.dispose();
+    three.delta.dispose();
   });
 });

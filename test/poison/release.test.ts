@@ -1,12 +1,15 @@
 // The crafting pipeline through the CLI: resume after a kill and shard+merge give the same bytes as one
-// uninterrupted run, verify accepts a release and catches a tampered one, and bad input fails cleanly.
+// uninterrupted run (recrafting a chunk damaged meanwhile), verify accepts a release and catches a tampered
+// one, every release format goes through craft -> verify -> report, and bad input fails cleanly.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { needs } from "../requirements.js";
+import { flipTensorByte } from "./synthetic-release.js";
 
 const FMNIST = "/usr/share/datasets/fashion-mnist";
 const CLI = join(process.cwd(), "dist/src/cli/main.js");
@@ -21,7 +24,7 @@ function releaseBytes(dir: string): Buffer {
   return readFileSync(join(dir, "train-images-idx3-ubyte.gz"));
 }
 
-describe("crafting pipeline", { skip: !existsSync(FMNIST) && `${FMNIST} missing` }, () => {
+describe("crafting pipeline", { skip: needs(existsSync(FMNIST), `Fashion-MNIST (${FMNIST})`) }, () => {
   const tmp = mkdtempSync(join(tmpdir(), "advpoison-release-"));
   const whole = join(tmp, "whole");
 
@@ -34,7 +37,7 @@ describe("crafting pipeline", { skip: !existsSync(FMNIST) && `${FMNIST} missing`
     assert.ok(result.max_linf <= 8);
   });
 
-  test("a killed run resumes to the same bytes", async () => {
+  test("a killed run resumes to the same bytes, crafting the missing chunks and a damaged one again", async () => {
     const out = join(tmp, "resumed");
     const child = spawn(process.execPath, [CLI, "craft", ...BASE, ...CRAFTER, "--out", out], { stdio: "ignore" });
     const work = `${out}.work`;
@@ -53,9 +56,19 @@ describe("crafting pipeline", { skip: !existsSync(FMNIST) && `${FMNIST} missing`
     });
     await new Promise((resolve) => child.on("exit", resolve));
     assert.ok(!existsSync(out), "a killed run must not leave a release");
+    const kept = chunks();
+    assert.ok(kept >= 2 && kept < 4, `${kept} of 4 chunks on disk after the kill`);
+    // One image byte of a finished chunk flipped while the run was down: it must not be trusted.
+    flipTensorByte(join(work, "chunk-000000.safetensors"), "images", 300);
     const r = cli(["craft", ...BASE, ...CRAFTER, "--out", out, "--resume"]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /resuming: \d\/4 chunks already crafted/);
+    assert.match(
+      r.stderr,
+      /resumed\.work\/chunk-000000\.safetensors: checksum mismatch: its bytes changed: not counted/,
+    );
+    assert.match(r.stderr, new RegExp(`resuming: ${kept - 1}/4 chunks already crafted`));
+    // The resumed run crafted exactly the chunks it did not trust or have: the damaged one and the rest.
+    assert.match(r.stderr, new RegExp(`crafted ${(4 - kept + 1) * 128} images in`));
     assert.ok(releaseBytes(out).equals(releaseBytes(whole)), "resumed release differs from the uninterrupted one");
   });
 
@@ -114,6 +127,45 @@ describe("crafting pipeline", { skip: !existsSync(FMNIST) && `${FMNIST} missing`
     const bad = cli(["verify", "--source", "fashion-mnist", "--subset", "512", "--release", tampered, "--eps", "8"]);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /exceed eps 8/);
+  });
+
+  test("every release format goes through craft -> verify -> report, images paired with their sources", () => {
+    const dir = join(tmp, "formats");
+    mkdirSync(dir);
+    const small = ["--subset", "256", "--steps", "2", "--eps", "8", "--seed", "3", "--recipe", "random"];
+    for (const format of ["same", "npy", "folder"]) {
+      const out = join(dir, format);
+      const c = cli(["craft", ...small, "--format", format, "--out", out]);
+      assert.equal(c.status, 0, c.stderr);
+      const v = cli(["verify", "--source", "fashion-mnist", "--subset", "256", "--release", out, "--eps", "8"]);
+      assert.equal(v.status, 0, `${format}: ${v.stderr}`);
+      assert.match(v.stdout, /^ok: \d+ files, 256 images, 256 poisoned, max L-inf 8 <= 8/);
+    }
+    const r = cli(["report", dir]);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
+    assert.equal(report.imageGrids.length, 3);
+    for (const grid of report.imageGrids) {
+      const examples = grid.rows.flatMap((row: { examples: { linf: number }[] }) => row.examples);
+      assert.ok(examples.length >= 10, grid.title);
+      // Paired with the wrong source image, a perturbation would span far more than 8 grey levels.
+      for (const e of examples) assert.ok(e.linf > 0 && e.linf <= 8, `${grid.title}: L-inf ${e.linf}`);
+    }
+  });
+
+  test("--force replaces only what advpoison wrote; train into a foreign directory needs --force", () => {
+    const mine = join(tmp, "documents");
+    mkdirSync(mine);
+    writeFileSync(join(mine, "thesis.tex"), "years of work");
+    const c = cli(["craft", ...BASE, "--recipe", "random", "--out", mine, "--force"]);
+    assert.notEqual(c.status, 0);
+    assert.match(c.stderr, /documents is not an advpoison output .*--force replaces only those/);
+    const t = cli(["train", "--subset", "64", "--epochs", "1", "--out", mine]);
+    assert.notEqual(t.status, 0);
+    assert.match(t.stderr, /documents is not empty and not a training run \(it holds thesis\.tex\); pass --force/);
+    assert.deepEqual(readdirSync(mine), ["thesis.tex"]);
+    assert.equal(readFileSync(join(mine, "thesis.tex"), "utf8"), "years of work");
+    assert.ok(!existsSync(`${mine}.work`), "no work directory beside it either");
   });
 
   test("bad input fails with a clear message and leaves existing output alone", () => {

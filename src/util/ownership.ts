@@ -1,0 +1,43 @@
+// What `--force` may replace: only directories advpoison itself wrote, recognised by the file each kind
+// carries. Anything else (a user's folder given as --out by mistake) is refused, so no command deletes it.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+/** A release's manifest (`tool: "advpoison"` inside). */
+export const MANIFEST_FILE = "manifest.json";
+/** A crafting work directory's plan. */
+export const PLAN_FILE = "plan.json";
+/** A finished `advpoison train` run's record. */
+export const RUN_FILE = "run.json";
+
+function isAdvpoisonManifest(path: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(path, "utf-8")) as { tool?: unknown }).tool === "advpoison";
+  } catch {
+    return false;
+  }
+}
+
+/** What advpoison wrote `dir` as ("a release", ...), or undefined when it is not recognisably advpoison's. */
+export function advpoisonOutputKind(dir: string): string | undefined {
+  if (existsSync(join(dir, MANIFEST_FILE)) && isAdvpoisonManifest(join(dir, MANIFEST_FILE))) return "a release";
+  if (existsSync(join(dir, PLAN_FILE))) return "a crafting work directory";
+  if (existsSync(join(dir, RUN_FILE))) return "a training run";
+  return undefined;
+}
+
+/**
+ * Throws unless `dest` may be replaced: absent, an empty directory, or a directory advpoison wrote. Called
+ * wherever an existing output is about to be replaced (with --force).
+ */
+export function assertReplaceable(dest: string): void {
+  if (!existsSync(dest)) return;
+  if (!statSync(dest).isDirectory()) {
+    throw new Error(`${dest} is a file, not an advpoison output directory; --force replaces only those`);
+  }
+  if (readdirSync(dest).length === 0 || advpoisonOutputKind(dest) !== undefined) return;
+  throw new Error(
+    `${dest} is not an advpoison output (no ${MANIFEST_FILE} of a release, ${PLAN_FILE} or ${RUN_FILE}); ` +
+      "--force replaces only those: choose another --out or empty it yourself",
+  );
+}
