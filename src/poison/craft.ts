@@ -37,7 +37,7 @@ function pgdOptions(plan: CraftPlan): PgdOptions {
     steps: plan.steps,
     init: plan.init,
     restarts: plan.restarts,
-    augment: plan.augment ?? undefined,
+    augment: plan.augment ? { kind: "quarter", ...plan.augment } : undefined,
   };
 }
 

@@ -7,7 +7,18 @@ export {
   SUCCESS_MEANS,
   TENSORCLOG_BATCH_SIZE,
 } from "./craft.js";
-export { DEFAULT_DIFF_AUGMENT, type DiffAugmentOptions, diffAugment } from "./diff-augment.js";
+export {
+  type AuthorsAugment,
+  authorsDiffAugment,
+  authorsShift,
+  DEFAULT_DIFF_AUGMENT_KIND,
+  DIFF_AUGMENT_KINDS,
+  type DiffAugmentKind,
+  type DiffAugmentOptions,
+  diffAugment,
+  QUARTER_DIFF_AUGMENT,
+  type QuarterAugment,
+} from "./diff-augment.js";
 export {
   craftErrorMin,
   ERROR_MIN_DEFAULTS,
