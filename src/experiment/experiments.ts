@@ -78,7 +78,9 @@ function cleanVersus(rows: SummaryRow[], cleanId: string, id?: string): Headline
     label,
     value: formatPercent(r.test_acc_mean!),
     tone,
-    detail: `clean test accuracy, mean of ${r.runs} victim${r.runs === 1 ? "" : "s"}`,
+    detail:
+      `final clean test accuracy, mean of ${r.runs} victim${r.runs === 1 ? "" : "s"}; ` +
+      `peak ${formatPercent(r.peak_test_acc_mean ?? Number.NaN)} (best epoch)`,
   });
   return [
     ...(clean ? [stat("victims on clean data", clean, "good")] : []),

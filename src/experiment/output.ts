@@ -5,6 +5,7 @@ import { type PoisonRecipe, SUCCESS_MEANS } from "../poison/index.js";
 import {
   type Cell,
   formatMeanSd,
+  formatPeak,
   formatPercent,
   type ImageGrid,
   meanSd,
@@ -52,6 +53,8 @@ export function writeVictimsCsv<N extends ExperimentName>(path: string, o: Outco
       u.train_images,
       u.test_images,
       u.test_acc,
+      u.peak_test_acc,
+      u.peak_epoch,
       u.train_acc,
       +u.seconds.toFixed(1),
       releases.get(c.id)?.id ?? null,
@@ -72,6 +75,8 @@ export function writeVictimsCsv<N extends ExperimentName>(path: string, o: Outco
         "train_images",
         "test_images",
         "test_acc",
+        "peak_test_acc",
+        "peak_epoch",
         "train_acc",
         "seconds",
         "release",
@@ -93,8 +98,11 @@ export function writeSummaryCsv<N extends ExperimentName>(path: string, o: Outco
         "condition",
         ...def.columns,
         "runs",
+        "victim_epochs",
         "test_acc_mean",
         "test_acc_sd",
+        "peak_test_acc_mean",
+        "peak_test_acc_sd",
         "attack_success",
         "release",
         "skipped",
@@ -104,8 +112,11 @@ export function writeSummaryCsv<N extends ExperimentName>(path: string, o: Outco
         r.condition,
         ...def.columns.map((k) => r.cells[k] ?? null),
         r.runs,
+        r.victim_epochs,
         r.test_acc_mean,
         r.test_acc_sd,
+        r.peak_test_acc_mean,
+        r.peak_test_acc_sd,
         r.attack_success,
         r.release,
         r.skipped,
@@ -126,17 +137,23 @@ export function textTable(columns: readonly string[], rows: readonly (readonly C
   return [line(columns), ...rows.map(line)].join("\n");
 }
 
-/** The table rows as shown: the experiment's cells, accuracy mean +- sd, runs, attack success. */
+/** The table rows as shown: the experiment's cells, final and peak accuracy mean +- sd, runs, attack success. */
 export function tableRows(def: { columns: string[] }, rows: readonly SummaryRow[]): Cell[][] {
   return rows.map((r) => [
     ...def.columns.map((k) => r.cells[k] ?? null),
     r.skipped ? `skipped: ${r.skipped}` : formatMeanSd(r.test_accs, 2),
+    r.skipped ? "–" : formatMeanSd(r.peak_test_accs, 2),
     r.runs,
     r.attack_success === null ? "–" : formatPercent(r.attack_success),
   ]);
 }
 
-export const TABLE_COLUMNS = ["clean test accuracy (mean ± sd)", "victims", "attack success"];
+export const TABLE_COLUMNS = [
+  "clean test accuracy, final (mean ± sd)",
+  "peak (best epoch)",
+  "victims",
+  "attack success",
+];
 
 function meanHistory(units: readonly VictimUnit[], key: "testAcc" | "trainAcc"): [number, number][] {
   const byEpoch = new Map<number, number[]>();
@@ -223,7 +240,8 @@ export function reportData<N extends ExperimentName>(o: Outcome<N>): ReportData 
         note:
           `Mean ± sample standard deviation over ${config.runs} victim${config.runs === 1 ? "" : "s"} per row ` +
           `(seeds ${config.seed + 1}..${config.seed + config.runs}), each trained from scratch and tested on clean test ` +
-          `images. Attack success: ${recipes.map((r) => `${r}: share ${SUCCESS_MEANS[r].long}`).join("; ") || "–"}.`,
+          "images after every epoch: final is the last epoch's accuracy, peak the best epoch's (what a defender " +
+          `who stops early on clean validation data gets). Attack success: ${recipes.map((r) => `${r}: share ${SUCCESS_MEANS[r].long}`).join("; ") || "–"}.`,
       },
       {
         title: "Releases",
@@ -253,7 +271,8 @@ export function reportData<N extends ExperimentName>(o: Outcome<N>): ReportData 
           "epochs",
           "train images",
           "test images",
-          "test acc",
+          "test acc (final)",
+          "peak test acc",
           "train acc",
           "s",
         ],
@@ -266,6 +285,7 @@ export function reportData<N extends ExperimentName>(o: Outcome<N>): ReportData 
           u.train_images,
           u.test_images,
           formatPercent(u.test_acc, 2),
+          formatPeak(u.peak_test_acc, u.peak_epoch, 2),
           formatPercent(u.train_acc, 2),
           Math.round(u.seconds),
         ]),

@@ -155,8 +155,8 @@ export async function runExperiment<N extends ExperimentName>(
   }
 }
 
-/** One summary row per condition: its victims' accuracies and its release's attack success. */
-function summarise(
+/** One summary row per condition: its victims' final and peak accuracies, its release's attack success. */
+export function summarise(
   conditions: readonly Condition[],
   victims: ReadonlyMap<string, VictimUnit[]>,
   releases: ReadonlyMap<string, LoadedRelease>,
@@ -164,15 +164,21 @@ function summarise(
   return conditions.map((c): SummaryRow => {
     const units = victims.get(c.id) ?? [];
     const accs = units.map((u) => u.test_acc);
-    const { mean, sd } = meanSd(accs);
+    const peaks = units.map((u) => u.peak_test_acc);
+    const final = meanSd(accs);
+    const peak = meanSd(peaks);
     const rel = releases.get(c.id);
     return {
       condition: c.id,
       cells: c.cells,
       runs: units.length,
-      test_acc_mean: units.length ? mean : null,
-      test_acc_sd: units.length ? sd : null,
+      victim_epochs: units[0]?.epochs ?? null,
+      test_acc_mean: units.length ? final.mean : null,
+      test_acc_sd: units.length ? final.sd : null,
       test_accs: accs,
+      peak_test_acc_mean: units.length ? peak.mean : null,
+      peak_test_acc_sd: units.length ? peak.sd : null,
+      peak_test_accs: peaks,
       release: rel?.id ?? null,
       attack_success: rel && rel.unit.recipe !== "random" ? rel.unit.attack_success : null,
       skipped: c.skip ?? null,

@@ -22,7 +22,7 @@ import {
   writeRelease,
 } from "../poison/index.js";
 import { manualSeed } from "../torch/index.js";
-import { type Progress, type Recipe, recipe, silentProgress, train } from "../train/index.js";
+import { type Progress, type Recipe, recipe, silentProgress, testAccuracies, train } from "../train/index.js";
 import type { AnyConfig } from "./config.js";
 import type { BatchTransform } from "./defenses/index.js";
 import { digestOf, type ReleaseUnit, type ResultsStore, type VictimUnit } from "./store.js";
@@ -339,7 +339,7 @@ export class Runner {
         epochs: c.victim.recipe.epochs,
         train_images: trainSet.count,
         test_images: testSet.count,
-        test_acc: last?.testAcc ?? Number.NaN,
+        ...testAccuracies(r.history),
         train_acc: last?.trainAcc ?? Number.NaN,
         history: r.history,
         seconds: (performance.now() - t0) / 1000,
