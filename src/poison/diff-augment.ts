@@ -50,6 +50,11 @@ export function authorsDiffAugment(side: number, fill: readonly number[]): Autho
   return { kind: "authors", shift: authorsShift(side), flip: true, fill: [...fill] };
 }
 
+/** The settings of a kind for square images of `side` px with channel means `fill` (used by "authors" only). */
+export function diffAugmentOf(kind: DiffAugmentKind, side: number, fill: readonly number[]): DiffAugmentOptions {
+  return kind === "authors" ? authorsDiffAugment(side, fill) : QUARTER_DIFF_AUGMENT;
+}
+
 /**
  * One random translation+flip per image of `x` [N,C,H,W] (pixel units). `draws` [N,3] holds the uniform [0, 1)
  * draws, as rand([N, 3]) gives them (drawn here when omitted): "authors" reads its columns as RandomTransform's

@@ -16,6 +16,7 @@ export {
   type DiffAugmentKind,
   type DiffAugmentOptions,
   diffAugment,
+  diffAugmentOf,
   QUARTER_DIFF_AUGMENT,
   type QuarterAugment,
 } from "./diff-augment.js";

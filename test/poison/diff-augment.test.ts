@@ -9,8 +9,10 @@ import { fileURLToPath } from "node:url";
 import {
   authorsDiffAugment,
   authorsShift,
+  DEFAULT_DIFF_AUGMENT_KIND,
   type DiffAugmentOptions,
   diffAugment,
+  diffAugmentOf,
   QUARTER_DIFF_AUGMENT,
 } from "../../src/poison/index.js";
 import { arange, grad, loadSafetensors, manualSeed, rand, scope, type Tensor, tensor } from "../../src/torch/index.js";
@@ -64,6 +66,16 @@ describe("the authors' RandomTransform", () => {
   test("furnace.py's shifts: 4 for 28 px, 8 for 32, 56 for 224, a quarter of other sides", () => {
     assert.deepEqual([28, 32, 224, 64, 96, 30].map(authorsShift), [4, 8, 56, 16, 24, 7]);
     assert.throws(() => authorsShift(1.5), /image side must be an integer >= 2, got 1.5/);
+  });
+
+  test("the default kind is the authors', with the side's shift and the given fill", () => {
+    assert.deepEqual(diffAugmentOf(DEFAULT_DIFF_AUGMENT_KIND, 32, [0.49, 0.48, 0.45]), {
+      kind: "authors",
+      shift: 8,
+      flip: true,
+      fill: [0.49, 0.48, 0.45],
+    });
+    assert.deepEqual(diffAugmentOf("quarter", 32, [0.5]), QUARTER_DIFF_AUGMENT);
   });
 
   test("the largest draw shifts by shift/2 pixels and pads with the fill colour", () => {
