@@ -1,4 +1,4 @@
-// Adds (or replaces) one row of an efficacy table.
+// Adds (or replaces) one row of an efficacy table: the victim's final (last-epoch) and peak (best-epoch) accuracy.
 // Arguments: results file, recipe, eps, steps, settings JSON, victim JSON, craft JSON, variant, command.
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 
@@ -14,6 +14,8 @@ const row = {
   victim: "smallcnn-bn",
   victim_epochs: victim.epochs,
   test_acc: Number(victim.test_acc.toFixed(4)),
+  peak_test_acc: Number(victim.peak_test_acc.toFixed(4)),
+  peak_epoch: victim.peak_epoch,
   ...(variant ? { variant } : {}),
   settings: JSON.parse(settingsJson),
   attack_success: craft ? Number(craft.attack_success.toFixed(4)) : null,

@@ -9,6 +9,7 @@ import {
   checkOutput,
   checkRequest,
   craftRelease,
+  type DiffAugmentKind,
   type Init,
   METHOD_NAMES,
   METHODS,
@@ -49,6 +50,7 @@ interface CraftCliOptions extends DataOptions {
   init?: Init;
   restarts: number;
   augment: boolean;
+  augmentKind?: DiffAugmentKind;
   chunkSize: number;
   budget: number;
   seed: number;
@@ -120,6 +122,11 @@ export function registerCraft(program: Command): void {
     .option("--init <kind>", "perturbation init: randn (the authors'), uniform (error-min's), zero (tensorclog's)")
     .option("--restarts <n>", "PGD restarts; each image keeps its best (not error-min)", positiveInt, 1)
     .option("--no-augment", "no differentiable shift+flip inside the attack (targeted/untargeted; baselines have none)")
+    .option(
+      "--augment-kind <kind>",
+      `the attack's augmentation: authors (Fowl et al.'s RandomTransform: shifts up to side/8 px, mean-colour padding, ` +
+        "flips; the default) or quarter (shifts up to side/4, black padding: advpoison < 0.2)",
+    )
     .option("--chunk-size <n>", "images crafted together (also the unit of resume and sharding)", positiveInt, 512)
     .option("--budget <fraction>", "fraction of the training set to poison (seeded random subset)", fraction, 1)
     .option("--seed <n>", "random seed", nonNegativeInt, 0)
@@ -151,6 +158,7 @@ export function registerCraft(program: Command): void {
         ...(o.init !== undefined ? { init: o.init } : {}),
         restarts: o.restarts,
         augment: o.augment,
+        ...(o.augmentKind !== undefined ? { augmentKind: o.augmentKind } : {}),
         chunkSize: o.chunkSize,
         budget: o.budget,
         seed: o.seed,

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { createModel, saveModel } from "../models/index.js";
 import { meanSd } from "../report/index.js";
 import { manualSeed } from "../torch/index.js";
-import { RECIPES, type Recipe, RUN_FILE, recipe, train, writeRunRecord } from "../train/index.js";
+import { RECIPES, type Recipe, RUN_FILE, recipe, testAccuracies, train, writeRunRecord } from "../train/index.js";
 import {
   action,
   addDataOptions,
@@ -104,29 +104,35 @@ export function registerTrain(program: Command): void {
           progress,
           ...(o.runs > 1 ? { label: `run ${k + 1}/${o.runs}` } : {}),
         });
-        const last = result.history[result.history.length - 1];
-        const testAcc = last?.testAcc ?? Number.NaN;
-        saveModel(modelPath, model, info, { test_acc: String(testAcc), dataset: o.dataset });
+        const accuracies = testAccuracies(result.history);
+        saveModel(modelPath, model, info, { test_acc: String(accuracies.test_acc), dataset: o.dataset });
         writeRunRecord(dir, {
           dataset: o.dataset,
           subset: o.subset ?? null,
           model: o.model,
           seed,
           recipe: r,
-          test_acc: testAcc,
+          ...accuracies,
           ...result,
         });
         model.dispose();
-        runs.push({ test_acc: testAcc, seconds: result.seconds, checkpoint: modelPath, history: result.history });
+        runs.push({ ...accuracies, seconds: result.seconds, checkpoint: modelPath, history: result.history });
       }
       const acc = meanSd(runs.map((x) => x.test_acc));
+      const peak = meanSd(runs.map((x) => x.peak_test_acc));
+      const spread = (s: { sd: number }) => (o.runs > 1 ? ` +- ${(100 * s.sd).toFixed(2)}` : "");
       console.log(
-        `clean test accuracy: ${(100 * acc.mean).toFixed(2)}%${o.runs > 1 ? ` +- ${(100 * acc.sd).toFixed(2)} over ${o.runs} runs` : ""}`,
+        `clean test accuracy: ${(100 * acc.mean).toFixed(2)}%${spread(acc)} final, ${(100 * peak.mean).toFixed(2)}%` +
+          `${spread(peak)} peak (best epoch)${o.runs > 1 ? ` over ${o.runs} runs` : ""}`,
       );
       if (o.json) {
         printJson({
           test_acc: acc.mean,
           test_acc_sd: acc.sd,
+          peak_test_acc: peak.mean,
+          peak_test_acc_sd: peak.sd,
+          // One run's best epoch; with several, each run's is in `runs`.
+          peak_epoch: runs.length === 1 ? runs[0]!.peak_epoch : null,
           epochs: r.epochs,
           seconds: runs.reduce((s, x) => s + x.seconds, 0),
           checkpoint: runs[0]?.checkpoint,

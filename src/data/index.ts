@@ -38,4 +38,5 @@ export {
 } from "./registry.js";
 export { Rng } from "./rng.js";
 export { type DownloadableName, OFFICIAL_SOURCES, type Resource } from "./sources.js";
+export { channelMeans } from "./stats.js";
 export { type OutputFormat, type WriteOptions, writeDataset } from "./write.js";

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { MAX_EPS } from "../poison/index.js";
+import { DIFF_AUGMENT_KINDS, MAX_EPS } from "../poison/index.js";
 import { DEFENSE_NAMES } from "./defenses/index.js";
 
 export const EXPERIMENT_NAMES = ["methods", "eps", "budget", "transfer", "defenses", "labels"] as const;
@@ -46,6 +46,8 @@ const PoisonSchema = z.strictObject({
   restarts: posInt,
   /** Differentiable shift+flip inside the attack (Fowl et al.). */
   augment: z.boolean(),
+  /** Which: the authors' RandomTransform or the quarter-side shift of advpoison before 0.2. */
+  augmentKind: z.enum(DIFF_AUGMENT_KINDS),
   /** Images crafted together (the unit of resuming a release). */
   chunkSize: posInt,
 });
@@ -190,6 +192,7 @@ const SCALED = {
     init: "randn",
     restarts: 1,
     augment: true,
+    augmentKind: "authors",
     chunkSize: 512,
   },
   // 15 epochs (585 steps on 5000 images): a victim first learns the clean features and only later the

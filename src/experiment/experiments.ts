@@ -58,6 +58,7 @@ function adversarialRelease(p: Omit<PoisonSettings, "eps">, eps: number, method:
     init: p.init,
     restarts: p.restarts,
     augment: p.augment,
+    augmentKind: p.augmentKind,
     chunkSize: p.chunkSize,
     extra: {},
   };
@@ -78,7 +79,9 @@ function cleanVersus(rows: SummaryRow[], cleanId: string, id?: string): Headline
     label,
     value: formatPercent(r.test_acc_mean!),
     tone,
-    detail: `clean test accuracy, mean of ${r.runs} victim${r.runs === 1 ? "" : "s"}`,
+    detail:
+      `final clean test accuracy, mean of ${r.runs} victim${r.runs === 1 ? "" : "s"}; ` +
+      `peak ${formatPercent(r.peak_test_acc_mean ?? Number.NaN)} (best epoch)`,
   });
   return [
     ...(clean ? [stat("victims on clean data", clean, "good")] : []),

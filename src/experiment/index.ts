@@ -15,14 +15,7 @@ export {
 export * from "./defenses/index.js";
 export { relabel, withBudget } from "./derive.js";
 export { EXPERIMENTS, type ExperimentDef } from "./experiments.js";
-export {
-  describeScale,
-  type ExperimentOptions,
-  type ExperimentResult,
-  runExperiment,
-  TABLE_COLUMNS,
-  tableRows,
-  textTable,
-} from "./run.js";
+export { TABLE_COLUMNS, tableRows, textTable } from "./output.js";
+export { describeScale, type ExperimentOptions, type ExperimentResult, runExperiment } from "./run.js";
 export { type Condition, type ReleaseSpec, Runner, type RunStats, type VictimSpec } from "./runner.js";
 export { digestOf, RESULTS_CSV, RESULTS_JSON, ResultsStore, SUMMARY_CSV, type SummaryRow, toCsv } from "./store.js";

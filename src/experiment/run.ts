@@ -1,36 +1,15 @@
-// Running an experiment: its conditions' releases and victims as resumable units, then results.json,
-// results.csv (one row per victim), summary.csv (one row per condition) and the HTML report.
+// Running an experiment: its conditions' releases and victims as resumable units (results.json), summarised
+// per condition; output.ts then writes the CSVs and the report from what the run produced.
 import { join } from "node:path";
 import type { Dataset } from "../data/index.js";
-import { METHODS } from "../poison/index.js";
-import {
-  type Cell,
-  formatMeanSd,
-  formatPercent,
-  type ImageGrid,
-  meanSd,
-  perturbationGrid,
-  RELEASE_COLUMNS,
-  type ReportCurve,
-  type ReportData,
-  releaseRow,
-  writeReport,
-} from "../report/index.js";
+import { meanSd, writeReport } from "../report/index.js";
 import { type Progress, recipe, silentProgress } from "../train/index.js";
-import { writeFileAtomic } from "../util/atomic.js";
 import type { ConfigOf, ExperimentName, ResolvedConfig } from "./config.js";
 import { relabel, withBudget } from "./derive.js";
 import { EXPERIMENTS, type ExperimentDef } from "./experiments.js";
+import { type Outcome, reportData, writeSummaryCsv, writeVictimsCsv } from "./output.js";
 import { type Condition, type LoadedRelease, Runner, type RunStats } from "./runner.js";
-import {
-  RESULTS_CSV,
-  type ReleaseUnit,
-  ResultsStore,
-  SUMMARY_CSV,
-  type SummaryRow,
-  toCsv,
-  type VictimUnit,
-} from "./store.js";
+import { RESULTS_CSV, ResultsStore, SUMMARY_CSV, type SummaryRow, type VictimUnit } from "./store.js";
 
 export interface ExperimentOptions {
   progress?: Progress;
@@ -54,7 +33,6 @@ export interface ExperimentResult {
   seconds: number;
 }
 
-/** What each recipe's attack-success flag means (from the release manifests). */
 const datasetName = (spec: string) => spec.split(":")[0]!;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -84,39 +62,6 @@ export function describeScale(config: ConfigOf<ExperimentName>, scale: string, t
     "The paper: CIFAR-10 (50000 images), ResNet-18 crafting model (40 epochs), 250 PGD steps at eps 8/255, " +
     "ResNet-18 victims (40 epochs)."
   );
-}
-
-function meanHistory(units: readonly VictimUnit[], key: "testAcc" | "trainAcc"): [number, number][] {
-  const byEpoch = new Map<number, number[]>();
-  for (const u of units)
-    for (const r of u.history) {
-      const v = r[key];
-      if (v !== undefined && Number.isFinite(v)) byEpoch.set(r.epoch, [...(byEpoch.get(r.epoch) ?? []), v]);
-    }
-  return [...byEpoch.entries()].sort((a, b) => a[0] - b[0]).map(([e, vs]) => [e, meanSd(vs).mean]);
-}
-
-function flatten(prefix: string, value: unknown, out: Record<string, Cell>): Record<string, Cell> {
-  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) flatten(prefix ? `${prefix}.${k}` : k, v, out);
-  } else if (Array.isArray(value)) {
-    out[prefix] = value.map((v) => (typeof v === "object" ? JSON.stringify(v) : String(v))).join(", ");
-  } else {
-    out[prefix] = value as Cell;
-  }
-  return out;
-}
-
-/** A plain-text table for the terminal. */
-export function textTable(columns: readonly string[], rows: readonly (readonly Cell[])[]): string {
-  const text = (v: Cell) => (v === null ? "–" : String(v));
-  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => text(r[i] ?? null).length)));
-  const line = (r: readonly Cell[]) =>
-    r
-      .map((v, i) => text(v).padEnd(widths[i]!))
-      .join("  ")
-      .trimEnd();
-  return [line(columns), ...rows.map(line)].join("\n");
 }
 
 export async function runExperiment<N extends ExperimentName>(
@@ -165,108 +110,35 @@ export async function runExperiment<N extends ExperimentName>(
       victims.set(c.id, units);
     }
 
-    const rows = conditions.map((c): SummaryRow => {
-      const units = victims.get(c.id) ?? [];
-      const accs = units.map((u) => u.test_acc);
-      const { mean, sd } = meanSd(accs);
-      const rel = releases.get(c.id);
-      return {
-        condition: c.id,
-        cells: c.cells,
-        runs: units.length,
-        test_acc_mean: units.length ? mean : null,
-        test_acc_sd: units.length ? sd : null,
-        test_accs: accs,
-        release: rel?.id ?? null,
-        attack_success: rel && rel.unit.recipe !== "random" ? rel.unit.attack_success : null,
-        skipped: c.skip ?? null,
-      };
-    });
+    const rows = summarise(conditions, victims, releases);
     store.data.summary = rows;
 
     const dir = config.out;
-    const results = store.path;
     const csv = join(dir, RESULTS_CSV);
     const summaryCsv = join(dir, SUMMARY_CSV);
-    const perRun = conditions.flatMap((c) =>
-      (victims.get(c.id) ?? []).map((u): Cell[] => [
-        name,
-        c.id,
-        ...def.columns.map((k) => c.cells[k] ?? null),
-        u.run,
-        u.seed,
-        u.model,
-        u.epochs,
-        u.train_images,
-        u.test_images,
-        u.test_acc,
-        u.train_acc,
-        +u.seconds.toFixed(1),
-        releases.get(c.id)?.id ?? null,
-        u.key,
-      ]),
-    );
-    writeFileAtomic(
-      csv,
-      toCsv(
-        [
-          "experiment",
-          "condition",
-          ...def.columns,
-          "run",
-          "seed",
-          "model",
-          "epochs",
-          "train_images",
-          "test_images",
-          "test_acc",
-          "train_acc",
-          "seconds",
-          "release",
-          "key",
-        ],
-        perRun,
-      ),
-    );
-    writeFileAtomic(
-      summaryCsv,
-      toCsv(
-        [
-          "experiment",
-          "condition",
-          ...def.columns,
-          "runs",
-          "test_acc_mean",
-          "test_acc_sd",
-          "attack_success",
-          "release",
-          "skipped",
-        ],
-        rows.map((r) => [
-          name,
-          r.condition,
-          ...def.columns.map((k) => r.cells[k] ?? null),
-          r.runs,
-          r.test_acc_mean,
-          r.test_acc_sd,
-          r.attack_success,
-          r.release,
-          r.skipped,
-        ]),
-      ),
-    );
-
     const seconds = (performance.now() - t0) / 1000;
-    const report = writeReport(
-      dir,
-      reportData(name, def, resolved, scaleNote, conditions, rows, victims, releases, runner, seconds),
-    );
+    const outcome: Outcome<N> = {
+      name,
+      def,
+      resolved,
+      scaleNote,
+      conditions,
+      rows,
+      victims,
+      releases,
+      train: runner.train,
+      stats: { ...runner.stats },
+      seconds,
+    };
+    writeVictimsCsv(csv, outcome);
+    writeSummaryCsv(summaryCsv, outcome);
+    const report = writeReport(dir, reportData(outcome));
     store.data.files = { csv, summary_csv: summaryCsv, report: report.html, report_json: report.json };
     store.save();
     return {
       experiment: name,
       dir,
-      results,
+      results: store.path,
       csv,
       summaryCsv,
       report: report.html,
@@ -283,153 +155,33 @@ export async function runExperiment<N extends ExperimentName>(
   }
 }
 
-/** The table rows as shown: the experiment's cells, accuracy mean +- sd, runs, attack success. */
-export function tableRows(def: { columns: string[] }, rows: readonly SummaryRow[]): Cell[][] {
-  return rows.map((r) => [
-    ...def.columns.map((k) => r.cells[k] ?? null),
-    r.skipped ? `skipped: ${r.skipped}` : formatMeanSd(r.test_accs, 2),
-    r.runs,
-    r.attack_success === null ? "–" : formatPercent(r.attack_success),
-  ]);
-}
-
-export const TABLE_COLUMNS = ["clean test accuracy (mean ± sd)", "victims", "attack success"];
-
-function reportData<N extends ExperimentName>(
-  name: N,
-  def: ExperimentDef<N>,
-  resolved: ResolvedConfig<N>,
-  scaleNote: string,
+/** One summary row per condition: its victims' final and peak accuracies, its release's attack success. */
+export function summarise(
   conditions: readonly Condition[],
-  rows: readonly SummaryRow[],
   victims: ReadonlyMap<string, VictimUnit[]>,
   releases: ReadonlyMap<string, LoadedRelease>,
-  runner: Runner,
-  seconds: number,
-): ReportData {
-  const { config } = resolved;
-  const ran = conditions.filter((c) => (victims.get(c.id) ?? []).length > 0);
-  const curves: ReportCurve[] = [
-    {
-      title: "Victims' clean test accuracy per epoch (mean over runs)",
-      xLabel: "epoch",
-      yLabel: "clean test accuracy",
-      yFormat: "percent",
-      series: ran.map((c) => ({ name: c.id, points: meanHistory(victims.get(c.id)!, "testAcc") })),
-    },
-    {
-      title: "Victims' training accuracy per epoch (on what they were trained on; mean over runs)",
-      xLabel: "epoch",
-      yLabel: "training accuracy",
-      yFormat: "percent",
-      series: ran.map((c) => ({ name: c.id, points: meanHistory(victims.get(c.id)!, "trainAcc") })),
-    },
-  ];
-  // One release's images: the targeted one at full budget if there is one.
-  const shown =
-    conditions.find((c) => c.release?.method === "targeted" && (c.budget ?? 1) === 1 && releases.has(c.id)) ??
-    conditions.find((c) => releases.has(c.id));
-  const grids: ImageGrid[] = [];
-  if (shown) {
-    const rel = releases.get(shown.id)!;
-    grids.push(
-      perturbationGrid(runner.train, rel.data, 3, {
-        title: `Clean, poisoned and amplified perturbation: release ${rel.id}`,
-      }),
-    );
-  }
-  const relUnits = [...new Map([...releases.values()].map((r) => [r.id, r.unit])).values()] as ReleaseUnit[];
-  const allVictims = conditions.flatMap((c) => victims.get(c.id) ?? []);
-  const skipped = rows.filter((r) => r.skipped);
-  const methods = [...new Set(relUnits.map((u) => u.recipe))].filter(
-    (m) => Object.hasOwn(METHODS, m) && m !== "random",
-  );
-  const { full: _full, ...params } = config as ConfigOf<N> & { full?: unknown };
-  return {
-    title: `advpoison experiment ${name}: ${def.title}`,
-    generator: "experiment",
-    subtitle: `${def.question} ${scaleNote}`,
-    headline: def.headline([...rows]),
-    params: {
-      scale: resolved.scale,
-      "config file": resolved.file ?? "built-in",
-      ...flatten("", params, {}),
-      "victims trained this run": runner.stats.victimsTrained,
-      "victims reused from earlier runs": runner.stats.victimsReused,
-      "releases crafted this run": runner.stats.releasesCrafted,
-      "releases reused": runner.stats.releasesReused,
-      seconds: Math.round(seconds),
-    },
-    tables: [
-      {
-        title: "Victims' clean test accuracy",
-        columns: [...def.columns, ...TABLE_COLUMNS],
-        rows: tableRows(def, rows),
-        note:
-          `Mean ± sample standard deviation over ${config.runs} victim${config.runs === 1 ? "" : "s"} per row ` +
-          `(seeds ${config.seed + 1}..${config.seed + config.runs}), each trained from scratch and tested on clean test ` +
-          `images. Attack success: ${methods.map((m) => `${m}: share ${METHODS[m]!.success.long}`).join("; ") || "–"}.`,
-      },
-      {
-        title: "Releases",
-        columns: RELEASE_COLUMNS,
-        rows: relUnits.map((u) =>
-          releaseRow({
-            name: u.key.replace(/^release\//, ""),
-            recipe: u.recipe,
-            eps: u.eps,
-            steps: u.steps,
-            poisoned: u.poisoned,
-            count: u.count,
-            maxLinf: u.max_linf,
-            meanL2: u.mean_l2,
-            attackSuccess: u.attack_success,
-            seconds: u.seconds,
-          }),
-        ),
-      },
-      {
-        title: "Every victim",
-        columns: [
-          "condition",
-          "run",
-          "seed",
-          "model",
-          "epochs",
-          "train images",
-          "test images",
-          "test acc",
-          "train acc",
-          "s",
-        ],
-        rows: allVictims.map((u) => [
-          u.condition,
-          u.run,
-          u.seed,
-          u.model,
-          u.epochs,
-          u.train_images,
-          u.test_images,
-          formatPercent(u.test_acc, 2),
-          formatPercent(u.train_acc, 2),
-          Math.round(u.seconds),
-        ]),
-      },
-    ],
-    curves,
-    imageGrids: grids,
-    notes: [
-      `Scale. ${scaleNote}`,
-      ...def.notes(config, {
-        count: runner.train.count,
-        channels: runner.train.channels,
-        numClasses: runner.train.numClasses,
-      }),
-      ...skipped.map((r) => `${r.condition}: skipped, ${r.skipped}.`),
-      `Every unit (crafting model, release, victim) is recorded in results.json when it finishes; running the same ` +
-        `command again reuses them (this run: ${runner.stats.victimsTrained} victims trained, ${runner.stats.victimsReused} ` +
-        `reused; ${runner.stats.releasesCrafted} releases crafted, ${runner.stats.releasesReused} reused).`,
-    ],
-    created: new Date().toISOString(),
-  };
+): SummaryRow[] {
+  return conditions.map((c): SummaryRow => {
+    const units = victims.get(c.id) ?? [];
+    const accs = units.map((u) => u.test_acc);
+    const peaks = units.map((u) => u.peak_test_acc);
+    const final = meanSd(accs);
+    const peak = meanSd(peaks);
+    const rel = releases.get(c.id);
+    return {
+      condition: c.id,
+      cells: c.cells,
+      runs: units.length,
+      victim_epochs: units[0]?.epochs ?? null,
+      test_acc_mean: units.length ? final.mean : null,
+      test_acc_sd: units.length ? final.sd : null,
+      test_accs: accs,
+      peak_test_acc_mean: units.length ? peak.mean : null,
+      peak_test_acc_sd: units.length ? peak.sd : null,
+      peak_test_accs: peaks,
+      release: rel?.id ?? null,
+      attack_success: rel && rel.unit.recipe !== "random" ? rel.unit.attack_success : null,
+      skipped: c.skip ?? null,
+    };
+  });
 }

@@ -12,6 +12,7 @@ import {
   type CrafterRef,
   type CraftPlan,
   craftRelease,
+  type DiffAugmentKind,
   type Init,
   MANIFEST_FILE,
   type Manifest,
@@ -23,7 +24,7 @@ import {
   shiftPermutation,
 } from "../poison/index.js";
 import { manualSeed } from "../torch/index.js";
-import { type Progress, type Recipe, recipe, silentProgress, train } from "../train/index.js";
+import { type Progress, type Recipe, recipe, silentProgress, testAccuracies, train } from "../train/index.js";
 import type { AnyConfig } from "./config.js";
 import type { BatchTransform } from "./defenses/index.js";
 import { digestOf, type ReleaseUnit, type ResultsStore, type VictimUnit } from "./store.js";
@@ -37,6 +38,7 @@ export interface ReleaseSpec {
   init: Init;
   restarts: number;
   augment: boolean;
+  augmentKind?: DiffAugmentKind;
   chunkSize: number;
   extra: CraftPlan["extra"];
 }
@@ -193,6 +195,7 @@ export class Runner {
         init: spec.init,
         restarts: spec.restarts,
         augment: spec.augment,
+        ...(spec.augmentKind ? { augmentKind: spec.augmentKind } : {}),
         chunkSize: spec.chunkSize,
         budget: 1,
         seed: this.config.seed,
@@ -333,7 +336,7 @@ export class Runner {
         epochs: c.victim.recipe.epochs,
         train_images: trainSet.count,
         test_images: testSet.count,
-        test_acc: last?.testAcc ?? Number.NaN,
+        ...testAccuracies(r.history),
         train_acc: last?.trainAcc ?? Number.NaN,
         history: r.history,
         seconds: (performance.now() - t0) / 1000,

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Cell } from "../report/index.js";
-import type { EpochRecord } from "../train/index.js";
+import { type EpochRecord, type TestAccuracies, testAccuracies } from "../train/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { VERSION } from "../util/version.js";
 
@@ -48,7 +48,8 @@ export interface ReleaseUnit {
   finished: string;
 }
 
-export interface VictimUnit {
+/** test_acc is the last epoch's clean test accuracy, peak_test_acc the best epoch's (peak_epoch). */
+export interface VictimUnit extends TestAccuracies {
   kind: "victim";
   key: string;
   /** The condition (table row) it belongs to, and its run number (1-based). */
@@ -59,8 +60,6 @@ export interface VictimUnit {
   epochs: number;
   train_images: number;
   test_images: number;
-  /** Clean test accuracy after the last epoch. */
-  test_acc: number;
   train_acc: number;
   history: EpochRecord[];
   seconds: number;
@@ -74,9 +73,16 @@ export interface SummaryRow {
   condition: string;
   cells: Record<string, Cell>;
   runs: number;
+  /** The victims' epochs (null when none ran). */
+  victim_epochs: number | null;
+  /** Final (last-epoch) clean test accuracy over the victims. */
   test_acc_mean: number | null;
   test_acc_sd: number | null;
   test_accs: number[];
+  /** Peak (best-epoch) clean test accuracy over the victims. */
+  peak_test_acc_mean: number | null;
+  peak_test_acc_sd: number | null;
+  peak_test_accs: number[];
   release: string | null;
   attack_success: number | null;
   /** Set when the condition was not run, with the reason. */
@@ -125,6 +131,8 @@ export class ResultsStore {
       if (data.experiment !== experiment)
         throw new Error(`${path} belongs to experiment '${data.experiment}', not '${experiment}'; use another --out`);
       data.units ??= {};
+      for (const [key, u] of Object.entries(data.units))
+        if (u.kind === "victim" && u.peak_test_acc === undefined) data.units[key] = withPeak(u);
       return new ResultsStore(dir, data);
     }
     return new ResultsStore(dir, {
@@ -157,6 +165,12 @@ export class ResultsStore {
     this.data.updated = new Date().toISOString();
     writeFileAtomic(this.path, `${JSON.stringify(this.data, null, 2)}\n`);
   }
+}
+
+/** A victim recorded before units held peak accuracy, with it derived from its history. */
+function withPeak(u: VictimUnit): VictimUnit {
+  const { peak_test_acc, peak_epoch } = testAccuracies(u.history);
+  return { ...u, peak_test_acc, peak_epoch };
 }
 
 /** RFC 4180 CSV: fields with commas, quotes or line breaks are quoted. */

@@ -4,7 +4,19 @@ export { checkEps, levelsOf, MAX_EPS, perturbationNorms, pixelUnits, quantize, t
 export { type ChunkCheck, type ChunkResult, ChunkStore, CRAFTER_FILE } from "./chunk-store.js";
 export { chunkedMethodOf, craftChunks, craftShard } from "./craft.js";
 export type { CraftRunOptions, CraftRunStats } from "./craft-run.js";
-export { DEFAULT_DIFF_AUGMENT, type DiffAugmentOptions, diffAugment } from "./diff-augment.js";
+export {
+  type AuthorsAugment,
+  authorsDiffAugment,
+  authorsShift,
+  DEFAULT_DIFF_AUGMENT_KIND,
+  DIFF_AUGMENT_KINDS,
+  type DiffAugmentKind,
+  type DiffAugmentOptions,
+  diffAugment,
+  diffAugmentOf,
+  QUARTER_DIFF_AUGMENT,
+  type QuarterAugment,
+} from "./diff-augment.js";
 export * from "./methods/index.js";
 export { errorMinimizing, type Objective, targeted, untargeted } from "./objective.js";
 export { checkPermutation, readPermutation, shiftPermutation } from "./permutation.js";

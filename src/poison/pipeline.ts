@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Dataset, OutputFormat } from "../data/index.js";
+import { channelMeans } from "../data/index.js";
 import { createModel, type LoadedModel, loadModel, type ModelInfo, saveModel } from "../models/index.js";
 import { manualSeed } from "../torch/index.js";
 import { type Progress, type Recipe, silentProgress, train } from "../train/index.js";
@@ -12,11 +13,11 @@ import { checkEps } from "./budget.js";
 import { ChunkStore } from "./chunk-store.js";
 import { craftShard } from "./craft.js";
 import type { CraftRunStats } from "./craft-run.js";
-import { DEFAULT_DIFF_AUGMENT } from "./diff-augment.js";
+import { DEFAULT_DIFF_AUGMENT_KIND, DIFF_AUGMENT_KINDS, type DiffAugmentKind, diffAugmentOf } from "./diff-augment.js";
 import { methodOf, methodSettings, type PoisonMethod } from "./methods/index.js";
 import { shiftPermutation } from "./permutation.js";
 import type { Init } from "./pgd.js";
-import type { CrafterRef, CraftPlan } from "./plan.js";
+import { type CrafterRef, type CraftPlan, planAugment } from "./plan.js";
 import { type Manifest, writeRelease } from "./release.js";
 
 const INITS: readonly Init[] = ["randn", "uniform", "zero"];
@@ -33,6 +34,8 @@ export interface PlanRequest {
   restarts?: number;
   /** Differentiable augmentation inside the attack, for the methods that use it (on by default). */
   augment?: boolean;
+  /** Which: the authors' RandomTransform (default) or the quarter-side shift of advpoison before 0.2. */
+  augmentKind?: DiffAugmentKind;
   chunkSize?: number;
   budget?: number;
   seed?: number;
@@ -49,6 +52,8 @@ export interface PlanRequest {
 export function checkRequest(req: Omit<PlanRequest, "dataset">, crafters: number): PoisonMethod {
   const method = methodOf(req.method);
   checkEps(req.eps);
+  if (req.augmentKind !== undefined && !DIFF_AUGMENT_KINDS.includes(req.augmentKind))
+    throw new Error(`augmentation must be ${DIFF_AUGMENT_KINDS.join(" or ")}, got '${req.augmentKind}'`);
   if (req.init !== undefined && !INITS.includes(req.init))
     throw new Error(`init must be ${INITS.join(", ")}, got '${req.init}'`);
   if (!method.restartable && (req.restarts ?? 1) !== 1)
@@ -78,7 +83,12 @@ export function makePlan(req: PlanRequest, trainSet: Dataset, crafters: readonly
     stepSize: req.stepSize ?? (req.tau ?? method.defaults.tau) * eps,
     init: req.init ?? method.defaults.init,
     restarts: req.restarts ?? 1,
-    augment: (req.augment ?? true) && method.augments ? { ...DEFAULT_DIFF_AUGMENT } : null,
+    augment:
+      (req.augment ?? true) && method.augments
+        ? planAugment(
+            diffAugmentOf(req.augmentKind ?? DEFAULT_DIFF_AUGMENT_KIND, trainSet.height, channelMeans(trainSet)),
+          )
+        : null,
     chunkSize: req.chunkSize ?? 512,
     budget: req.budget ?? 1,
     seed: req.seed ?? 0,

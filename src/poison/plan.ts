@@ -2,6 +2,24 @@
 // sharded and merged; the plan's digest guards against mixing chunks of different settings.
 import { createHash } from "node:crypto";
 import { Rng } from "../data/index.js";
+import type { AuthorsAugment, DiffAugmentOptions, QuarterAugment } from "./diff-augment.js";
+
+/** How a plan records the augmentation (see CraftPlan.augment). */
+export type PlanAugment = AuthorsAugment | Omit<QuarterAugment, "kind">;
+
+/** The plan's augmentation as the attack takes it. */
+export function augmentOf(plan: Pick<CraftPlan, "augment">): DiffAugmentOptions | undefined {
+  const a = plan.augment;
+  if (!a) return undefined;
+  return "kind" in a ? a : { kind: "quarter", ...a };
+}
+
+/** The plan form of an augmentation (the inverse of augmentOf). */
+export function planAugment(o: DiffAugmentOptions): PlanAugment {
+  if (o.kind === "authors") return o;
+  const { kind: _quarter, ...legacy } = o;
+  return legacy;
+}
 
 export interface CrafterRef {
   path: string;
@@ -22,8 +40,11 @@ export interface CraftPlan {
   stepSize: number;
   init: "randn" | "uniform" | "zero";
   restarts: number;
-  /** Largest shift of the differentiable augmentation as a fraction of the side; 0 with flips off = none. */
-  augment: { maxShift: number; flip: boolean } | null;
+  /**
+   * The differentiable augmentation inside the attack, or null. The quarter-side transform keeps the shape plans
+   * always gave it (`{ maxShift, flip }`, no `kind`), so that earlier work directories resume under the same digest.
+   */
+  augment: PlanAugment | null;
   /** Images crafted together; also the unit of resuming and sharding. */
   chunkSize: number;
   /** Fraction of the training set poisoned (a seeded random subset); the rest is released unchanged. */

@@ -13,6 +13,11 @@ export function formatPercent(fraction: number, digits = 1): string {
   return Number.isFinite(fraction) ? `${(fraction * 100).toFixed(digits)}%` : "–";
 }
 
+/** A best epoch's accuracy with the epoch: "68.0% (epoch 1)"; an en dash without an accuracy. */
+export function formatPeak(fraction: number, epoch: number, digits = 1): string {
+  return Number.isFinite(fraction) ? `${formatPercent(fraction, digits)} (epoch ${epoch})` : "–";
+}
+
 /** Mean and sample standard deviation (0 for a single value; NaN for none). */
 export function meanSd(values: readonly number[]): { mean: number; sd: number } {
   const n = values.length;

@@ -8,7 +8,7 @@ import { renderReport } from "./render.js";
 import type { ReportData } from "./types.js";
 
 export { renderCurve } from "./chart.js";
-export { compactJson, escapeHtml, formatMeanSd, formatPercent, meanSd } from "./format.js";
+export { compactJson, escapeHtml, formatMeanSd, formatPeak, formatPercent, meanSd } from "./format.js";
 export { embedImage, type GridOptions, perturbationGrid } from "./grid.js";
 export { historySeries } from "./history.js";
 export { RELEASE_COLUMNS, type ReleaseFacts, releaseRow } from "./release-table.js";

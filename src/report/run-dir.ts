@@ -7,7 +7,7 @@ import { type Dataset, loadSplit, parseSpec, subset } from "../data/index.js";
 import { loadReleaseSplit, MANIFEST_FILE, type Manifest, readManifest } from "../poison/index.js";
 import { RUN_FILE, readRunRecord, type TrainRunRecord } from "../train/index.js";
 import { VERSION } from "../util/version.js";
-import { formatMeanSd, formatPercent, meanSd } from "./format.js";
+import { formatMeanSd, formatPeak, formatPercent, meanSd } from "./format.js";
 import { perturbationGrid } from "./grid.js";
 import { historySeries } from "./history.js";
 import { RELEASE_COLUMNS, releaseRow } from "./release-table.js";
@@ -84,6 +84,7 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
   }
   const victimsOf = (release: string) => runs.filter((r) => r.release === release);
   const accOf = (rs: FoundRun[]) => meanSd(rs.map((r) => r.record.test_acc));
+  const peakOf = (rs: FoundRun[]) => meanSd(rs.map((r) => r.record.peak_test_acc));
   const clean = runs.filter((r) => r.release === undefined);
   const poisoned = runs.filter((r) => r.release !== undefined);
 
@@ -93,7 +94,9 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
       label: "trained on clean data",
       value: formatPercent(accOf(clean).mean),
       tone: "good",
-      detail: `clean test accuracy${clean.length > 1 ? `, mean of ${clean.length}` : ""}`,
+      detail:
+        `final clean test accuracy${clean.length > 1 ? `, mean of ${clean.length}` : ""}; ` +
+        `peak ${formatPercent(peakOf(clean).mean)} (best epoch)`,
     });
   }
   const worst = poisoned.reduce<FoundRun | undefined>(
@@ -105,7 +108,7 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
       label: `lowest: trained on ${worst.release}`,
       value: formatPercent(worst.record.test_acc),
       tone: "bad",
-      detail: "clean test accuracy",
+      detail: `final clean test accuracy; peak ${formatPeak(worst.record.peak_test_acc, worst.record.peak_epoch)}`,
     });
   }
 
@@ -135,7 +138,7 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
         ? [
             {
               title: "Releases",
-              columns: [...RELEASE_COLUMNS, "victim test accuracy"],
+              columns: [...RELEASE_COLUMNS, "victim test accuracy (final)", "victim peak test accuracy"],
               rows: releases.map(({ name, manifest: m }) => {
                 const victims = victimsOf(name);
                 return [
@@ -157,9 +160,17 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
                         victims.map((r) => r.record.test_acc),
                         2,
                       ),
+                  victims.length === 0
+                    ? null
+                    : formatMeanSd(
+                        victims.map((r) => r.record.peak_test_acc),
+                        2,
+                      ),
                 ];
               }),
-              note: "Norms in grey levels (0..255). Victims are the trained models whose dataset is the release.",
+              note:
+                "Norms in grey levels (0..255). Victims are the trained models whose dataset is the release; final " +
+                "is their last epoch's clean test accuracy, peak their best epoch's.",
             },
           ]
         : []),
@@ -167,13 +178,22 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
         ? [
             {
               title: "Trained models",
-              columns: ["run", "model", "trained on", "epochs", "test accuracy", "seconds"],
+              columns: [
+                "run",
+                "model",
+                "trained on",
+                "epochs",
+                "test accuracy (final)",
+                "peak test accuracy",
+                "seconds",
+              ],
               rows: runs.map((r) => [
                 r.name,
                 r.record.model,
                 r.release ?? r.record.dataset,
                 r.record.history.length,
                 formatPercent(r.record.test_acc, 2),
+                formatPeak(r.record.peak_test_acc, r.record.peak_epoch, 2),
                 Math.round(r.record.seconds),
               ]),
             },

@@ -4,20 +4,20 @@ import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomic } from "../util/atomic.js";
 import { RUN_FILE } from "../util/ownership.js";
+import { type TestAccuracies, testAccuracies } from "./accuracy.js";
 import type { Recipe } from "./recipe.js";
 import type { EpochRecord, TrainResult } from "./trainer.js";
 
 export { RUN_FILE };
 
-export interface TrainRunRecord extends TrainResult {
+/** test_acc is the last epoch's clean test accuracy, peak_test_acc the best epoch's (peak_epoch). */
+export interface TrainRunRecord extends TrainResult, TestAccuracies {
   /** The dataset spec trained on (a release is `NAME:DIR`). */
   dataset: string;
   subset: number | null;
   model: string;
   seed: number;
   recipe: Recipe;
-  /** Clean test accuracy after the last epoch. */
-  test_acc: number;
 }
 
 // Only what readers rely on is checked; other fields pass through.
@@ -26,6 +26,8 @@ const RecordSchema = z.looseObject({
   dataset: z.string(),
   model: z.string(),
   test_acc: z.number().nullable(),
+  peak_test_acc: z.number().nullable().optional(),
+  peak_epoch: z.number().nullable().optional(),
   seconds: z.number(),
   history: z.array(EpochSchema),
 });
@@ -50,6 +52,15 @@ export function readRunRecord(dir: string): TrainRunRecord {
     throw new Error(`${path}: ${issue.path.join(".") || "the record"}: ${issue.message}`);
   }
   const record = parsed.data as unknown as TrainRunRecord;
-  // JSON has no NaN: a run without a test set stored null.
-  return { ...record, test_acc: record.test_acc ?? Number.NaN, history: record.history as EpochRecord[] };
+  const history = record.history as EpochRecord[];
+  // JSON has no NaN: a run without a test set stored null. Records written before peak_test_acc existed
+  // get it from their history.
+  const derived = testAccuracies(history);
+  return {
+    ...record,
+    test_acc: record.test_acc ?? Number.NaN,
+    peak_test_acc: record.peak_test_acc ?? derived.peak_test_acc,
+    peak_epoch: record.peak_epoch ?? derived.peak_epoch,
+    history,
+  };
 }

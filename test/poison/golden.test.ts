@@ -22,8 +22,11 @@ const MANIFEST_KEYS = ["tool", "plan", "plan_digest", "release", "poisoned_indic
 
 /** Each case: a name and the craft flags after BASE. */
 const CASES: [string, string[]][] = [
-  ["targeted", [METHOD_FLAG, "targeted", "--steps", "3", "--restarts", "2"]],
-  ["untargeted", [METHOD_FLAG, "untargeted", "--steps", "3", "--budget", "0.5"]],
+  // The quarter-side augmentation, the default of the code these outputs were first recorded from.
+  ["targeted", [METHOD_FLAG, "targeted", "--steps", "3", "--restarts", "2", "--augment-kind", "quarter"]],
+  ["untargeted", [METHOD_FLAG, "untargeted", "--steps", "3", "--budget", "0.5", "--augment-kind", "quarter"]],
+  // The authors' augmentation, the default since (recorded when it became so).
+  ["targeted-authors", [METHOD_FLAG, "targeted", "--steps", "3"]],
   ["untargeted-noaug-npy", [METHOD_FLAG, "untargeted", "--steps", "2", "--no-augment", "--format", "npy"]],
   // --recipe is the old name of --method, kept as an alias.
   ["random", ["--recipe", "random"]],
@@ -105,6 +108,8 @@ describe("outputs on fixed seeds", { skip: needs(existsSync(FMNIST), `Fashion-MN
       "poison.steps=2",
       "--set",
       "victim.epochs=1",
+      "--set",
+      'poison.augmentKind="quarter"',
       "--set",
       'methods=["clean","random","targeted"]',
     ];

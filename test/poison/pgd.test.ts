@@ -4,7 +4,7 @@ import { before, describe, test } from "node:test";
 import { buildBatch, type Dataset, loadSplit, subset } from "../../src/data/index.js";
 import { createModel } from "../../src/models/index.js";
 import type { Module } from "../../src/nn/index.js";
-import { pgd, shiftPermutation, targeted, untargeted } from "../../src/poison/index.js";
+import { pgd, QUARTER_DIFF_AUGMENT, shiftPermutation, targeted, untargeted } from "../../src/poison/index.js";
 import { manualSeed, noGrad, scope, tensor } from "../../src/torch/index.js";
 import { recipe, train } from "../../src/train/index.js";
 
@@ -38,7 +38,7 @@ describe("PGD against a trained model", {
       steps: 30,
       init: "randn",
       restarts: 1,
-      augment: augment ? { maxShift: 0.25, flip: true } : undefined,
+      augment: augment ? QUARTER_DIFF_AUGMENT : undefined,
     });
     return { batch, target, ...r };
   }

@@ -37,13 +37,13 @@ function tempDir(): string {
 describe("advpoison report on a run directory", { skip: !existsSync(FMNIST) && `${FMNIST} missing` }, () => {
   const run = tempDir();
   const release = join(run, "release-random");
-  let victimAcc = 0;
+  let victim: Record<string, unknown>;
   let report: ReportData;
 
   before(() => {
     ok(["train", ...SMALL, "--device", "cpu", "--out", join(run, "clean"), "--json"]);
     ok(["craft", "--recipe", "random", "--eps", "8", "--subset", "64", "--out", release, "--json"]);
-    victimAcc = ok([
+    victim = ok([
       "train",
       ...SMALL,
       "--dataset",
@@ -51,7 +51,7 @@ describe("advpoison report on a run directory", { skip: !existsSync(FMNIST) && `
       "--out",
       join(run, "victim-random"),
       "--json",
-    ]).test_acc as number;
+    ]);
     const r = ok(["report", run, "--json"]);
     assert.equal(r.report, join(run, "report.html"));
     report = readJson<ReportData>(r.report_json as string);
@@ -63,7 +63,11 @@ describe("advpoison report on a run directory", { skip: !existsSync(FMNIST) && `
       releases!.rows.map((row) => [row[0], row[1], row[2], row[4], row[5]]),
       [["release-random", "random", "8/255", "64/64", 8]],
     );
-    assert.equal(releases!.rows[0]!.at(-1), `${(100 * victimAcc).toFixed(2)}%`);
+    // train --json: final and peak (one epoch here: the same epoch), both shown beside the release.
+    const [final, peak] = [victim.test_acc as number, victim.peak_test_acc as number];
+    assert.ok(final >= 0 && final <= 1 && peak === final && victim.peak_epoch === 1, JSON.stringify(victim));
+    assert.deepEqual(releases!.rows[0]!.slice(-2), [`${(100 * final).toFixed(2)}%`, `${(100 * peak).toFixed(2)}%`]);
+    assert.match(report.headline!.at(-1)!.detail!, /^final clean test accuracy; peak [\d.]+% \(epoch 1\)$/);
     assert.deepEqual(
       models!.rows.map((row) => [row[0], row[2], row[3]]),
       [

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { tensor } from "../../torch/index.js";
 import type { Objective } from "../objective.js";
 import { pgd } from "../pgd.js";
+import { augmentOf } from "../plan.js";
 import type { ChunkInput, ChunkOutput } from "./method.js";
 
 /** The authors' PGD: 250 signed steps of 0.05 eps from a Gaussian start. */
@@ -27,7 +28,7 @@ export function craftAdversarial(input: ChunkInput, objective: Objective): Chunk
       steps: plan.steps,
       init: plan.init,
       restarts: plan.restarts,
-      augment: plan.augment ?? undefined,
+      augment: augmentOf(plan),
     });
     return { delta: r.delta, success: r.success };
   } finally {

@@ -9,6 +9,7 @@ import type { Module } from "../../nn/index.js";
 import { F, grad, keep, noGrad, scope, type Tensor, zerosLike } from "../../torch/index.js";
 import { diffAugment } from "../diff-augment.js";
 import { type PgdOptions, type PgdResult, withRestarts } from "../pgd.js";
+import { augmentOf } from "../plan.js";
 import type { ChunkedMethod } from "./method.js";
 
 export interface TensorClogOptions extends PgdOptions {
@@ -144,7 +145,7 @@ export const tensorclogMethod: ChunkedMethod<typeof settings> = {
       steps: plan.steps,
       init: plan.init,
       restarts: plan.restarts,
-      augment: plan.augment ?? undefined,
+      augment: augmentOf(plan),
       batchSize: s.batchSize,
     });
     return { delta: r.delta, success: r.success };
