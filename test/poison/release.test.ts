@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { needs } from "../requirements.js";
 
 const FMNIST = "/usr/share/datasets/fashion-mnist";
 const CLI = join(process.cwd(), "dist/src/cli/main.js");
@@ -21,7 +22,7 @@ function releaseBytes(dir: string): Buffer {
   return readFileSync(join(dir, "train-images-idx3-ubyte.gz"));
 }
 
-describe("crafting pipeline", { skip: !existsSync(FMNIST) && `${FMNIST} missing` }, () => {
+describe("crafting pipeline", { skip: needs(existsSync(FMNIST), `Fashion-MNIST (${FMNIST})`) }, () => {
   const tmp = mkdtempSync(join(tmpdir(), "advpoison-release-"));
   const whole = join(tmp, "whole");
 

@@ -36,6 +36,7 @@ import {
   writeReport,
 } from "../../src/report/index.js";
 import type { EpochRecord } from "../../src/train/trainer.js";
+import { needs } from "../requirements.js";
 import { CLASS_NAMES, EPS, SIDE, samplePoisoned, sampleReport, sampleSource } from "./sample.js";
 
 function tempDir(): string {
@@ -447,7 +448,7 @@ addEventListener("load", () => {
 `;
 
 describe("in headless Chromium", {
-  skip: !CHROMIUM && "chromium is not installed (apt-get install chromium; scripts/setup.sh does)",
+  skip: needs(CHROMIUM !== undefined, "chromium"),
 }, () => {
   const dir = tempDir();
   let paths = { html: "", json: "" };
