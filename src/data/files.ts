@@ -98,7 +98,7 @@ function gunzipHead(raw: Uint8Array, n: number, path: string): Uint8Array {
     try {
       head = gunzipSync(raw.subarray(0, k), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
     } catch (e) {
-      throw new DatasetError(`corrupt gzip data: ${(e as Error).message}`, path);
+      throw new DatasetError(`corrupt or truncated gzip data: ${(e as Error).message}`, path);
     }
     if (head.length >= n || k >= raw.length) return new Uint8Array(head.buffer, head.byteOffset, head.byteLength);
     if (k >= 2 ** 16) throw new DatasetError("corrupt gzip data: no content in its first 64 KiB", path);
