@@ -22,6 +22,8 @@ import {
 import { SmallCNN } from "../../src/models/index.js";
 import { F, manualSeed, noGrad, scope, type Tensor, tensor } from "../../src/torch/index.js";
 import { recipe, train } from "../../src/train/index.js";
+import { byteDifference, hasPil, pil } from "../pil.js";
+import { needs } from "../requirements.js";
 import { syntheticDataset } from "../train/synthetic.js";
 
 const SIDE = 28;
@@ -194,6 +196,33 @@ describe("defences as batch transforms", () => {
       assert.deepEqual(r.x.shape, [2, 1, SIDE, SIDE]);
       assert.equal(r.target, undefined);
     });
+  });
+
+  test("JPEG round trip matches PIL's (python3-pil) at the same quality", {
+    skip: needs(hasPil, "python3-pil"),
+  }, () => {
+    const plane = SIDE * SIDE;
+    const pixels = smoothPixels(1, 3);
+    const hwc = new Uint8Array(3 * plane);
+    for (let p = 0; p < plane; p++)
+      for (let k = 0; k < 3; k++) hwc[p * 3 + k] = Math.round(pixels[k * plane + p]! * 255);
+    for (const quality of [30, 50, 90]) {
+      const ours = jpegRoundTrip(pixels, [1, 3, SIDE, SIDE], quality);
+      const oursHwc = new Uint8Array(3 * plane);
+      for (let p = 0; p < plane; p++)
+        for (let k = 0; k < 3; k++) oursHwc[p * 3 + k] = Math.round(ours[k * plane + p]! * 255);
+      // PIL with 4:4:4 sampling, as jpeg-js encodes: the same IJG quantisation tables, so the two differ only
+      // in DCT rounding, a few levels (measured on this image: max 5, mean 0.63, at quality 30).
+      // The change JPEG makes is ~2.5 levels on average, so a quality that is not applied would show.
+      const reference = pil(
+        `im = Image.frombytes("RGB", (${SIDE}, ${SIDE}), sys.stdin.buffer.read()); b = io.BytesIO()\n` +
+          `im.save(b, "JPEG", quality=${quality}, subsampling=0); b.seek(0)\n` +
+          'sys.stdout.buffer.write(Image.open(b).convert("RGB").tobytes())',
+        hwc,
+      );
+      const d = byteDifference(oursHwc, reference);
+      assert.ok(d.max <= 6 && d.mean < 1, `quality ${quality}: max ${d.max}, mean ${d.mean} from PIL`);
+    }
   });
 
   test("grayscale: luminance in all three channels; a no-op on grey images, which the experiment skips", () => {
