@@ -1,6 +1,8 @@
 // Data benchmark: how long the real Fashion-MNIST takes to load, and what the loader costs per batch
 // (128 samples, random crop with padding 2 and flips, tensors included) as a percentage of a SmallCNN
-// train step measured in the same run. Prints one JSON line per case.
+// train step measured in the same run; both against a PyTorch reference doing the same work on the same
+// IDX files (bench/reference/data.py), in alternating rounds as bench/engine.ts does. Prints one JSON line
+// per case.
 
 import { existsSync } from "node:fs";
 import type { Dataset } from "../src/data/dataset.js";
@@ -9,23 +11,38 @@ import { DEBIAN_FASHION_MNIST_DIR, loadDataset } from "../src/data/registry.js";
 import { SmallCNN } from "../src/models/index.js";
 import { SGD } from "../src/optim/index.js";
 import { F, getNumThreads, manualSeed, scope } from "../src/torch/index.js";
+import { Reference } from "./reference.js";
 import { median, medianMs, printCase } from "./timing.js";
 
 const BATCH = 128;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-function loadFashionMnist(): Dataset | undefined {
-  if (!existsSync(DEBIAN_FASHION_MNIST_DIR)) {
+/** The PyTorch side, which reads Debian's files itself: only when they are there. */
+const reference = existsSync(DEBIAN_FASHION_MNIST_DIR)
+  ? new Reference("bench/reference/data.py", ["--threads", String(getNumThreads())])
+  : undefined;
+
+async function loadFashionMnist(): Promise<Dataset | undefined> {
+  if (!reference) {
     printCase({ case: "fashion-mnist.load", skipped: `${DEBIAN_FASHION_MNIST_DIR} not present` });
     return undefined;
   }
-  const times: number[] = [];
+  const ours: number[] = [];
+  const torch: number[] = [];
   let train: Dataset | undefined;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < ROUNDS; i++) {
     const t0 = performance.now();
     train = loadDataset("fashion-mnist").train;
-    times.push((performance.now() - t0) / 1000);
+    ours.push((performance.now() - t0) / 1000);
+    torch.push((await reference.ask("load")).seconds as number);
   }
-  printCase({ case: "fashion-mnist.load", seconds: Number(median(times).toFixed(3)) });
+  const [o, t] = [median(ours), median(torch)];
+  printCase({
+    case: "fashion-mnist.load",
+    seconds: +o.toFixed(3),
+    torch_seconds: +t.toFixed(3),
+    ratio: +(o / t).toFixed(3),
+  });
   return train;
 }
 
@@ -45,8 +62,8 @@ function syntheticFashionMnist(): Dataset {
   };
 }
 
-function main(): void {
-  const train = loadFashionMnist() ?? syntheticFashionMnist();
+async function main(): Promise<void> {
+  const train = (await loadFashionMnist()) ?? syntheticFashionMnist();
   const loader = new DataLoader(train, {
     batchSize: BATCH,
     shuffle: true,
@@ -54,13 +71,27 @@ function main(): void {
     dropLast: true,
     augment: { cropPadding: 2, flip: true },
   });
-  const batches = loader.epoch(0);
+  // Epoch after epoch, as the PyTorch side's stream: the rounds take more batches than one epoch has.
+  let epoch = 0;
+  let batches = loader.epoch(epoch);
   const nextBatch = () => {
-    const b = batches.next();
-    if (b.done) throw new Error("ran out of batches");
+    let b = batches.next();
+    if (b.done) {
+      batches = loader.epoch(++epoch);
+      b = batches.next();
+    }
+    if (b.done) throw new Error("the loader yields no batches");
     return b.value;
   };
-  const loaderMs = medianMs(() => nextBatch().dispose(), 20, 200);
+  const ours: number[] = [];
+  const torch: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const warmup = r === 0 ? 20 : 0;
+    ours.push(medianMs(() => nextBatch().dispose(), warmup, 200));
+    if (reference) torch.push((await reference.ask(`batch ${warmup} 200`)).ms as number);
+  }
+  reference?.close();
+  const loaderMs = median(ours);
 
   manualSeed(0);
   const model = new SmallCNN({ inChannels: 1, numClasses: 10, imageSize: 28 });
@@ -81,9 +112,12 @@ function main(): void {
     case: "loader.overhead",
     percent: Number(((100 * loaderMs) / stepMs).toFixed(2)),
     loader_ms: Number(loaderMs.toFixed(3)),
+    ...(torch.length
+      ? { torch_batch_ms: +median(torch).toFixed(3), ratio: +(loaderMs / median(torch)).toFixed(3) }
+      : {}),
     train_step_ms: Number(stepMs.toFixed(2)),
     threads: getNumThreads(),
   });
 }
 
-main();
+await main();

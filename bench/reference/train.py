@@ -1,9 +1,13 @@
 """PyTorch reference for bench/train.ts: SmallCNN-BN on Fashion-MNIST with advpoison's "fast" recipe
 (Nesterov SGD 0.9, wd 5e-4, batch 128, one-cycle lr peaking at 0.05, random crop (pad 2) + flip).
-Prints {"seconds_per_epoch": .., "test_acc": ..}."""
+
+Serves requests on stdin so that the TypeScript side can alternate rounds with it closely in time:
+"epoch N" trains one epoch of the recipe on the first N training images (one model, trained on across
+requests) and answers {"seconds": ..}; "eval" answers {"test_acc": ..} on the test split."""
 import argparse
 import json
 import math
+import sys
 import time
 
 import torch
@@ -38,9 +42,37 @@ def augment(x, pad, gen):
     return torch.where(flip[:, None, None, None], out.flip(3), out)
 
 
+def train_epoch(model, opt, x_all, y_all, gen):
+    """One epoch of the recipe (its one-cycle schedule over that epoch); returns the seconds it took."""
+    schedule = one_cycle(0.05, 1)
+    n, bs = len(x_all), 128
+    steps = math.ceil(n / bs)
+    t0 = time.perf_counter()
+    model.train()
+    order = torch.randperm(n, generator=gen)
+    for b in range(steps):
+        idx = order[b * bs:(b + 1) * bs]
+        x = augment(x_all[idx].float().div_(255), 2, gen)
+        for g in opt.param_groups:
+            g["lr"] = schedule(b / steps)
+        loss = F.cross_entropy(model(x), y_all[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t0
+
+
+def test_accuracy(model, xte, yte):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for b in range(0, len(xte), 512):
+            correct += (model(xte[b:b + 512].float() / 255).argmax(1) == yte[b:b + 512]).sum().item()
+    return correct / len(xte)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -50,29 +82,14 @@ def main():
     xte, yte = load_idx("test")
     model = SmallCNN()
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    schedule = one_cycle(0.05, a.epochs)
-    n, bs = len(xtr), 128
-    steps = math.ceil(n / bs)
-    t0 = time.perf_counter()
-    for epoch in range(a.epochs):
-        model.train()
-        order = torch.randperm(n, generator=gen)
-        for b in range(steps):
-            idx = order[b * bs:(b + 1) * bs]
-            x = augment(xtr[idx].float().div_(255), 2, gen)
-            for g in opt.param_groups:
-                g["lr"] = schedule(epoch + b / steps)
-            loss = F.cross_entropy(model(x), ytr[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    seconds = (time.perf_counter() - t0) / a.epochs
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for b in range(0, len(xte), 512):
-            correct += (model(xte[b:b + 512].float() / 255).argmax(1) == yte[b:b + 512]).sum().item()
-    print(json.dumps({"seconds_per_epoch": seconds, "test_acc": correct / len(xte)}))
+    for line in sys.stdin:
+        kind, *args = line.split()
+        if kind == "epoch":
+            n = int(args[0])
+            answer = {"seconds": train_epoch(model, opt, xtr[:n], ytr[:n], gen)}
+        else:
+            answer = {"test_acc": test_accuracy(model, xte, yte)}
+        print(json.dumps(answer), flush=True)
 
 
 if __name__ == "__main__":

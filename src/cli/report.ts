@@ -27,9 +27,13 @@ function reportOf(dir: string, o: ReportCliOptions): { data: ReportData; how: st
     if (data.generator !== "run-dir") return { data, how: `rendered again from ${existing}` };
   }
   const found = scanRunDir(dir);
+  const data = runDirReport(dir, found, { perClass: o.perClass });
+  for (const u of found.unreadable) console.error(`advpoison: warning: skipped ${u.reason}`);
   return {
-    data: runDirReport(dir, found, { perClass: o.perClass }),
-    how: `${found.releases.length} releases and ${found.runs.length} trained models collected`,
+    data,
+    how:
+      `${found.releases.length} releases and ${found.runs.length} trained models collected` +
+      (found.unreadable.length ? `, ${found.unreadable.length} unreadable skipped` : ""),
   };
 }
 

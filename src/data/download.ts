@@ -4,11 +4,10 @@
 import { createHash } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { gunzipSync } from "node:zlib";
 import { writeFileDurable } from "../util/atomic.js";
 import { checkDestination, commitDirectory, makeTempBeside } from "./atomic.js";
 import { DatasetError } from "./errors.js";
-import { readBytes } from "./files.js";
+import { decodeMaybeGzip, readBytes } from "./files.js";
 import { defaultDownloadDir } from "./registry.js";
 import { type DownloadableName, OFFICIAL_SOURCES, type Resource } from "./sources.js";
 import { readTar } from "./tar.js";
@@ -116,12 +115,7 @@ function describeFetchError(e: unknown): string {
 
 /** Writes the files under `inner`/ of the .tar.gz `archive` into `dest`, without that prefix. */
 function extractDirectory(archive: string, inner: string, dest: string): void {
-  let tar: Uint8Array;
-  try {
-    tar = gunzipSync(readBytes(archive));
-  } catch (e) {
-    throw new DatasetError(`corrupt gzip data: ${(e as Error).message}`, archive);
-  }
+  const tar = decodeMaybeGzip(readBytes(archive), archive).data;
   const prefix = `${inner}/`;
   const entries = readTar(tar, archive).filter((e) => e.path.startsWith(prefix));
   if (entries.length === 0) throw new DatasetError(`archive has no ${prefix} directory`, archive);

@@ -24,13 +24,36 @@ export function folderSplitRoot(dir: string, split: Split): string | undefined {
   return names.map((n) => join(dir, n)).find(isDirectory);
 }
 
+/**
+ * Reads one split. The test split is numbered by the training split's classes, matched by name (as a model
+ * trained on train/ predicts them): a class missing from test/ just has no test images, while a class only in
+ * test/ is an error, since no model trained on train/ can predict it.
+ */
 export function readFolderSplit(dir: string, split: Split, options: FolderOptions = {}): Dataset {
   const root = folderSplitRoot(dir, split);
   if (!root) {
     const expected = split === "train" ? "train/" : "test/ or val/";
     throw new DatasetError(`no ${split} split: expected a ${expected} directory holding <class>/<image> files`, dir);
   }
-  return readImageFolder(root, options);
+  const trainRoot = split === "test" ? folderSplitRoot(dir, "train") : undefined;
+  if (trainRoot === undefined) return readImageFolder(root, options);
+  const trainClasses = classDirectories(trainRoot);
+  const extra = classDirectories(root).filter((c) => !trainClasses.includes(c));
+  if (extra.length > 0) {
+    throw new DatasetError(
+      `class ${extra.map((c) => `'${c}'`).join(", ")} of ${basename(root)}/ is not a class of train/ ` +
+        `(${trainClasses.length} classes); the splits must have the same class directories`,
+      root,
+    );
+  }
+  return readImageFolder(root, options, trainClasses);
+}
+
+/** The class directories of a split's root, in torchvision's (plain sorted) order. */
+function classDirectories(root: string): string[] {
+  return listDir(root)
+    .filter((e) => e.isDir)
+    .map((e) => e.name);
 }
 
 /**
@@ -47,13 +70,13 @@ function listDir(dir: string): { name: string; isDir: boolean }[] {
 /**
  * Reads every image directly inside ROOT's class directories (subdirectories are not searched; an empty
  * class directory still counts as a class, so class indices survive subsetting). Images become grayscale
- * (1 channel) when every file is grayscale and RGB (3 channels) otherwise; alpha is dropped.
+ * (1 channel) when every file is grayscale and RGB (3 channels) otherwise; alpha is dropped. `classes`
+ * numbers the classes instead of ROOT's own directories (each directory must be one of them; a class
+ * without a directory has no images).
  */
-export function readImageFolder(root: string, options: FolderOptions = {}): Dataset {
+export function readImageFolder(root: string, options: FolderOptions = {}, classes?: readonly string[]): Dataset {
   if (!isDirectory(root)) throw new DatasetError("image folder not found", root);
-  const classNames = listDir(root)
-    .filter((e) => e.isDir)
-    .map((e) => e.name);
+  const classNames = classes ?? classDirectories(root);
   if (classNames.length === 0) throw new DatasetError("no class directories (expected ROOT/<class>/<image>)", root);
   const images: HwcImage[] = [];
   const labels: number[] = [];
@@ -61,6 +84,7 @@ export function readImageFolder(root: string, options: FolderOptions = {}): Data
   let allGray = true;
   let first: { file: string; height: number; width: number } | undefined;
   for (const [label, className] of classNames.entries()) {
+    if (!isDirectory(join(root, className))) continue;
     const files = listDir(join(root, className)).filter(
       (e) => !e.isDir && IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase()),
     );

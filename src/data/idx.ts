@@ -14,8 +14,18 @@ export interface IdxArray {
   readonly data: Uint8Array;
 }
 
-/** Parses an (already gunzipped) IDX file of unsigned bytes; `path` is only for error messages. */
-export function parseIdx(bytes: Uint8Array, path: string): IdxArray {
+/** An IDX header: the dimensions, where the elements start and the file size they imply. */
+interface IdxHeader {
+  readonly dims: readonly number[];
+  readonly headerSize: number;
+  readonly fileSize: number;
+}
+
+/** The largest header: 255 dimensions. */
+const MAX_HEADER_BYTES = 4 + 4 * 255;
+
+/** Reads the header at the start of `bytes` (the whole file or just its head); `path` names it in errors. */
+function parseIdxHeader(bytes: Uint8Array, path: string): IdxHeader {
   if (bytes.length < 4)
     throw new DatasetError(`truncated IDX file: ${bytes.length} bytes, too short for a header`, path);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -38,7 +48,12 @@ export function parseIdx(bytes: Uint8Array, path: string): IdxArray {
   if (bytes.length < headerSize) throw new DatasetError(`truncated IDX header: ${bytes.length} bytes`, path);
   const dims: number[] = [];
   for (let i = 0; i < ndims; i++) dims.push(view.getUint32(4 + 4 * i));
-  const expected = headerSize + dims.reduce((a, b) => a * b, 1);
+  return { dims, headerSize, fileSize: headerSize + dims.reduce((a, b) => a * b, 1) };
+}
+
+/** Parses an (already gunzipped) IDX file of unsigned bytes; `path` is only for error messages. */
+export function parseIdx(bytes: Uint8Array, path: string): IdxArray {
+  const { dims, headerSize, fileSize: expected } = parseIdxHeader(bytes, path);
   if (bytes.length !== expected) {
     const what = bytes.length < expected ? "truncated" : "has trailing data";
     throw new DatasetError(
@@ -47,6 +62,15 @@ export function parseIdx(bytes: Uint8Array, path: string): IdxArray {
     );
   }
   return { dims, data: bytes.subarray(headerSize) };
+}
+
+/** Reads an IDX file, plain or gzipped; a gzipped one decompresses to no more than its header announces. */
+export function readIdxFile(path: string): { idx: IdxArray; gzip: boolean } {
+  const { data, gzip } = readMaybeGzip(path, {
+    announcedSize: (head) => parseIdxHeader(head, path).fileSize,
+    headBytes: MAX_HEADER_BYTES,
+  });
+  return { idx: parseIdx(data, path), gzip };
 }
 
 /** The IDX bytes of an unsigned-byte array. */
@@ -81,15 +105,15 @@ export function idxFileNames(split: Split): string[] {
 export function readIdxSplit(dir: string, split: Split, classNames: readonly string[]): Dataset {
   const files = findIdxFiles(dir, split);
   if (!files) throw new DatasetError(`no IDX ${split} files (${idxFileNames(split).join(", ")})`, dir);
-  const imagesFile = readMaybeGzip(files.images);
-  const images = parseIdx(imagesFile.data, files.images);
+  const imagesFile = readIdxFile(files.images);
+  const images = imagesFile.idx;
   if (images.dims.length !== 3) {
     throw new DatasetError(
       `IDX images must have 3 dimensions (count, rows, columns), found ${images.dims.length}`,
       files.images,
     );
   }
-  const labels = parseIdx(readMaybeGzip(files.labels).data, files.labels);
+  const labels = readIdxFile(files.labels).idx;
   if (labels.dims.length !== 1) {
     throw new DatasetError(`IDX labels must have 1 dimension, found ${labels.dims.length}`, files.labels);
   }

@@ -18,8 +18,26 @@ const JPEG_MAGIC = [0xff, 0xd8, 0xff];
 
 const startsWith = (bytes: Uint8Array, magic: readonly number[]) => magic.every((b, i) => bytes[i] === b);
 
+/**
+ * The most pixels an image may have, PIL's Image.MAX_IMAGE_PIXELS (~0.25 GB of 24-bit pixels): larger
+ * headers are rejected before the decoders allocate anything, as a decompression bomb would be.
+ */
+export const MAX_IMAGE_PIXELS = 89_478_485;
+
 /** Decodes a PNG or JPEG (recognised by content, not name); `path` names the file in errors. */
 export function decodeImage(bytes: Uint8Array, path: string): DecodedImage {
+  const size = startsWith(bytes, PNG_MAGIC)
+    ? pngSize(bytes)
+    : startsWith(bytes, JPEG_MAGIC)
+      ? jpegFrame(bytes)
+      : undefined;
+  if (size && size.width * size.height > MAX_IMAGE_PIXELS) {
+    throw new DatasetError(
+      `image header claims ${size.width}x${size.height} = ${size.width * size.height} pixels, more than the ` +
+        `${MAX_IMAGE_PIXELS}-pixel limit (PIL's MAX_IMAGE_PIXELS)`,
+      path,
+    );
+  }
   try {
     if (startsWith(bytes, PNG_MAGIC)) return decodePng(bytes);
     if (startsWith(bytes, JPEG_MAGIC)) return decodeJpeg(bytes);
@@ -42,15 +60,25 @@ function decodePng(bytes: Uint8Array): DecodedImage {
   return { width: png.width, height: png.height, grayscale: !png.color, rgb };
 }
 
+/** Width and height from a PNG's IHDR chunk, which the format requires first. */
+function pngSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  if (bytes.length < 24) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
 function decodeJpeg(bytes: Uint8Array): DecodedImage {
-  const components = jpegComponents(bytes);
+  const components = jpegFrame(bytes)?.components;
   if (components !== 1 && components !== 3) throw new Error(`JPEG with ${components ?? "no"} color components`);
   const image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
   return { width: image.width, height: image.height, grayscale: components === 1, rgb: image.data };
 }
 
-/** The component count in the JPEG's start-of-frame header (jpeg-js always outputs RGB, hiding it). */
-function jpegComponents(bytes: Uint8Array): number | undefined {
+/**
+ * The JPEG's start-of-frame header: its size, and its component count (jpeg-js always outputs RGB, hiding
+ * it).
+ */
+function jpegFrame(bytes: Uint8Array): { width: number; height: number; components: number } | undefined {
   let i = 2;
   while (i + 9 < bytes.length) {
     if (bytes[i] !== 0xff) return undefined;
@@ -60,7 +88,13 @@ function jpegComponents(bytes: Uint8Array): number | undefined {
       continue;
     }
     // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC): length, precision, height, width, components.
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return bytes[i + 9];
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return {
+        height: (bytes[i + 5]! << 8) | bytes[i + 6]!,
+        width: (bytes[i + 7]! << 8) | bytes[i + 8]!,
+        components: bytes[i + 9]!,
+      };
+    }
     if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
       i += 2;
       continue;

@@ -254,14 +254,37 @@ function readInteger(view: DataView, offset: number, size: number, signed: boole
   }
 }
 
-/** Class names from class_names.txt, else "0".."K-1" with K one more than the largest label of any split. */
-function npyClassNames(dir: string, labels: Int32Array): readonly string[] {
+/** The most classes a dataset without class_names.txt may imply (ImageNet-21k has ~21800). */
+export const MAX_IMPLIED_CLASSES = 100_000;
+
+/**
+ * Class names from class_names.txt, else "0".."K-1" with K one more than the largest label of any split.
+ * That K is bounded, by MAX_IMPLIED_CLASSES and by the number of samples (a class with no example in either
+ * split is more likely a stray label than a class), so one wrong label cannot build billions of names or
+ * quietly add classes; the error names it.
+ */
+function npyClassNames(dir: string, labelsFile: string, labels: Int32Array): readonly string[] {
   const namesFile = join(dir, CLASS_NAMES_FILE);
   if (isFile(namesFile)) return readNameList(namesFile);
-  let max = labels.reduce((m, l) => Math.max(m, l), -1);
+  const splits = [{ file: labelsFile, labels }];
   for (const split of ["train", "test"] as const) {
     const other = npyFiles(dir, split).labels;
-    if (isFile(other)) max = readNpyLabels(other).labels.reduce((m, l) => Math.max(m, l), max);
+    if (other !== labelsFile && isFile(other)) splits.push({ file: other, labels: readNpyLabels(other).labels });
+  }
+  const samples = splits.reduce((n, s) => n + s.labels.length, 0);
+  const limit = Math.min(MAX_IMPLIED_CLASSES, samples);
+  let max = -1;
+  for (const { file, labels: ls } of splits) {
+    const i = ls.findIndex((l) => l >= limit);
+    if (i >= 0) {
+      throw new DatasetError(
+        `label out of range: sample ${i} has label ${ls[i]}, which would make ${ls[i]! + 1} classes ` +
+          `(at most ${limit} without ${CLASS_NAMES_FILE}: ${MAX_IMPLIED_CLASSES} and no more than the ${samples} ` +
+          `samples); list the classes in ${CLASS_NAMES_FILE} if it is right`,
+        file,
+      );
+    }
+    max = ls.reduce((m, l) => Math.max(m, l), max);
   }
   return numberedClassNames(max + 1);
 }
@@ -277,7 +300,7 @@ export function readNpySplit(dir: string, split: Split): Dataset {
   if (labels.length !== count) {
     throw new DatasetError(`image/label count mismatch: ${count} images but ${labels.length} labels`, files.labels);
   }
-  const classNames = npyClassNames(dir, labels);
+  const classNames = npyClassNames(dir, files.labels, labels);
   return checkDataset(
     {
       images: images.data,

@@ -320,8 +320,7 @@ export function deepMerge(base: unknown, over: unknown): unknown {
 /** Sets `value` at a dotted path ("victim.epochs"), creating objects on the way. */
 export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const keys = path.split(".");
-  if (keys.some((k) => k === "" || k === "__proto__" || k === "constructor" || k === "prototype"))
-    throw new Error(`invalid config path '${path}'`);
+  if (keys.some((k) => k === "" || FORBIDDEN_KEYS.includes(k))) throw new Error(`invalid config path '${path}'`);
   let o = target;
   for (const k of keys.slice(0, -1)) {
     if (!isObject(o[k])) o[k] = {};
@@ -357,7 +356,32 @@ export function readConfigFile(path: string): Record<string, unknown> {
     throw new Error(`${path}: not a readable JSON config (${(e as Error).message})`);
   }
   if (!isObject(parsed)) throw new Error(`${path}: a config must be a JSON object`);
+  const bad = forbiddenKeyPath(parsed);
+  if (bad !== undefined) throw new Error(`${path}: forbidden key '${bad.at(-1)}' at ${bad.join(".")} in the config`);
   return parsed;
+}
+
+/**
+ * Keys that would reach an object's prototype when merged (JSON.parse makes "__proto__" an own key, and
+ * deepMerge's assignment would then replace the merged object's prototype).
+ */
+const FORBIDDEN_KEYS = ["__proto__", "constructor", "prototype"];
+
+/** The path of the first forbidden key anywhere in `value`, if there is one. */
+function forbiddenKeyPath(value: unknown, at: string[] = []): string[] | undefined {
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const found = forbiddenKeyPath(v, [...at, String(i)]);
+      if (found) return found;
+    }
+  } else if (isObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (FORBIDDEN_KEYS.includes(k)) return [...at, k];
+      const found = forbiddenKeyPath(v, [...at, k]);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 export interface ResolveOptions {

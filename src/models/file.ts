@@ -2,11 +2,11 @@
 // naming the architecture so advpoison can rebuild it. Files from PyTorch without that metadata load when
 // the architecture and data shape are given.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { Module } from "../nn/index.js";
 import { decodeSafetensors, encodeSafetensors } from "../torch/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import { createModel } from "./registry.js";
+import { createModel, isModelName, modelNames } from "./registry.js";
 import type { ModelSpec } from "./spec.js";
 
 export interface ModelInfo extends ModelSpec {
@@ -31,34 +31,79 @@ export interface LoadedModel {
   metadata: Record<string, string>;
 }
 
-/** Rebuilds and loads the model in `path`; `fallback` supplies what a file without our metadata lacks. */
+/**
+ * Sane bounds of the spec fields, so that a damaged or hostile file cannot ask the allocator for a 10^9-way
+ * classifier: classes as many as a .npy dataset may imply, channels well beyond RGB, sides beyond ImageNet's.
+ */
+export const MODEL_SPEC_BOUNDS: Record<keyof ModelSpec, { key: string; max: number }> = {
+  inChannels: { key: "in_channels", max: 64 },
+  numClasses: { key: "num_classes", max: 100_000 },
+  imageSize: { key: "image_size", max: 4096 },
+};
+
+/**
+ * Rebuilds and loads the model in `path`. `fallback` supplies what a file without our metadata lacks; its
+ * `model`, the architecture the caller was told to use (e.g. --crafter-model), must agree with the one a file
+ * names. Every metadata field is checked (a known architecture; positive integers within MODEL_SPEC_BOUNDS)
+ * and an error names the field.
+ */
 export function loadModel(path: string, fallback: Partial<ModelInfo> = {}): LoadedModel {
-  const bytes = new Uint8Array(readFileSync(path));
+  const bytes = readModelFile(path);
   const { tensors, metadata } = decodeSafetensors(bytes, path);
   try {
-    const num = (key: string, fb: number | undefined, what: string): number => {
-      const v = metadata[key] !== undefined ? Number(metadata[key]) : fb;
-      if (v === undefined || !Number.isInteger(v))
-        throw new Error(`${path}: no ${what} in the file's metadata; pass it explicitly`);
-      return v;
-    };
-    const name = metadata.advpoison_model ?? fallback.model;
-    if (!name) throw new Error(`${path}: the file does not name its architecture; pass --crafter-model NAME`);
-    const info: ModelInfo = {
-      model: name,
-      inChannels: num("in_channels", fallback.inChannels, "input channel count"),
-      numClasses: num("num_classes", fallback.numClasses, "class count"),
-      imageSize: num("image_size", fallback.imageSize, "image size"),
-    };
-    const model = createModel(name, info);
+    const info = modelInfo(path, metadata, fallback);
+    const model = createModel(info.model, info);
     try {
       model.loadStateDict(tensors);
     } catch (e) {
       model.dispose();
-      throw new Error(`${path}: does not fit model '${name}': ${(e as Error).message}`);
+      throw new Error(`${path}: does not fit model '${info.model}': ${(e as Error).message}`);
     }
     return { model, info, sha256: createHash("sha256").update(bytes).digest("hex"), metadata };
   } finally {
     for (const t of tensors.values()) t.dispose();
   }
+}
+
+function readModelFile(path: string): Uint8Array {
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
+    throw new Error(`${path}: is a directory, not a model file (.safetensors)`);
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new Error(
+      `${path}: cannot read the model file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
+  }
+}
+
+function modelInfo(path: string, metadata: Record<string, string>, fallback: Partial<ModelInfo>): ModelInfo {
+  const named = metadata.advpoison_model;
+  if (named !== undefined && !isModelName(named)) {
+    throw new Error(`${path}: metadata advpoison_model '${named}' is not a known model (${modelNames().join(", ")})`);
+  }
+  if (named !== undefined && fallback.model !== undefined && fallback.model !== named) {
+    throw new Error(
+      `${path}: the file holds a '${named}' model, but '${fallback.model}' was asked for (--crafter-model/--model)`,
+    );
+  }
+  const model = named ?? fallback.model;
+  if (!model) throw new Error(`${path}: the file does not name its architecture; pass --crafter-model NAME`);
+  if (!isModelName(model))
+    throw new Error(`${path}: unknown model '${model}'; valid names: ${modelNames().join(", ")}`);
+  const field = (name: keyof ModelSpec): number => {
+    const { key, max } = MODEL_SPEC_BOUNDS[name];
+    const text = metadata[key];
+    if (text === undefined) {
+      const v = fallback[name];
+      if (v === undefined) throw new Error(`${path}: no ${key} in the file's metadata; pass it explicitly`);
+      return v;
+    }
+    const v = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(v) || v < 1 || v > max) {
+      throw new Error(`${path}: metadata ${key} '${text}' is not an integer from 1 to ${max}`);
+    }
+    return v;
+  };
+  return { model, inChannels: field("inChannels"), numClasses: field("numClasses"), imageSize: field("imageSize") };
 }

@@ -27,9 +27,17 @@ export interface FoundRun {
   release?: string;
 }
 
+/** A manifest.json or run.json that could not be read or lacks what the report needs, and why. */
+export interface Unreadable {
+  path: string;
+  reason: string;
+}
+
 export interface RunDirContents {
   releases: FoundRelease[];
   runs: FoundRun[];
+  /** Skipped, not fatal: the report goes on with the rest and lists these. */
+  unreadable: Unreadable[];
 }
 
 /** The directory a dataset spec names, if it names one and parses. */
@@ -43,7 +51,24 @@ function specPath(spec: string): string | undefined {
 
 const canonical = (p: string): string => (existsSync(p) ? realpathSync(p) : resolve(p));
 
-/** The releases and trained runs in `dir` and its immediate subdirectories, in name order. */
+/** The manifest of `dir`, or why the report cannot use it (unreadable, or without the fields it reads). */
+function reportableManifest(dir: string): Manifest {
+  const m = readManifest(dir) as Partial<Manifest> | null;
+  const missing = [
+    ["plan.recipe", m?.plan?.recipe],
+    ["plan.dataset.spec", m?.plan?.dataset?.spec],
+    ["release.format", m?.release?.format],
+    ["summary.count", m?.summary?.count],
+    ["poisoned_indices", m?.poisoned_indices],
+  ].find(([, v]) => v === undefined || v === null);
+  if (missing) throw new Error(`${join(dir, MANIFEST_FILE)}: damaged manifest: no ${missing[0]}`);
+  return m as Manifest;
+}
+
+/**
+ * The releases and trained runs in `dir` and its immediate subdirectories, in name order. A manifest or run
+ * record that cannot be read is listed in `unreadable` instead of stopping the scan.
+ */
 export function scanRunDir(dir: string): RunDirContents {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: no such directory`);
   const candidates = [
@@ -54,19 +79,32 @@ export function scanRunDir(dir: string): RunDirContents {
       .sort(),
   ];
   const nameOf = (d: string) => (d === dir ? basename(resolve(dir)) : basename(d));
+  const unreadable: Unreadable[] = [];
+  const tryRead = <T>(path: string, read: () => T): T[] => {
+    try {
+      return [read()];
+    } catch (e) {
+      unreadable.push({ path, reason: (e as Error).message });
+      return [];
+    }
+  };
   const releases = candidates
     .filter((d) => existsSync(join(d, MANIFEST_FILE)))
-    .map((d) => ({ name: nameOf(d), dir: d, manifest: readManifest(d) }));
+    .flatMap((d) =>
+      tryRead(join(d, MANIFEST_FILE), () => ({ name: nameOf(d), dir: d, manifest: reportableManifest(d) })),
+    );
   const byDir = new Map(releases.map((r) => [canonical(r.dir), r.name]));
   const runs = candidates
     .filter((d) => existsSync(join(d, RUN_FILE)))
-    .map((d): FoundRun => {
-      const record = readRunRecord(d);
-      const path = specPath(record.dataset);
-      const release = path === undefined ? undefined : byDir.get(canonical(path));
-      return { name: nameOf(d), dir: d, record, ...(release ? { release } : {}) };
-    });
-  return { releases, runs };
+    .flatMap((d) =>
+      tryRead(join(d, RUN_FILE), (): FoundRun => {
+        const record = readRunRecord(d);
+        const path = specPath(record.dataset);
+        const release = path === undefined ? undefined : byDir.get(canonical(path));
+        return { name: nameOf(d), dir: d, record, ...(release ? { release } : {}) };
+      }),
+    );
+  return { releases, runs, unreadable };
 }
 
 export interface RunDirReportOptions {
@@ -76,10 +114,11 @@ export interface RunDirReportOptions {
 
 /** The report data of a scanned run directory; loads each release and its source to draw the image grids. */
 export function runDirReport(dir: string, found: RunDirContents, o: RunDirReportOptions = {}): ReportData {
-  const { releases, runs } = found;
+  const { releases, runs, unreadable } = found;
   if (releases.length === 0 && runs.length === 0) {
+    const skipped = unreadable.map((u) => `; skipped ${u.reason}`).join("");
     throw new Error(
-      `${dir}: nothing to report: no release (${MANIFEST_FILE}) or trained model (${RUN_FILE}) in it or its subdirectories`,
+      `${dir}: nothing to report: no readable release (${MANIFEST_FILE}) or trained model (${RUN_FILE}) in it or its subdirectories${skipped}`,
     );
   }
   const victimsOf = (release: string) => runs.filter((r) => r.release === release);
@@ -225,6 +264,7 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
       ]),
     ),
     notes: [
+      ...unreadable.map((u) => `Skipped: ${u.reason}`),
       "Each release's images are shown beside the source images they came from; the perturbation is amplified " +
         "by one factor per release so that it spans the grey range (mid-grey: no change).",
     ],

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
-import { gzipSync } from "node:zlib";
+import { crc32, deflateRawSync, gzipSync, constants as zlibConstants } from "node:zlib";
 import jpeg from "jpeg-js";
 import { DatasetError } from "../../src/data/errors.js";
 import { encodeIdx } from "../../src/data/idx.js";
@@ -190,4 +190,57 @@ export function expectError(fn: () => unknown, pattern: RegExp, path?: string): 
     if (path !== undefined) assert.equal(e.path, path);
     return true;
   });
+}
+
+/**
+ * A valid gzip file (correct CRC and size) that decompresses to `head` followed by zeros, `size` bytes in
+ * all: a decompression bomb of about size/1000 bytes, built without ever holding `size` bytes. Each 1 MiB of
+ * zeros is deflated once and repeated (a full flush makes every piece independent of the ones before).
+ */
+export function gzipBomb(size: number, head: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const MIB = 2 ** 20;
+  const zeros = new Uint8Array(MIB);
+  const flush = { finishFlush: zlibConstants.Z_FULL_FLUSH };
+  const pieces: Uint8Array[] = [Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3), deflateRawSync(head, flush)];
+  let crc = crc32(head);
+  const zeroPiece = deflateRawSync(zeros, flush);
+  let left = size - head.length;
+  for (; left >= MIB; left -= MIB) {
+    pieces.push(zeroPiece);
+    crc = crc32(zeros, crc);
+  }
+  pieces.push(deflateRawSync(zeros.subarray(0, left)));
+  crc = crc32(zeros.subarray(0, left), crc);
+  const trailer = new Uint8Array(8);
+  new DataView(trailer.buffer).setUint32(0, crc >>> 0, true);
+  new DataView(trailer.buffer).setUint32(4, size % 2 ** 32, true);
+  pieces.push(trailer);
+  return new Uint8Array(Buffer.concat(pieces));
+}
+
+/** A PNG's signature and IHDR chunk announcing width x height (8-bit RGB), and nothing else. */
+export function pngHeader(width: number, height: number): Uint8Array {
+  const ihdr = new Uint8Array(17);
+  const view = new DataView(ihdr.buffer);
+  ihdr.set(Buffer.from("IHDR", "latin1"));
+  view.setUint32(4, width);
+  view.setUint32(8, height);
+  ihdr.set([8, 2, 0, 0, 0], 12);
+  const chunk = new Uint8Array(4 + 17 + 4);
+  new DataView(chunk.buffer).setUint32(0, 13);
+  chunk.set(ihdr, 4);
+  new DataView(chunk.buffer).setUint32(21, crc32(ihdr) >>> 0);
+  return new Uint8Array(Buffer.concat([Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), chunk]));
+}
+
+/** A small real JPEG whose start-of-frame header is rewritten to announce width x height. */
+export function jpegClaiming(width: number, height: number): Uint8Array {
+  const bytes = jpegBytes(pixels(8 * 8 * 3), 8, 8);
+  for (let i = 2; i + 9 < bytes.length; i += 2 + ((bytes[i + 2]! << 8) | bytes[i + 3]!)) {
+    if (bytes[i + 1] === 0xc0) {
+      bytes.set([height >> 8, height & 0xff, width >> 8, width & 0xff], i + 5);
+      return bytes;
+    }
+  }
+  throw new Error("jpeg-js wrote no baseline start-of-frame header");
 }

@@ -13,6 +13,7 @@ import {
   loadSplit,
   parseSpec,
 } from "../../src/data/registry.js";
+import { needs } from "../requirements.js";
 import { tempDir, writeCifar10Fixture, writeIdxFixture } from "./fixtures.js";
 
 test("spec strings: names, optional paths, unknown names", () => {
@@ -80,11 +81,9 @@ test("named datasets load both splits with their class names; subset takes the f
   assert.equal(c10.count, 6);
 });
 
-test("the real Fashion-MNIST loads: 60000 + 10000 images of 28x28, 10 classes", (t) => {
-  if (!existsSync(DEBIAN_FASHION_MNIST_DIR)) {
-    t.skip(`${DEBIAN_FASHION_MNIST_DIR} not present (apt-get install dataset-fashion-mnist)`);
-    return;
-  }
+test("the real Fashion-MNIST loads: 60000 + 10000 images of 28x28, 10 classes", {
+  skip: needs(existsSync(DEBIAN_FASHION_MNIST_DIR), `Fashion-MNIST (${DEBIAN_FASHION_MNIST_DIR})`),
+}, () => {
   const start = performance.now();
   const { train, test: testSplit } = loadDataset(`fashion-mnist:${DEBIAN_FASHION_MNIST_DIR}`);
   const seconds = (performance.now() - start) / 1000;

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
+import { needs } from "../requirements.js";
 
 const FMNIST = "/usr/share/datasets/fashion-mnist";
 const CLI = join(process.cwd(), "dist/src/cli/main.js");
@@ -55,7 +56,7 @@ function mtimes(dir: string): Record<string, number> {
   return out;
 }
 
-describe("advpoison experiment", { skip: !existsSync(FMNIST) && `${FMNIST} missing` }, () => {
+describe("advpoison experiment", { skip: needs(existsSync(FMNIST), `Fashion-MNIST (${FMNIST})`) }, () => {
   const tmp = mkdtempSync(join(tmpdir(), "advpoison-experiment-"));
   const methodsDir = join(tmp, "methods");
   let first: Record<string, unknown>;

@@ -169,6 +169,35 @@ describe("experiment configs", () => {
     assert.throws(() => resolveConfig("budget", { configFile: join(dir, "missing.json") }), /not found/);
     for (const name of EXPERIMENT_NAMES) assert.ok(CONFIG_SCHEMAS[name]);
   });
+
+  test("a config file with a __proto__, constructor or prototype key anywhere is rejected, naming where", () => {
+    const dir = mkdtempSync(join(tmpdir(), "advpoison-config-"));
+    const file = join(dir, "evil.json");
+    const cases: [string, RegExp][] = [
+      ['{"experiment": "budget", "__proto__": {"runs": 1}}', /forbidden key '__proto__' at __proto__ /],
+      [
+        '{"experiment": "budget", "victim": {"constructor": {"x": 1}}}',
+        /forbidden key 'constructor' at victim\.constructor/,
+      ],
+      [
+        '{"experiment": "budget", "budgets": [0, {"prototype": 1}]}',
+        /forbidden key 'prototype' at budgets\.1\.prototype/,
+      ],
+    ];
+    for (const [text, pattern] of cases) {
+      writeFileSync(file, text);
+      assert.throws(
+        () => resolveConfig("budget", { configFile: file }),
+        (e: Error) => {
+          assert.match(e.message, pattern);
+          assert.ok(e.message.startsWith(`${file}: `), e.message);
+          return true;
+        },
+      );
+    }
+    // The merge's objects keep their prototype: nothing leaked into Object.prototype either.
+    assert.equal(({} as Record<string, unknown>).runs, undefined);
+  });
 });
 
 function toyDataset(count: number): Dataset {

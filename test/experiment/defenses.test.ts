@@ -22,6 +22,8 @@ import {
 import { SmallCNN } from "../../src/models/index.js";
 import { F, manualSeed, noGrad, scope, type Tensor, tensor } from "../../src/torch/index.js";
 import { recipe, train } from "../../src/train/index.js";
+import { byteDifference, hasPil, pil } from "../pil.js";
+import { needs } from "../requirements.js";
 import { syntheticDataset } from "../train/synthetic.js";
 
 const SIDE = 28;
@@ -139,16 +141,25 @@ describe("defences as batch transforms", () => {
     });
   });
 
-  test("Beta samples lie in (0, 1) with the right mean", () => {
+  test("Beta samples lie in [0, 1] with Beta(a, b)'s mean and variance, for asymmetric a, b", () => {
     const rng = new Rng(1);
-    for (const [a, mean] of [
-      [1, 0.5],
-      [0.4, 0.5],
+    const n = 8000;
+    for (const [a, b] of [
+      [1, 1],
+      [0.4, 0.4],
+      [2, 5],
+      [0.5, 2],
+      [5, 1],
     ] as const) {
-      const draws = Array.from({ length: 4000 }, () => sampleBeta(rng, a, a));
+      const draws = Array.from({ length: n }, () => sampleBeta(rng, a, b));
       assert.ok(draws.every((d) => d >= 0 && d <= 1));
-      const m = draws.reduce((s, d) => s + d, 0) / draws.length;
-      assert.ok(Math.abs(m - mean) < 0.03, `Beta(${a}, ${a}) mean ${m}`);
+      const mean = a / (a + b);
+      const variance = (a * b) / ((a + b) ** 2 * (a + b + 1));
+      const m = draws.reduce((s, d) => s + d, 0) / n;
+      const v = draws.reduce((s, d) => s + (d - m) ** 2, 0) / (n - 1);
+      // Five standard errors of the mean; the sample variance within 10 % (its standard error is ~2-3 % here).
+      assert.ok(Math.abs(m - mean) < 5 * Math.sqrt(variance / n), `Beta(${a}, ${b}) mean ${m}, expected ${mean}`);
+      assert.ok(Math.abs(v / variance - 1) < 0.1, `Beta(${a}, ${b}) variance ${v}, expected ${variance}`);
     }
   });
 
@@ -187,15 +198,46 @@ describe("defences as batch transforms", () => {
     });
   });
 
+  test("JPEG round trip matches PIL's (python3-pil) at the same quality", {
+    skip: needs(hasPil, "python3-pil"),
+  }, () => {
+    const plane = SIDE * SIDE;
+    const pixels = smoothPixels(1, 3);
+    const hwc = new Uint8Array(3 * plane);
+    for (let p = 0; p < plane; p++)
+      for (let k = 0; k < 3; k++) hwc[p * 3 + k] = Math.round(pixels[k * plane + p]! * 255);
+    for (const quality of [30, 50, 90]) {
+      const ours = jpegRoundTrip(pixels, [1, 3, SIDE, SIDE], quality);
+      const oursHwc = new Uint8Array(3 * plane);
+      for (let p = 0; p < plane; p++)
+        for (let k = 0; k < 3; k++) oursHwc[p * 3 + k] = Math.round(ours[k * plane + p]! * 255);
+      // PIL with 4:4:4 sampling, as jpeg-js encodes: the same IJG quantisation tables, so the two differ only
+      // in DCT rounding, a few levels (measured on this image: max 5, mean 0.63, at quality 30).
+      // A quality that is not applied shows: 75 in place of 30 measured max 31, mean 4.0.
+      const reference = pil(
+        `im = Image.frombytes("RGB", (${SIDE}, ${SIDE}), sys.stdin.buffer.read()); b = io.BytesIO()\n` +
+          `im.save(b, "JPEG", quality=${quality}, subsampling=0); b.seek(0)\n` +
+          'sys.stdout.buffer.write(Image.open(b).convert("RGB").tobytes())',
+        hwc,
+      );
+      const d = byteDifference(oursHwc, reference);
+      assert.ok(d.max <= 6 && d.mean < 1, `quality ${quality}: max ${d.max}, mean ${d.mean} from PIL`);
+    }
+  });
+
   test("grayscale: luminance in all three channels; a no-op on grey images, which the experiment skips", () => {
     scope(() => {
       const plane = SIDE * SIDE;
-      const rgb = new Float32Array(3 * plane);
-      rgb.fill(1, 0, plane); // pure red
+      // Every pixel its own colour, none of them a primary: swapped or wrong weights show.
+      const rgb = smoothPixels(1, 3).map((v, i) => (v + (i % 7) / 7) % 1);
       const r = grayscale()({ x: tensor(rgb, [1, 3, SIDE, SIDE]), y: tensor([0]).long() }, step).x;
       assert.deepEqual(r.shape, [1, 3, SIDE, SIDE]);
       const v = r.toArray();
-      assert.ok(v.every((p) => Math.abs(p - 0.299) < 1e-6));
+      for (let p = 0; p < plane; p++) {
+        // ITU-R 601 luma, as torchvision's rgb_to_grayscale and PIL's convert("L") weigh it.
+        const luma = 0.299 * rgb[p]! + 0.587 * rgb[plane + p]! + 0.114 * rgb[2 * plane + p]!;
+        for (let c = 0; c < 3; c++) assert.ok(Math.abs(v[c * plane + p]! - luma) < 1e-6, `pixel ${p} channel ${c}`);
+      }
       const grey = tensor(smoothPixels(1, 1), [1, 1, SIDE, SIDE]);
       assert.ok(grayscale()({ x: grey, y: tensor([0]).long() }, step).x.equal(grey));
     });
@@ -274,6 +316,30 @@ describe("defences as batch transforms", () => {
     } finally {
       m.dispose();
     }
+  });
+
+  test("train() learns from a hook's soft targets: one-hot y trains as y does, one-hot π(y) trains otherwise", async () => {
+    const ds = syntheticDataset(64, 2);
+    const options = { recipe: recipe("fast", { epochs: 1, batchSize: 32 }), seed: 3 };
+    const oneHot = (labels: Tensor, shift: number) => F.oneHot(labels.add(shift).remainder(4), 4).float();
+    const trained = async (shift?: number): Promise<number[]> => {
+      const m = model();
+      try {
+        await train(m, ds, {
+          ...options,
+          ...(shift === undefined ? {} : { batchTransform: ({ x, y }) => ({ x, target: oneHot(y, shift) }) }),
+        });
+        return m.parameters().flatMap((p) => p.toArray());
+      } finally {
+        m.dispose();
+      }
+    };
+    const maxDiff = (a: number[], b: number[]) => a.reduce((d, v, i) => Math.max(d, Math.abs(v - b[i]!)), 0);
+    const plain = await trained();
+    const sameTargets = await trained(0);
+    const shifted = await trained(1);
+    assert.ok(maxDiff(plain, sameTargets) < 1e-4, `one-hot y vs y: ${maxDiff(plain, sameTargets)}`);
+    assert.ok(maxDiff(plain, shifted) > 1e-2, `one-hot π(y) vs y: ${maxDiff(plain, shifted)}`);
   });
 
   test("makeDefense: none is no transform, the others are", () => {

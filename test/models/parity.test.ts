@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { type ResNet, resnet18, SmallCNN } from "../../src/models/index.js";
 import type { Module } from "../../src/nn/index.js";
 import { loadSafetensors, manualSeed, noGrad, scope, type Tensor, tensor } from "../../src/torch/index.js";
+import { needs } from "../requirements.js";
 
 const repo = (path: string): string => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 const PYTHON = "/usr/bin/python3";
@@ -185,7 +186,9 @@ function pythonTorch(): string | undefined {
 
 describe("ResNet-18 (kuangliu naming) against PyTorch", () => {
   const missing = pythonTorch();
-  test("PyTorch-initialised ResNet-18 loads strictly and reproduces logits", { skip: missing }, (t) => {
+  test("PyTorch-initialised ResNet-18 loads strictly and reproduces logits", {
+    skip: needs(missing === undefined, `python3-torch (${missing})`),
+  }, (t) => {
     const dir = mkdtempSync(join(tmpdir(), "advpoison-parity-"));
     const file = join(dir, "resnet18.safetensors");
     let model: ResNet | undefined;

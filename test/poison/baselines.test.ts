@@ -24,6 +24,7 @@ import {
 } from "../../src/poison/index.js";
 import { F, manualSeed, noGrad, scope } from "../../src/torch/index.js";
 import { type Progress, recipe, silentProgress, train } from "../../src/train/index.js";
+import { needs } from "../requirements.js";
 
 const FMNIST = "/usr/share/datasets/fashion-mnist";
 const CLI = join(process.cwd(), "dist/src/cli/main.js");
@@ -93,7 +94,7 @@ function paramGradNormSq(model: Module, x: Parameters<typeof F.crossEntropy>[0],
 }
 
 describe("baseline poisons", {
-  skip: !existsSync(FMNIST) && `${FMNIST} missing (apt-get install dataset-fashion-mnist)`,
+  skip: needs(existsSync(FMNIST), `Fashion-MNIST (${FMNIST})`),
 }, () => {
   let data: Dataset;
   const tmp = mkdtempSync(join(tmpdir(), "advpoison-baselines-"));

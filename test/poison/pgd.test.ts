@@ -7,11 +7,12 @@ import type { Module } from "../../src/nn/index.js";
 import { pgd, QUARTER_DIFF_AUGMENT, shiftPermutation, targeted, untargeted } from "../../src/poison/index.js";
 import { manualSeed, noGrad, scope, tensor } from "../../src/torch/index.js";
 import { recipe, train } from "../../src/train/index.js";
+import { needs } from "../requirements.js";
 
 const FMNIST = "/usr/share/datasets/fashion-mnist";
 
 describe("PGD against a trained model", {
-  skip: !existsSync(FMNIST) && `${FMNIST} missing (apt-get install dataset-fashion-mnist)`,
+  skip: needs(existsSync(FMNIST), `Fashion-MNIST (${FMNIST})`),
 }, () => {
   let model: Module;
   let data: Dataset;

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { loadSplit, subset } from "../../src/data/index.js";
 import { type ReportData, renderReport, writeReport } from "../../src/report/index.js";
+import { needs } from "../requirements.js";
 import { sampleReport } from "./sample.js";
 
 const FMNIST = "/usr/share/datasets/fashion-mnist";
@@ -34,7 +35,9 @@ function tempDir(): string {
   return dir;
 }
 
-describe("advpoison report on a run directory", { skip: !existsSync(FMNIST) && `${FMNIST} missing` }, () => {
+describe("advpoison report on a run directory", {
+  skip: needs(existsSync(FMNIST), `Fashion-MNIST (${FMNIST})`),
+}, () => {
   const run = tempDir();
   const release = join(run, "release-random");
   let victim: Record<string, unknown>;

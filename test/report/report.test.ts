@@ -3,7 +3,16 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -22,9 +31,12 @@ import {
   type ReportData,
   renderCurve,
   renderReport,
+  runDirReport,
+  scanRunDir,
   writeReport,
 } from "../../src/report/index.js";
 import type { EpochRecord } from "../../src/train/trainer.js";
+import { needs } from "../requirements.js";
 import { CLASS_NAMES, EPS, SIDE, samplePoisoned, sampleReport, sampleSource } from "./sample.js";
 
 function tempDir(): string {
@@ -436,7 +448,7 @@ addEventListener("load", () => {
 `;
 
 describe("in headless Chromium", {
-  skip: !CHROMIUM && "chromium is not installed (apt-get install chromium; scripts/setup.sh does)",
+  skip: needs(CHROMIUM !== undefined, "chromium"),
 }, () => {
   const dir = tempDir();
   let paths = { html: "", json: "" };
@@ -501,4 +513,36 @@ describe("in headless Chromium", {
     assert.equal(r.console.length, 1, r.stderr);
     assert.match(r.console[0]!, /violates the following Content Security Policy directive/);
   });
+});
+
+test("run directory: an unreadable or damaged manifest is reported by path and the rest still reports", () => {
+  const dir = tempDir();
+  const put = (path: string, text: string) => {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  };
+  put("broken/manifest.json", '{"plan": {"recipe": "targ');
+  put("empty/manifest.json", "{}");
+  put(
+    "victim/run.json",
+    JSON.stringify({ dataset: "fashion-mnist", model: "smallcnn-bn", test_acc: 0.9, seconds: 3, history: [] }),
+  );
+  const found = scanRunDir(dir);
+  assert.deepEqual(
+    found.runs.map((r) => r.name),
+    ["victim"],
+  );
+  assert.equal(found.releases.length, 0);
+  assert.deepEqual(
+    found.unreadable.map((u) => u.path),
+    [join(dir, "broken", "manifest.json"), join(dir, "empty", "manifest.json")],
+  );
+  assert.match(found.unreadable[0]!.reason, /broken\/manifest\.json: unreadable manifest \(/);
+  assert.match(found.unreadable[1]!.reason, /empty\/manifest\.json: damaged manifest: no plan\.recipe/);
+  const data = runDirReport(dir, found);
+  assert.equal(data.tables[0]!.rows.length, 1);
+  assert.ok(data.notes.some((n) => /Skipped: .*broken\/manifest\.json/.test(n)));
+  // With nothing readable left, the error still says what was skipped.
+  rmSync(join(dir, "victim"), { recursive: true });
+  assert.throws(() => runDirReport(dir, scanRunDir(dir)), /nothing to report: .*; skipped .*broken\/manifest\.json/);
 });

@@ -1,0 +1,305 @@
+// The bad-input corpus: inputs a careful user (or an attacker) may hand the CLI, each with the one-line
+// error it must give. bad-input-corpus.test.ts runs every row in its own process and checks that nothing
+// crashed, one error line named the problem, the exit code is not 0 and no existing file changed.
+//
+// To add a case, append a row: `setup` builds the inputs inside `dir` (a fresh directory, the one whose
+// files must not change), `args` is the command line after `advpoison`, `error` what stderr must say.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { encodeIdx } from "../../src/data/idx.js";
+import { encodePng } from "../../src/data/image.js";
+import { saveSafetensors, zeros } from "../../src/torch/index.js";
+import { gzipBomb, pixels, pngHeader, writeIdxFixture, writeNpy } from "../data/fixtures.js";
+
+export interface BadInput {
+  name: string;
+  /** Writes the inputs into `dir`. */
+  setup: (dir: string) => void;
+  /** The arguments after `advpoison`. */
+  args: (dir: string) => string[];
+  /** What the error line must say (after "advpoison: error: "). */
+  error: RegExp;
+}
+
+/** An MNIST-style dataset (12 + 5 images of 8x6, 10 classes) in dir/mnist, gzipped unless told. */
+function mnist(dir: string, gzip = true): string {
+  return writeIdxFixture(join(dir, "mnist"), gzip).dir;
+}
+
+const evaluateOn =
+  (dataset: string, checkpoint = "model.safetensors") =>
+  (dir: string) => ["evaluate", "--checkpoint", join(dir, checkpoint), "--dataset", dataset.replace("DIR", dir)];
+
+/** A model file with the given metadata (one tensor: the checks under test come before loading weights). */
+function modelFile(path: string, metadata: Record<string, string> = {}): void {
+  const tensor = zeros([1]);
+  saveSafetensors(
+    path,
+    { w: tensor },
+    {
+      advpoison_model: "smallcnn-bn",
+      in_channels: "1",
+      num_classes: "10",
+      image_size: "8",
+      ...metadata,
+    },
+  );
+  tensor.dispose();
+}
+
+function withModel(dir: string, metadata: Record<string, string> = {}): void {
+  mnist(dir);
+  modelFile(join(dir, "model.safetensors"), metadata);
+}
+
+function put(path: string, bytes: Uint8Array | string): void {
+  mkdirSync(join(path, ".."), { recursive: true });
+  writeFileSync(path, bytes);
+}
+
+function folderImages(root: string, files: string[]): void {
+  for (const [i, file] of files.entries()) put(join(root, file), encodePng(pixels(4 * 4 * 3, i), 4, 4, 3));
+}
+
+const gzipped = (name: string) => `mnist/${name}-idx${name.includes("images") ? 3 : 1}-ubyte.gz`;
+
+export const BAD_INPUTS: BadInput[] = [
+  {
+    name: "gzip with a flipped byte (CRC mismatch)",
+    setup: (dir) => {
+      withModel(dir);
+      const file = join(dir, gzipped("train-images"));
+      const bytes = new Uint8Array(fileBytes(file));
+      bytes[bytes.length - 20]! ^= 0xff;
+      writeFileSync(file, bytes);
+    },
+    args: evaluateOn("mnist:DIR/mnist"),
+    error: /train-images-idx3-ubyte\.gz: corrupt or truncated gzip data: incorrect data check/,
+  },
+  {
+    name: "truncated gzip",
+    setup: (dir) => {
+      withModel(dir);
+      const file = join(dir, gzipped("train-labels"));
+      const bytes = fileBytes(file);
+      writeFileSync(file, bytes.subarray(0, bytes.length - 9));
+    },
+    args: evaluateOn("mnist:DIR/mnist"),
+    error: /train-labels-idx1-ubyte\.gz: corrupt.* truncated/,
+  },
+  {
+    name: "gzip bomb: 1.5 GB of zeros in 1.5 MB",
+    setup: (dir) => {
+      withModel(dir);
+      writeFileSync(join(dir, gzipped("train-labels")), gzipBomb(1.5e9));
+    },
+    args: evaluateOn("mnist:DIR/mnist"),
+    error: /train-labels-idx1-ubyte\.gz: not an IDX file: bad magic number 0x00000000/,
+  },
+  {
+    name: "gzip bomb behind a valid IDX header",
+    setup: (dir) => {
+      withModel(dir);
+      writeFileSync(join(dir, gzipped("train-labels")), gzipBomb(1.5e9, encodeIdx([12], new Uint8Array(0))));
+    },
+    args: evaluateOn("mnist:DIR/mnist"),
+    error: /header announces 20 bytes but the gzip trailer 1500000000/,
+  },
+  {
+    name: "IDX file with the wrong magic",
+    setup: (dir) => {
+      mnist(dir, false);
+      modelFile(join(dir, "model.safetensors"));
+      writeFileSync(join(dir, "mnist/train-images-idx3-ubyte"), "GIF89a, not an IDX file at all");
+    },
+    args: evaluateOn("mnist:DIR/mnist"),
+    error: /train-images-idx3-ubyte: not an IDX file: bad magic number 0x47494638/,
+  },
+  {
+    name: "IDX images of the wrong shape (2 dimensions)",
+    setup: (dir) => {
+      mnist(dir, false);
+      modelFile(join(dir, "model.safetensors"));
+      writeFileSync(join(dir, "mnist/train-images-idx3-ubyte"), encodeIdx([12, 48], pixels(12 * 48)));
+    },
+    args: evaluateOn("mnist:DIR/mnist"),
+    error: /IDX images must have 3 dimensions \(count, rows, columns\), found 2/,
+  },
+  {
+    name: "IDX images truncated",
+    setup: (dir) => {
+      mnist(dir, false);
+      modelFile(join(dir, "model.safetensors"));
+      writeFileSync(
+        join(dir, "mnist/train-images-idx3-ubyte"),
+        encodeIdx([12, 8, 6], pixels(12 * 48)).subarray(0, 300),
+      );
+    },
+    args: evaluateOn("mnist:DIR/mnist"),
+    error: /IDX file truncated: dimensions 12x8x6 need 592 bytes, found 300/,
+  },
+  {
+    name: "label out of range",
+    setup: (dir) => {
+      mnist(dir, false);
+      modelFile(join(dir, "model.safetensors"));
+      writeFileSync(join(dir, "mnist/t10k-labels-idx1-ubyte"), encodeIdx([5], Uint8Array.of(1, 2, 12, 3, 4)));
+    },
+    args: evaluateOn("mnist:DIR/mnist"),
+    error: /t10k-labels-idx1-ubyte: label out of range: sample 2 has label 12, expected 0\.\.9/,
+  },
+  {
+    name: "image/label count mismatch",
+    setup: (dir) => {
+      mnist(dir, false);
+      modelFile(join(dir, "model.safetensors"));
+      writeFileSync(join(dir, "mnist/train-labels-idx1-ubyte"), encodeIdx([11], new Uint8Array(11)));
+    },
+    args: evaluateOn("mnist:DIR/mnist"),
+    error: /image\/label count mismatch: 12 images in train-images-idx3-ubyte but 11 labels/,
+  },
+  {
+    name: ".npy label of 2^31-1 without class_names.txt",
+    setup: (dir) => {
+      modelFile(join(dir, "model.safetensors"));
+      mkdirSync(join(dir, "npy"));
+      for (const [split, labels] of [
+        ["train", [0, 1, 2147483647, 1]],
+        ["test", [0, 1]],
+      ] as const) {
+        writeNpy(join(dir, `npy/${split}_images.npy`), "|u1", [labels.length, 8, 8], pixels(labels.length * 64));
+        writeNpy(
+          join(dir, `npy/${split}_labels.npy`),
+          "<i4",
+          [labels.length],
+          new Uint8Array(Int32Array.from(labels).buffer),
+        );
+      }
+    },
+    args: evaluateOn("npy:DIR/npy"),
+    error: /train_labels\.npy: label out of range: sample 2 has label 2147483647, which would make 2147483648 classes/,
+  },
+  {
+    name: "image folder: a class only in test/",
+    setup: (dir) => {
+      modelFile(join(dir, "model.safetensors"), { in_channels: "3", num_classes: "2", image_size: "4" });
+      folderImages(join(dir, "tree"), ["train/ant/1.png", "train/bee/2.png", "test/ant/3.png", "test/cat/4.png"]);
+    },
+    args: evaluateOn("folder:DIR/tree"),
+    error: /tree\/test: class 'cat' of test\/ is not a class of train\/ \(2 classes\)/,
+  },
+  {
+    name: "image folder: a PNG header claiming 100000x100000",
+    setup: (dir) => {
+      modelFile(join(dir, "model.safetensors"), { in_channels: "3", num_classes: "2", image_size: "4" });
+      folderImages(join(dir, "tree"), ["train/ant/1.png", "test/ant/3.png"]);
+      put(join(dir, "tree/train/bee/huge.png"), pngHeader(100000, 100000));
+    },
+    args: evaluateOn("folder:DIR/tree"),
+    error: /huge\.png: image header claims 100000x100000 = 10000000000 pixels, more than the 89478485-pixel limit/,
+  },
+  {
+    name: "missing dataset directory",
+    setup: (dir) => modelFile(join(dir, "model.safetensors")),
+    args: evaluateOn("npy:DIR/nothing-here"),
+    error: /dataset npy \(train split\) not found: looked for train_images\.npy, train_labels\.npy in .*nothing-here/,
+  },
+  {
+    name: "unknown dataset name",
+    setup: (dir) => modelFile(join(dir, "model.safetensors")),
+    args: evaluateOn("imagenet9"),
+    error: /unknown dataset "imagenet9"; expected one of fashion-mnist/,
+  },
+  {
+    name: "eps out of range",
+    setup: (dir) => withModel(dir),
+    args: (dir) => [
+      "craft",
+      ...["--dataset", `mnist:${dir}/mnist`, "--crafter", join(dir, "model.safetensors")],
+      ...["--eps", "300", "--out", join(dir, "release")],
+    ],
+    error: /eps must be in \(0, 64\] grey levels \(e\.g\. 8 for 8\/255\), got 300/,
+  },
+  {
+    name: "checkpoint metadata: num_classes 1e9",
+    setup: (dir) => withModel(dir, { num_classes: "1e9" }),
+    args: evaluateOn("mnist:DIR/mnist"),
+    error: /model\.safetensors: metadata num_classes '1e9' is not an integer from 1 to 100000/,
+  },
+  {
+    name: "checkpoint metadata: in_channels 99999999",
+    setup: (dir) => withModel(dir, { in_channels: "99999999" }),
+    args: evaluateOn("mnist:DIR/mnist"),
+    error: /model\.safetensors: metadata in_channels '99999999' is not an integer from 1 to 64/,
+  },
+  {
+    name: "checkpoint metadata: unknown architecture",
+    setup: (dir) => withModel(dir, { advpoison_model: "resnet9000" }),
+    args: evaluateOn("mnist:DIR/mnist"),
+    error: /metadata advpoison_model 'resnet9000' is not a known model/,
+  },
+  {
+    name: "checkpoint that is not a safetensors file",
+    setup: (dir) => {
+      mnist(dir);
+      writeFileSync(join(dir, "model.safetensors"), "PK\u0003\u0004 a zip file, as torch.save writes");
+    },
+    args: evaluateOn("mnist:DIR/mnist"),
+    error: /safetensors file '.*model\.safetensors': header length \d+ exceeds/,
+  },
+  {
+    name: "a directory given as the checkpoint file",
+    setup: (dir) => {
+      mnist(dir);
+      mkdirSync(join(dir, "checkpoints"));
+    },
+    args: evaluateOn("mnist:DIR/mnist", "checkpoints"),
+    error: /checkpoints: is a directory, not a model file \(\.safetensors\)/,
+  },
+  {
+    name: "--crafter-model disagrees with the crafter file",
+    setup: (dir) => withModel(dir),
+    args: (dir) => [
+      "craft",
+      ...["--dataset", `mnist:${dir}/mnist`, "--crafter", join(dir, "model.safetensors")],
+      ...["--crafter-model", "resnet18", "--out", join(dir, "release")],
+    ],
+    error: /model\.safetensors: the file holds a 'smallcnn-bn' model, but 'resnet18' was asked for/,
+  },
+  {
+    name: "an existing output without --force",
+    setup: (dir) => {
+      withModel(dir);
+      put(join(dir, "release/notes.txt"), "a user's own file");
+    },
+    args: (dir) => [
+      "craft",
+      ...["--dataset", `mnist:${dir}/mnist`, "--crafter", join(dir, "model.safetensors")],
+      ...["--out", join(dir, "release")],
+    ],
+    error: /release exists; pass --force to replace it/,
+  },
+  {
+    name: "experiment config with a __proto__ key",
+    setup: (dir) => put(join(dir, "evil.json"), '{"experiment": "budget", "__proto__": {"runs": 1}}'),
+    args: (dir) => ["experiment", "budget", "--config", join(dir, "evil.json"), "--out", join(dir, "run")],
+    error: /evil\.json: forbidden key '__proto__' at __proto__ in the config/,
+  },
+  {
+    name: "experiment config that is a directory",
+    setup: (dir) => mkdirSync(join(dir, "config.json")),
+    args: (dir) => ["experiment", "budget", "--config", join(dir, "config.json"), "--out", join(dir, "run")],
+    error: /config\.json: not a readable JSON config \(EISDIR/,
+  },
+  {
+    name: "report of a directory whose only manifest is damaged",
+    setup: (dir) => put(join(dir, "runs/release/manifest.json"), '{"plan": {"recipe": "targ'),
+    args: (dir) => ["report", join(dir, "runs")],
+    error: /nothing to report: .*; skipped .*release\/manifest\.json: unreadable manifest/,
+  },
+];
+
+/** A file's bytes (a copy). */
+function fileBytes(path: string): Uint8Array {
+  return new Uint8Array(readFileSync(path));
+}
