@@ -17,7 +17,8 @@ const program = new Command()
   .name("advpoison")
   .description("Adversarial poisoning (Fowl et al., NeurIPS 2021): make image datasets unlearnable, and measure it.")
   .version(`${VERSION} (libtorch ${torchVersion})`)
-  .showHelpAfterError();
+  // A usage error is one line, prefixed like every other error ("advpoison: error: ..."); --help shows usage.
+  .configureOutput({ outputError: (text, write) => write(`advpoison: ${text.trimEnd()} (see --help)\n`) });
 
 registerTrain(program);
 registerEvaluate(program);
