@@ -2,9 +2,10 @@
 // directory beside the destination while its MD5 is computed, checked, unpacked if it is a .tar.gz,
 // and the directory is renamed into place only when everything is there.
 import { createHash } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeFileDurable } from "../util/atomic.js";
+import { assertReplaceable, DOWNLOAD_FILE } from "../util/ownership.js";
 import { checkDestination, commitDirectory, makeTempBeside } from "./atomic.js";
 import { DatasetError } from "./errors.js";
 import { decodeMaybeGzip, readBytes } from "./files.js";
@@ -42,6 +43,7 @@ export async function installResources(
   options: DownloadOptions = {},
 ): Promise<void> {
   checkDestination(dest, options.force ?? false);
+  assertReplaceable(dest);
   const tmp = makeTempBeside(dest);
   try {
     for (const resource of resources) {
@@ -52,6 +54,9 @@ export async function installResources(
         rmSync(file);
       }
     }
+    // The record that makes the directory advpoison's, so that a later --force may replace it.
+    const record = resources.map(({ fileName, md5 }) => ({ fileName, md5 }));
+    writeFileSync(join(tmp, DOWNLOAD_FILE), `${JSON.stringify({ tool: "advpoison", resources: record }, null, 2)}\n`);
     commitDirectory(tmp, dest, options.force ?? false);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });

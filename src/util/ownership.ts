@@ -9,6 +9,8 @@ export const MANIFEST_FILE = "manifest.json";
 export const PLAN_FILE = "plan.json";
 /** A finished `advpoison train` run's record. */
 export const RUN_FILE = "run.json";
+/** What `advpoison download` fetched into a dataset directory (names and checksums). */
+export const DOWNLOAD_FILE = ".advpoison-download.json";
 
 function isAdvpoisonManifest(path: string): boolean {
   try {
@@ -23,6 +25,7 @@ export function advpoisonOutputKind(dir: string): string | undefined {
   if (existsSync(join(dir, MANIFEST_FILE)) && isAdvpoisonManifest(join(dir, MANIFEST_FILE))) return "a release";
   if (existsSync(join(dir, PLAN_FILE))) return "a crafting work directory";
   if (existsSync(join(dir, RUN_FILE))) return "a training run";
+  if (existsSync(join(dir, DOWNLOAD_FILE))) return "a download";
   return undefined;
 }
 
@@ -37,7 +40,7 @@ export function assertReplaceable(dest: string): void {
   }
   if (readdirSync(dest).length === 0 || advpoisonOutputKind(dest) !== undefined) return;
   throw new Error(
-    `${dest} is not an advpoison output (no ${MANIFEST_FILE} of a release, ${PLAN_FILE} or ${RUN_FILE}); ` +
+    `${dest} is not an advpoison output (no ${MANIFEST_FILE} of a release, ${PLAN_FILE}, ${RUN_FILE} or ${DOWNLOAD_FILE}); ` +
       "--force replaces only those: choose another --out or empty it yourself",
   );
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -76,13 +76,19 @@ test("download unpacks a verified .tar.gz into place, readable as the dataset", 
   const log: string[] = [];
   await installResources(dest, [resource], { log: (m) => log.push(m) });
   assert.equal(log.length, 3, "tried the dead mirror, reported it, then the live one");
-  assert.deepEqual(readdirSync(dest).sort(), [...readdirSync(src), "readme.html"].sort());
+  assert.deepEqual(readdirSync(dest).sort(), [...readdirSync(src), "readme.html", ".advpoison-download.json"].sort());
   for (const name of readdirSync(src)) assert.deepEqual(readFileSync(join(dest, name)), readFileSync(join(src, name)));
   assert.equal(loadSplit(`cifar10:${dest}`, "train").count, 6);
   assert.deepEqual(readdirSync(root).sort(), ["cifar10", "src"]);
 
   await assert.rejects(installResources(dest, [resource]), /already exists; pass --force/);
   await installResources(dest, [resource], { force: true });
+  // --force replaces a download, never a user's own directory.
+  const mine = join(root, "mine");
+  mkdirSync(mine);
+  writeFileSync(join(mine, "notes.txt"), "keep me");
+  await assert.rejects(installResources(mine, [resource], { force: true }), /is not an advpoison output/);
+  assert.equal(readFileSync(join(mine, "notes.txt"), "utf8"), "keep me");
 });
 
 test("download rejects a checksum mismatch and a 404, leaving nothing behind", async () => {
