@@ -24,6 +24,7 @@ import {
   TENSORCLOG_BATCH_SIZE,
   writeRelease,
 } from "../poison/index.js";
+import { enqueueCraft, formatStatus } from "../queue/index.js";
 import { manualSeed } from "../torch/index.js";
 import { recipe, train } from "../train/index.js";
 import {
@@ -74,6 +75,9 @@ interface CraftCliOptions extends DataOptions {
   emBatchSize: number;
   tcBatchSize: number;
   device: string;
+  queue?: string;
+  run?: string;
+  shared?: string;
 }
 
 /** Recipes that craft against trained --crafter models (error-min trains its own, from scratch). */
@@ -249,7 +253,10 @@ export function registerCraft(program: Command): void {
       "tensorclog: images per parameter gradient (a victim's mini-batch)",
       positiveInt,
       TENSORCLOG_BATCH_SIZE,
-    );
+    )
+    .option("--queue <url>", "enqueue the chunks on redis://HOST:PORT[/DB] for `advpoison worker`s, and return")
+    .option("--run <name>", "with --queue: the run's name")
+    .option("--shared <dir>", "with --queue: a directory every worker reads and writes (the run's files)");
   addDeviceOption(addDataOptions(cmd)).action(
     action(async (o: CraftCliOptions) => {
       if (!(POISON_RECIPES as readonly string[]).includes(o.recipe)) {
@@ -281,6 +288,15 @@ export function registerCraft(program: Command): void {
       const models = await crafters(o, trainSet, workDir, device);
       if (device) for (const m of models) m.model.to(device);
       const plan = planOf(o, trainSet, models);
+      if (o.queue) {
+        for (const m of models) m.model.dispose();
+        const trained = join(workDir, "crafter.safetensors");
+        const crafterFiles = plan.crafters.map((_, k) => o.crafter[k] ?? trained);
+        const status = await enqueueCraft({ ...o, queue: o.queue, force: o.force ?? false, plan, crafterFiles });
+        console.log(formatStatus(status));
+        if (o.json) printJson({ ...status });
+        return;
+      }
       const store = ChunkStore.open(workDir, plan);
       const stats: CraftRunStats =
         plan.recipe === "error-min"

@@ -115,12 +115,31 @@ export async function craftShard(
   store: ChunkStore,
   options: CraftRunOptions = {},
 ): Promise<CraftRunStats> {
+  const poisoned = poisonedIndices(ds.count, plan.budget, plan.seed).length;
+  const mine = chunksOfShard(chunkCount(poisoned, plan.chunkSize), options.shard ?? { index: 0, count: 1 });
+  return craftChunks(ds, plan, models, store, mine, options);
+}
+
+/**
+ * Crafts exactly the listed chunks that the store does not hold yet (a shard's, or one queue job's); each
+ * chunk is seeded by its number alone, so it comes out the same whoever crafts it, in whatever order.
+ */
+export async function craftChunks(
+  ds: Dataset,
+  plan: CraftPlan,
+  models: readonly Module[],
+  store: ChunkStore,
+  chunks: readonly number[],
+  options: CraftRunOptions = {},
+): Promise<CraftRunStats> {
   const progress = options.progress ?? silentProgress;
   const poisoned = poisonedIndices(ds.count, plan.budget, plan.seed);
-  const mine = chunksOfShard(chunkCount(poisoned.length, plan.chunkSize), options.shard ?? { index: 0, count: 1 });
-  const todo = mine.filter((k) => !store.has(k));
-  if (todo.length < mine.length)
-    progress.log(`resuming: ${mine.length - todo.length}/${mine.length} chunks already crafted`);
+  const total = chunkCount(poisoned.length, plan.chunkSize);
+  const outside = chunks.filter((k) => !(Number.isInteger(k) && k >= 0 && k < total));
+  if (outside.length) throw new RangeError(`chunk ${outside[0]} is outside the plan's ${total} chunks`);
+  const todo = chunks.filter((k) => !store.has(k));
+  if (todo.length < chunks.length)
+    progress.log(`resuming: ${chunks.length - todo.length}/${chunks.length} chunks already crafted`);
   const images = todo.reduce((n, k) => n + Math.min(plan.chunkSize, poisoned.length - k * plan.chunkSize), 0);
   const task = progress.start(`crafting ${plan.recipe} eps ${plan.eps}/255`, images, "img");
   const t0 = performance.now();
@@ -144,5 +163,5 @@ export async function craftShard(
       ? `crafted ${done} images in ${seconds.toFixed(1)} s, ${((100 * fooled) / Math.max(1, done)).toFixed(1)}% ${what.long}`
       : "all chunks were already crafted",
   );
-  return { chunksDone: todo.length, chunksSkipped: mine.length - todo.length, imagesCrafted: done, seconds };
+  return { chunksDone: todo.length, chunksSkipped: chunks.length - todo.length, imagesCrafted: done, seconds };
 }

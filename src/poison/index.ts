@@ -3,6 +3,7 @@ export { type ChunkResult, ChunkStore } from "./chunk-store.js";
 export {
   type CraftRunOptions,
   type CraftRunStats,
+  craftChunks,
   craftShard,
   SUCCESS_MEANS,
   TENSORCLOG_BATCH_SIZE,
@@ -31,6 +32,7 @@ export {
   planDigest,
   poisonedIndices,
 } from "./plan.js";
+export { planDatasets } from "./plan-dataset.js";
 export { MANIFEST_FILE, type Manifest, releaseSpec, writeRelease } from "./release.js";
 export { type TensorClogOptions, type TensorClogResult, tensorclog } from "./tensorclog.js";
 export { readManifest, type Verdict, verifyRelease } from "./verify.js";
