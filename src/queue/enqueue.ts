@@ -68,8 +68,7 @@ function checkPortable(plan: CraftPlan): void {
 function checkSameRun(rec: RunRecord, wanted: { digest: string; out: string; format: OutputFormat }): void {
   if (rec.digest !== wanted.digest)
     throw new Error(
-      `run '${rec.run}' was enqueued with plan ${rec.digest}, this craft makes plan ${wanted.digest}: ` +
-        "pick another --run, or `advpoison queue cancel` the old one",
+      `run '${rec.run}' was enqueued with plan ${rec.digest}, this craft makes plan ${wanted.digest}: pick another --run`,
     );
   if (rec.out !== wanted.out || rec.format !== wanted.format)
     throw new Error(`run '${rec.run}' writes its release to ${rec.out} (${rec.format}), not ${wanted.out}`);
