@@ -73,22 +73,26 @@ export async function connectOnce(t: RedisTarget): Promise<Redis> {
  */
 export async function connectRetrying(t: RedisTarget, log: (line: string) => void, quietMs = 30_000): Promise<Redis> {
   let down: { since: number; said: number } | null = null;
+  let last: unknown;
   const retryStrategy = (times: number) => Math.min(250 * 2 ** Math.min(times, 3), 2000);
   const redis = new Redis({ ...baseOptions(t), retryStrategy });
-  const onError = (e: unknown) => {
+  // ioredis reports a lost connection as "reconnecting" (an error event only when it has one to give).
+  redis.on("error", (e) => {
+    last = e;
+  });
+  redis.on("reconnecting", () => {
     const now = Date.now();
     if (!down) down = { since: now, said: 0 };
     if (now - down.said >= quietMs) {
       down.said = now;
-      log(`cannot reach Redis at ${t.shown} (${reason(e)}); retrying`);
+      log(`cannot reach Redis at ${t.shown} (${last === undefined ? "connection closed" : reason(last)}); retrying`);
     }
-  };
-  const onReady = () => {
+  });
+  redis.on("ready", () => {
     if (down) log(`reconnected to Redis at ${t.shown} after ${((Date.now() - down.since) / 1000).toFixed(1)} s`);
     down = null;
-  };
-  redis.on("error", onError);
-  redis.on("ready", onReady);
+    last = undefined;
+  });
   await new Promise<void>((resolve) => redis.once("ready", () => resolve()));
   return redis;
 }

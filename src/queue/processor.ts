@@ -30,8 +30,9 @@ function load(dir: string, digest: string): Loaded {
   loaded = null;
   const rec = readRunFile(dir);
   if (rec.digest !== digest) throw new Error(`${dir}/run.json holds plan ${rec.digest}, the job is for ${digest}`);
-  const { train } = planDatasets(rec.plan);
-  const shape = { inChannels: train.channels, numClasses: train.numClasses, imageSize: train.height };
+  // The models first: a missing or damaged file fails the job before the dataset is read.
+  const [height, , channels] = rec.plan.dataset.shape;
+  const shape = { inChannels: channels, numClasses: rec.plan.permutation.length, imageSize: height };
   const models: Module[] = [];
   try {
     for (const c of rec.crafters) {
@@ -42,14 +43,15 @@ function load(dir: string, digest: string): Loaded {
       if (device) m.model.to(device);
       m.model.eval().requiresGrad_(false);
     }
+    const { train } = planDatasets(rec.plan);
+    const store = ChunkStore.read(chunkDir(rec));
+    if (store.digest !== digest) throw new Error(`${store.dir} holds chunks of plan ${store.digest}, not ${digest}`);
+    loaded = { dir, rec, train, models, store };
+    return loaded;
   } catch (e) {
     for (const m of models) m.dispose();
     throw e;
   }
-  const store = ChunkStore.read(chunkDir(rec));
-  if (store.digest !== digest) throw new Error(`${store.dir} holds chunks of plan ${store.digest}, not ${digest}`);
-  loaded = { dir, rec, train, models, store };
-  return loaded;
 }
 
 /** craftChunks' progress, as the job's progress (BullMQ relays it to the worker, which stores it). */

@@ -84,6 +84,15 @@ export class RunStore {
     await this.redis.del(`${KEY + run}:cancelled`);
   }
 
+  /** Records a worker that took one of the run's jobs (a job's own record keeps only its last worker). */
+  async sawWorker(run: string, worker: string): Promise<void> {
+    await this.redis.sadd(`${KEY + run}:workers`, worker);
+  }
+
+  async workers(run: string): Promise<string[]> {
+    return (await this.redis.smembers(`${KEY + run}:workers`)).sort();
+  }
+
   /** Why the run was cancelled, or null. */
   async cancelled(run: string): Promise<string | null> {
     return this.redis.get(`${KEY + run}:cancelled`);

@@ -36,12 +36,13 @@ function bucketOf(state: string): ChunkBucket {
 export async function runStatus(queue: Queue, runs: RunStore, run: string): Promise<RunStatus> {
   const rec = await runs.require(run);
   const ids = Array.from({ length: rec.chunks }, (_, k) => chunkJobId(run, rec.digest, k));
-  const [jobs, states, parent, parentState, cancelled] = await Promise.all([
+  const [jobs, states, parent, parentState, cancelled, workers] = await Promise.all([
     Promise.all(ids.map((id) => queue.getJob(id))),
     Promise.all(ids.map((id) => queue.getJobState(id))),
     queue.getJob(releaseJobId(run, rec.digest)),
     queue.getJobState(releaseJobId(run, rec.digest)),
     runs.cancelled(run),
+    runs.workers(run),
   ]);
   const chunks = { waiting: 0, active: 0, done: 0, failed: 0 };
   let images = 0;
@@ -51,8 +52,9 @@ export async function runStatus(queue: Queue, runs: RunStore, run: string): Prom
     const bucket = bucketOf(s);
     chunks[bucket]++;
     const job = jobs[k];
-    if (bucket === "done" && job) {
-      const r = job.returnvalue as ChunkJobResult;
+    // A job read just before it completed has no result yet: it counts from the next status on.
+    const r = bucket === "done" ? (job?.returnvalue as ChunkJobResult | null) : null;
+    if (r) {
       images += r.images;
       fooled += r.fooled;
     }
@@ -81,7 +83,7 @@ export async function runStatus(queue: Queue, runs: RunStore, run: string): Prom
     images_per_s: rate === null ? null : +rate.toFixed(2),
     eta_s: rate === null || state === "done" ? null : +((rec.images - images) / rate).toFixed(1),
     attack_success: images > 0 ? +(fooled / images).toFixed(4) : null,
-    workers: [...new Set(all.map((j) => j.processedBy).filter((w): w is string => !!w))].sort(),
+    workers,
     release: rec.out,
     plan_digest: rec.digest,
     ...(error !== undefined ? { error } : {}),

@@ -8,6 +8,7 @@ import type { Redis } from "ioredis";
 import { connectRetrying, type RedisTarget } from "./connection.js";
 import { CHUNK_JOB, type ChunkJobData, type ChunkJobResult, QUEUE_NAME, RETRIES } from "./jobs.js";
 import { DEVICE_ENV } from "./processor-env.js";
+import { RunStore } from "./run-store.js";
 
 const PROCESSOR = fileURLToPath(new URL("./processor.js", import.meta.url));
 
@@ -43,7 +44,11 @@ export async function startWorker(target: RedisTarget, o: WorkerOptions): Promis
     maxStalledCount: 5,
     workerForkOptions: { env: { ...process.env, [DEVICE_ENV]: o.device ?? "" } },
   });
-  worker.on("active", (job) => o.log(`${what(job)}: started`));
+  const runs = new RunStore(redis);
+  worker.on("active", (job) => {
+    o.log(`${what(job)}: started`);
+    runs.sawWorker(job.data.run, name).catch(() => {});
+  });
   worker.on("completed", (job, result) => {
     if (job.name !== CHUNK_JOB) return o.log(`${what(job)}: written to ${result.release}`);
     const r = result as ChunkJobResult;
