@@ -4,8 +4,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
@@ -21,9 +20,9 @@ import {
   runStatus,
 } from "../../src/queue/index.js";
 import { needs } from "../requirements.js";
+import { freePort, REDIS_SERVER, sleep, startRedisServer, until } from "./redis-server.js";
 
 const FMNIST = "/usr/share/datasets/fashion-mnist";
-const REDIS = "/usr/bin/redis-server";
 const CLI = join(process.cwd(), "dist/src/cli/main.js");
 const ENV = { ...process.env, ADVPOISON_THREADS: "1", OMP_NUM_THREADS: "1" };
 const CHUNKS = 8;
@@ -33,27 +32,6 @@ function cli(args: string[]) {
 }
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** Every file of a release, by name: its sha256; the manifest without what names the time and the place. */
 function releaseDigest(dir: string): Record<string, string> {
@@ -75,7 +53,7 @@ interface Worker {
 }
 
 describe("crafting on a queue", {
-  skip: needs(existsSync(FMNIST), `Fashion-MNIST (${FMNIST})`) || needs(existsSync(REDIS), "redis-server"),
+  skip: needs(existsSync(FMNIST), `Fashion-MNIST (${FMNIST})`) || needs(existsSync(REDIS_SERVER), "redis-server"),
 }, () => {
   const tmp = mkdtempSync(join(tmpdir(), "advpoison-queue-"));
   const shared = join(tmp, "shared");
@@ -90,15 +68,8 @@ describe("crafting on a queue", {
   let reference: Record<string, string> = {};
 
   async function startRedis(): Promise<void> {
-    mkdirSync(join(tmp, "redis"), { recursive: true });
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", join(tmp, "redis")];
-    redisServer = spawn(REDIS, [...args, "--appendonly", "yes", "--save", ""], { stdio: "ignore" });
-    await until("redis-server to listen", async () => {
-      const probe = spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" });
-      return probe.stdout.trim() === "PONG";
-    });
+    redisServer = await startRedisServer(port, join(tmp, "redis"));
   }
-
   function startWorker(name: string): Worker {
     const args = [CLI, "worker", "--queue", url, "--lock-duration", "2000", "--name", name];
     const child = spawn(process.execPath, args, { env: ENV, stdio: ["ignore", "ignore", "pipe"] });
