@@ -118,7 +118,10 @@ try {
     list.forEach((j, i) => {
       const r = j.returnvalue as ChunkJobResult;
       const inJob = j.finishedOn! - j.processedOn! - r.seconds * 1000;
-      if (i === 0) return loadS.push(inJob / 1000);
+      if (i === 0) {
+        loadS.push(inJob / 1000);
+        return;
+      }
       overheadsMs.push(inJob + (j.processedOn! - list[i - 1]!.finishedOn!));
       craftingMs.push(r.seconds * 1000);
     });
