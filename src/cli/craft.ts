@@ -19,10 +19,12 @@ import {
   type PlanRequest,
   type PoisonMethod,
   parseShard,
+  planDatasets,
   readPermutation,
   workDirOf,
   writeRelease,
 } from "../poison/index.js";
+import { enqueueCraft, formatStatus } from "../queue/index.js";
 import { recipe } from "../train/index.js";
 import {
   action,
@@ -67,6 +69,9 @@ interface CraftCliOptions extends DataOptions {
   shard?: string;
   json?: boolean;
   device: string;
+  queue?: string;
+  run?: string;
+  shared?: string;
   [flag: string]: unknown;
 }
 
@@ -144,7 +149,10 @@ export function registerCraft(program: Command): void {
     .option("--force", "replace an existing release")
     .option("--resume", "continue an interrupted run (finished chunks are kept either way)")
     .option("--shard <i/n>", "craft only share i of n (then `advpoison merge`)")
-    .option("--json", "print one JSON result as the last line");
+    .option("--json", "print one JSON result as the last line")
+    .option("--queue <url>", "enqueue the chunks on redis://HOST:PORT[/DB] for `advpoison worker`s, and return")
+    .option("--run <name>", "with --queue: the run's name")
+    .option("--shared <dir>", "with --queue: a directory every worker reads and writes (the run's files)");
   for (const m of Object.values(METHODS)) for (const f of m.flags) cmd.option(f.flags, f.description);
   addDeviceOption(addDataOptions(cmd)).action(
     action(async (o: CraftCliOptions) => {
@@ -200,6 +208,14 @@ export function registerCraft(program: Command): void {
       const dataset = { spec: o.dataset, dataDir: o.dataDir ?? null, subset: o.subset ?? null };
       const permutation = o.permutation ? readPermutation(o.permutation, trainSet.numClasses) : undefined;
       const plan = makePlan({ ...request, dataset, ...(permutation ? { permutation } : {}) }, trainSet, crafters.refs);
+      if (o.queue) {
+        for (const m of crafters.models) m.model.dispose();
+        const crafterFiles = plan.crafters.map((_, k) => o.crafter[k] ?? join(workDir, CRAFTER_FILE));
+        const status = await enqueueCraft({ ...o, queue: o.queue, force: o.force ?? false, plan, crafterFiles });
+        console.log(formatStatus(status));
+        if (o.json) printJson({ ...status });
+        return;
+      }
       try {
         const { manifest, stats } = await craftRelease({
           plan,
@@ -256,11 +272,7 @@ export function registerCraft(program: Command): void {
       action((shards: string[], o: { out: string; format: OutputFormat; force?: boolean; json?: boolean }) => {
         const stores = shards.map((d) => ChunkStore.read(d));
         const plan = stores[0]!.plan;
-        const { train: trainSet, test } = loadData({
-          dataset: plan.dataset.spec,
-          ...(plan.dataset.dataDir ? { dataDir: plan.dataset.dataDir } : {}),
-          ...(plan.dataset.subset ? { subset: plan.dataset.subset } : {}),
-        });
+        const { train: trainSet, test } = planDatasets(plan);
         const manifest = writeRelease(trainSet, stores, o.out, { format: o.format, force: o.force ?? false, test });
         console.log(`release: ${o.out} (${manifest.summary.poisoned}/${manifest.summary.count} images poisoned)`);
         if (o.json)

@@ -9,9 +9,11 @@ import { registerDemo } from "./demo.js";
 import { registerDownload } from "./download.js";
 import { registerEvaluate } from "./evaluate.js";
 import { registerExperiment } from "./experiment.js";
+import { registerQueue } from "./queue.js";
 import { registerReport } from "./report.js";
 import { registerTrain } from "./train.js";
 import { registerVerify } from "./verify.js";
+import { registerWorker } from "./worker.js";
 
 const program = new Command()
   .name("advpoison")
@@ -28,6 +30,8 @@ registerDemo(program);
 registerDownload(program);
 registerExperiment(program);
 registerReport(program);
+registerWorker(program);
+registerQueue(program);
 program
   .command("models")
   .description("list the model architectures")

@@ -44,6 +44,7 @@ export {
   planDigest,
   poisonedIndices,
 } from "./plan.js";
+export { planDatasets } from "./plan-dataset.js";
 export { MANIFEST_FILE, type Manifest, releaseSpec, statisticsDigest, writeRelease } from "./release.js";
 export { type FileEntry, fileProblems, listReleaseFiles } from "./release-files.js";
 export { loadReleaseSplit } from "./release-read.js";

@@ -1,0 +1,100 @@
+// The sandboxed processor: BullMQ runs it in a child process of the worker, so that the worker's own event
+// loop keeps renewing the job's lock while libtorch computes here. The child lives on between jobs, and so
+// do the run's dataset and crafting models: the next chunk of the same run starts crafting at once.
+import type { SandboxedJob } from "bullmq";
+import type { Dataset } from "../data/index.js";
+import { loadModel } from "../models/index.js";
+import type { Module } from "../nn/index.js";
+import { ChunkStore, craftChunks, planDatasets } from "../poison/index.js";
+import type { Progress } from "../train/index.js";
+import { assembleRelease, type ReleaseResult } from "./assemble.js";
+import { CHUNK_JOB, type ChunkJobData, type ChunkJobResult, RELEASE_JOB, type ReleaseJobData } from "./jobs.js";
+import { DEVICE_ENV } from "./processor-env.js";
+import { chunkDir, type RunRecord, readRunFile } from "./run-store.js";
+
+const device = process.env[DEVICE_ENV] || undefined;
+
+interface Loaded {
+  dir: string;
+  rec: RunRecord;
+  train: Dataset;
+  models: Module[];
+  store: ChunkStore;
+}
+let loaded: Loaded | null = null;
+
+/** The run's record, data and crafting models, verified against the job; kept while jobs stay in the run. */
+function load(dir: string, digest: string): Loaded {
+  if (loaded?.dir === dir && loaded.rec.digest === digest) return loaded;
+  for (const m of loaded?.models ?? []) m.dispose();
+  loaded = null;
+  const rec = readRunFile(dir);
+  if (rec.digest !== digest) throw new Error(`${dir}/run.json holds plan ${rec.digest}, the job is for ${digest}`);
+  // The models first: a missing or damaged file fails the job before the dataset is read.
+  const [height, , channels] = rec.plan.dataset.shape;
+  const shape = { inChannels: channels, numClasses: rec.plan.permutation.length, imageSize: height };
+  const models: Module[] = [];
+  try {
+    for (const c of rec.crafters) {
+      const m = loadModel(c.file, { ...shape, model: c.model });
+      models.push(m.model);
+      if (m.sha256 !== c.sha256)
+        throw new Error(`${c.file}: sha256 ${m.sha256}, the plan's crafting model is ${c.sha256}`);
+      if (device) m.model.to(device);
+      m.model.eval().requiresGrad_(false);
+    }
+    const { train } = planDatasets(rec.plan);
+    const store = ChunkStore.read(chunkDir(rec));
+    if (store.digest !== digest) throw new Error(`${store.dir} holds chunks of plan ${store.digest}, not ${digest}`);
+    loaded = { dir, rec, train, models, store };
+    return loaded;
+  } catch (e) {
+    for (const m of models) m.dispose();
+    throw e;
+  }
+}
+
+/** craftChunks' progress, as the job's progress (BullMQ relays it to the worker, which stores it). */
+function jobProgress(job: SandboxedJob): Progress {
+  const send = (value: Record<string, string | number>) => void job.updateProgress(value).catch(() => {});
+  return {
+    start: (_label, total) => {
+      send({ done: 0, total });
+      return { update: (done, fields = {}) => send({ done, total, ...fields }), finish: () => {} };
+    },
+    log: () => {},
+  };
+}
+
+async function chunkJob(job: SandboxedJob<ChunkJobData>): Promise<ChunkJobResult> {
+  const { dir, digest, chunk } = job.data;
+  const ctx = load(dir, digest);
+  const stats = await craftChunks(ctx.train, ctx.rec.plan, ctx.models, ctx.store, [chunk], {
+    progress: jobProgress(job),
+    ...(device ? { device } : {}),
+  });
+  const r = ctx.store.load(chunk);
+  return {
+    chunk,
+    images: r.indices.length,
+    fooled: r.success.reduce((a, b) => a + b, 0),
+    seconds: r.seconds,
+    crafted: stats.chunksDone === 1,
+  };
+}
+
+function releaseJob(job: SandboxedJob<ReleaseJobData>): ReleaseResult {
+  const rec = readRunFile(job.data.dir);
+  if (rec.digest !== job.data.digest)
+    throw new Error(`${job.data.dir}/run.json holds plan ${rec.digest}, the job is for ${job.data.digest}`);
+  return assembleRelease(rec);
+}
+
+export default async function processJob(job: SandboxedJob<ChunkJobData | ReleaseJobData>): Promise<unknown> {
+  if (job.name === CHUNK_JOB) return chunkJob(job as SandboxedJob<ChunkJobData>);
+  if (job.name === RELEASE_JOB) return releaseJob(job);
+  throw new Error(`unknown job '${job.name}' on the advpoison queue`);
+}
+
+// A child whose worker was killed has no one to report to: stop rather than craft on for nobody.
+process.on("disconnect", () => process.exit(1));

@@ -1,0 +1,109 @@
+// A run's progress as the queue knows it: chunk jobs by state, throughput, ETA, attack success so far, the
+// workers that took its jobs, and the first error of a failed run.
+import type { Job, Queue } from "bullmq";
+import { methodOf } from "../poison/index.js";
+import { type ChunkJobResult, chunkJobId, releaseJobId } from "./jobs.js";
+import type { RunStore } from "./run-store.js";
+
+export type RunState = "waiting" | "running" | "done" | "failed";
+
+export interface RunStatus {
+  run: string;
+  recipe: string;
+  state: RunState;
+  chunks: { waiting: number; active: number; done: number; failed: number };
+  images: { done: number; total: number };
+  /** Crafted images per second of wall time since the first chunk started; null before any is done. */
+  images_per_s: number | null;
+  eta_s: number | null;
+  /** Share of the crafted images that fooled the crafting model(s) the plan's way; null before any. */
+  attack_success: number | null;
+  workers: string[];
+  release: string;
+  plan_digest: string;
+  error?: string;
+}
+
+type ChunkBucket = keyof RunStatus["chunks"];
+
+/** BullMQ's job states as the status counts them: delayed (backing off) and prioritized are waiting too. */
+function bucketOf(state: string): ChunkBucket {
+  if (state === "completed") return "done";
+  if (state === "failed" || state === "active") return state;
+  return "waiting";
+}
+
+export async function runStatus(queue: Queue, runs: RunStore, run: string): Promise<RunStatus> {
+  const rec = await runs.require(run);
+  const ids = Array.from({ length: rec.chunks }, (_, k) => chunkJobId(run, rec.digest, k));
+  const [jobs, states, parent, parentState, cancelled, workers] = await Promise.all([
+    Promise.all(ids.map((id) => queue.getJob(id))),
+    Promise.all(ids.map((id) => queue.getJobState(id))),
+    queue.getJob(releaseJobId(run, rec.digest)),
+    queue.getJobState(releaseJobId(run, rec.digest)),
+    runs.cancelled(run),
+    runs.workers(run),
+  ]);
+  const chunks = { waiting: 0, active: 0, done: 0, failed: 0 };
+  let images = 0;
+  let fooled = 0;
+  let firstFailure: string | undefined;
+  states.forEach((s, k) => {
+    const bucket = bucketOf(s);
+    chunks[bucket]++;
+    const job = jobs[k];
+    // A job read just before it completed has no result yet: it counts from the next status on.
+    const r = bucket === "done" ? (job?.returnvalue as ChunkJobResult | null) : null;
+    if (r) {
+      images += r.images;
+      fooled += r.fooled;
+    }
+    if (bucket === "failed" && firstFailure === undefined) firstFailure = `chunk ${k}: ${job?.failedReason}`;
+  });
+  const all = [...jobs, parent].filter((j): j is Job => j !== undefined);
+  const started = Math.min(...all.map((j) => j.processedOn ?? Number.POSITIVE_INFINITY));
+  const ended = parentState === "completed" ? Math.max(...all.map((j) => j.finishedOn ?? 0)) : Date.now();
+  const rate = images > 0 && Number.isFinite(started) ? images / Math.max(1e-3, (ended - started) / 1000) : null;
+  const state: RunState =
+    parentState === "completed"
+      ? "done"
+      : cancelled || chunks.failed > 0 || parentState === "failed"
+        ? "failed"
+        : chunks.active + chunks.done > 0 || parentState === "active"
+          ? "running"
+          : "waiting";
+  const error =
+    cancelled ?? firstFailure ?? (parentState === "failed" ? `release: ${parent?.failedReason}` : undefined);
+  return {
+    run,
+    recipe: rec.plan.recipe,
+    state,
+    chunks,
+    images: { done: images, total: rec.images },
+    images_per_s: rate === null ? null : +rate.toFixed(2),
+    eta_s: rate === null || state === "done" ? null : +((rec.images - images) / rate).toFixed(1),
+    attack_success: images > 0 ? +(fooled / images).toFixed(4) : null,
+    workers,
+    release: rec.out,
+    plan_digest: rec.digest,
+    ...(error !== undefined ? { error } : {}),
+  };
+}
+
+/** A line per run for people (and the release or the error under it). */
+export function formatStatus(s: RunStatus): string {
+  const c = s.chunks;
+  const parts = [
+    `run ${s.run}: ${s.state}`,
+    `chunks ${c.done} done, ${c.active} active, ${c.waiting} waiting, ${c.failed} failed`,
+    `${s.images.done}/${s.images.total} images`,
+  ];
+  if (s.images_per_s !== null) parts.push(`${s.images_per_s} img/s`);
+  if (s.eta_s !== null) parts.push(`ETA ${s.eta_s} s`);
+  if (s.attack_success !== null)
+    parts.push(`${(100 * s.attack_success).toFixed(1)}% ${methodOf(s.recipe).success.short}`);
+  if (s.workers.length) parts.push(`workers ${s.workers.join(", ")}`);
+  const line = parts.join(", ");
+  const tail = s.state === "done" ? `\n  release: ${s.release}` : s.error ? `\n  error: ${s.error}` : "";
+  return line + tail;
+}
