@@ -6,7 +6,7 @@ import { action, loadData, positiveInt, positiveNumber, printJson } from "./comm
 export function registerVerify(program: Command): void {
   program
     .command("verify")
-    .description("check a release against its source: count, labels, L-inf budget, manifest")
+    .description("check a release against its source: count, labels, budget (its method's norm), manifest")
     .requiredOption("--source <spec>", "the clean dataset the release was made from")
     .option("--data-dir <dir>", "where the named source dataset lives")
     .option("--subset <n>", "the --subset the release was crafted with", positiveInt)
@@ -24,7 +24,7 @@ export function registerVerify(program: Command): void {
           const v = verifyRelease(train, o.release, o.eps);
           if (v.ok) {
             console.log(
-              `ok: ${v.checked.images} images, ${v.checked.poisoned} poisoned, max L-inf ${v.checked.maxLinf} <= ${o.eps}`,
+              `ok: ${v.checked.images} images, ${v.checked.poisoned} poisoned, max L-inf ${v.checked.maxLinf}, ${v.checked.budget}`,
             );
           } else {
             for (const p of v.problems) console.error(`verify: ${p}`);
