@@ -15,6 +15,8 @@ export interface TrainRunRecord extends TrainResult {
   model: string;
   seed: number;
   recipe: Recipe;
+  /** The training-time defence (`train --defense`); absent in records written before it existed. */
+  defense?: { name: string; settings: object | null };
   /** Clean test accuracy after the last epoch. */
   test_acc: number;
 }

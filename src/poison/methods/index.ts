@@ -31,7 +31,7 @@ export {
   type ErrorMinSettings,
   type ErrorMinStats,
 } from "./error-min.js";
-export { type LspClusters, type LspSettings, lspClusters, lspGrid } from "./lsp.js";
+export { LSP_SETTINGS, type LspClusters, type LspSettings, lspClusters, lspGrid } from "./lsp.js";
 export {
   budgetOf,
   type ChunkedMethod,

@@ -22,7 +22,8 @@ import { randn, scope, tensor } from "../../torch/index.js";
 import { l2Radius } from "../budget.js";
 import type { ChunkedMethod, ChunkInput } from "./method.js";
 
-const settings = z.strictObject({
+/** LSP's settings with their defaults (the methods experiment's `lsp` block takes the same). */
+export const LSP_SETTINGS = z.strictObject({
   /** "linf": the authors' noise projected onto the eps L-inf ball; "l2": their L2 ball of radius eps sqrt(CHW). */
   norm: z.enum(["linf", "l2"]).default("linf"),
   /** Side of one patch in pixels (the authors': 8 on 32x32 images, a 4x4 grid). */
@@ -32,6 +33,8 @@ const settings = z.strictObject({
   /** "sample": a point per image from its class's cluster (the authors'); "class": the class centre alone. */
   mode: z.enum(["sample", "class"]).default("sample"),
 });
+
+const settings = LSP_SETTINGS;
 
 export type LspSettings = z.infer<typeof settings>;
 
