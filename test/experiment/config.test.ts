@@ -12,8 +12,8 @@ import type { Dataset } from "../../src/data/index.js";
 import {
   CONFIG_SCHEMAS,
   DEFAULT_CONFIGS,
-  EXPERIMENTS,
   EXPERIMENT_NAMES,
+  EXPERIMENTS,
   type ExperimentName,
   ResultsStore,
   relabel,
