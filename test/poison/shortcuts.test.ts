@@ -3,6 +3,7 @@
 // same position and value within a class, and its search beats other pixels on its objective; both give the
 // same bytes in one run as in two shards, and releases that verify accepts under their own budgets.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +32,9 @@ import { needs } from "../requirements.js";
 
 const FMNIST = "/usr/share/datasets/fashion-mnist";
 const PIXELS = 28 * 28;
+const CLI = join(process.cwd(), "dist/src/cli/main.js");
+const cli = (args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, CI: "1" } });
 
 describe("shortcut poisons (LSP, OPS)", { skip: needs(existsSync(FMNIST), `Fashion-MNIST (${FMNIST})`) }, () => {
   let data: Dataset;
@@ -218,6 +222,36 @@ describe("shortcut poisons (LSP, OPS)", { skip: needs(existsSync(FMNIST), `Fashi
     }
     // Distinct classes never share a (position, value).
     assert.equal(new Set(chosen.map((x) => `${x!.pixel}/${x!.value}`)).size, 10);
+  });
+
+  test("the CLI crafts lsp and ops, verify accepts each under its own budget, bad settings fail", () => {
+    const base = ["craft", "--subset", "256", "--chunk-size", "128", "--seed", "2", "--json"];
+    const verify = (dir: string) =>
+      cli(["verify", "--source", "fashion-mnist", "--subset", "256", "--release", dir, "--eps", "8"]);
+    const lsp = join(tmp, "cli-lsp");
+    const r1 = cli([...base, "--method", "lsp", "--eps", "8", "--lsp-patch-size", "4", "--out", lsp]);
+    assert.equal(r1.status, 0, r1.stderr);
+    const v1 = verify(lsp);
+    assert.equal(v1.status, 0, v1.stderr);
+    assert.match(v1.stdout, /max L-inf 8, eps 8 \(L-inf <= 8 grey levels\)/);
+    const ops = join(tmp, "cli-ops");
+    const r2 = cli([...base, "--method", "ops", "--out", ops]);
+    assert.equal(r2.status, 0, r2.stderr);
+    assert.equal(JSON.parse(r2.stdout.trim().split("\n").at(-1)!).max_linf, 255);
+    const v2 = verify(ops);
+    assert.equal(v2.status, 0, v2.stderr);
+    assert.match(v2.stdout, /L0 of 1 pixel/);
+    const bad: [string[], RegExp][] = [
+      [["--method", "lsp", "--lsp-norm", "l1"], /lsp: invalid norm/],
+      [["--method", "ops", "--lsp-patch-size", "4"], /--lsp-patch-size applies to --method lsp only/],
+      [["--method", "lsp", "--restarts", "2"], /lsp has no restarts/],
+    ];
+    for (const [args, message] of bad) {
+      const r = cli([...base, ...args, "--out", join(tmp, "cli-bad")]);
+      assert.equal(r.status, 1, args.join(" "));
+      assert.match(r.stderr, message);
+      assert.ok(!existsSync(join(tmp, "cli-bad")), `${args.join(" ")} left output behind`);
+    }
   });
 
   test("LSP and OPS give the same bytes in one run and in two shards", async () => {
