@@ -1,7 +1,7 @@
 // Bit-depth reduction (BDR), one of Image Shortcut Squeezing's compressions (Liu, Zhao & Larson, ICML 2023):
-// every value keeps only its `bits` highest bits, as torchvision's posterize (RandomPosterize(bits, p=1),
-// which ISS and APBench apply; APBench's default and ISS's strongest on CIFAR-10: 2 bits), so 8-bit value g
-// becomes g & ~(2^(8 - bits) - 1): 2^bits levels, 0, 64, 128 and 192 for 2 bits.
+// every value keeps only its `bits` highest bits, as torchvision's posterize (RandomPosterize(bits, p=1) is
+// what ISS's augmentations.py and APBench's util.py apply; APBench fixes bits = 2, the default here), so 8-bit
+// value g becomes g & ~(2^(8 - bits) - 1): 2^bits levels, 0, 64, 128 and 192 for 2 bits.
 import type { BatchTransform } from "./types.js";
 
 export interface BdrOptions {
