@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 
 /** Debian's python3-pil lives in the system python, not in a pyenv or venv one that may shadow it. */
-const PYTHON = "/usr/bin/python3";
+export const PYTHON = "/usr/bin/python3";
 
 /** Whether /usr/bin/python3 can import PIL. */
 export const hasPil = spawnSync(PYTHON, ["-c", "import PIL"]).status === 0;

@@ -1,7 +1,8 @@
 // `advpoison experiment NAME`: the paper's experiments (methods, eps, budget, transfer, defenses, labels)
 // from a config file (experiments/NAME.json), every field overridable by flags or --set, resumable.
 import { type Command, InvalidArgumentError } from "commander";
-import { setPath } from "../experiment/config.js";
+import { METHOD_NAMES, setPath } from "../experiment/config.js";
+import { DEFENSE_NAMES } from "../experiment/defenses/index.js";
 import { EXPERIMENTS } from "../experiment/experiments.js";
 import {
   EXPERIMENT_NAMES,
@@ -135,7 +136,7 @@ const FLAGS: Flag[] = [
   { flags: "--victim-batch-size <n>", help: "victim batch size", path: "victim.batchSize", parse: positiveInt },
   {
     flags: "--methods <list>",
-    help: "methods: clean,random,error-min,tensorclog,untargeted,targeted",
+    help: `methods: ${METHOD_NAMES.join(",")}`,
     path: "methods",
     parse: list(String),
     only: ["methods"],
@@ -192,7 +193,7 @@ const FLAGS: Flag[] = [
   },
   {
     flags: "--defenses <list>",
-    help: "defenses: none,adversarial,cutout,mixup,cutmix,jpeg,grayscale,noise",
+    help: `defenses: ${DEFENSE_NAMES.join(",")}`,
     path: "defenses",
     parse: list(String),
     only: ["defenses"],

@@ -2,6 +2,13 @@
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
+import {
+  DEFENSE_DEFAULTS,
+  DEFENSE_NAMES,
+  type DefenseName,
+  defenseSettingsOf,
+  makeDefense,
+} from "../experiment/index.js";
 import { createModel, saveModel } from "../models/index.js";
 import { meanSd } from "../report/index.js";
 import { manualSeed } from "../torch/index.js";
@@ -29,6 +36,7 @@ interface TrainCliOptions extends DataOptions {
   batchSize?: number;
   seed: number;
   runs: number;
+  defense: string;
   out: string;
   resume?: boolean;
   force?: boolean;
@@ -65,6 +73,11 @@ export function registerTrain(program: Command): void {
     .option("--batch-size <n>", "override the recipe's batch size", positiveInt)
     .option("--seed <n>", "random seed (runs use seed, seed+1, ...)", nonNegativeInt, 0)
     .option("--runs <n>", "train this many models with different seeds; report mean +- sd", positiveInt, 1)
+    .option(
+      "--defense <name>",
+      `a training-time defence, as in \`experiment defenses\` with its default settings: ${DEFENSE_NAMES.join(", ")}`,
+      "none",
+    )
     .requiredOption("--out <dir>", "output directory (model.safetensors, checkpoint.safetensors, run.json)")
     .option("--resume", "continue an interrupted run from its checkpoint")
     .option("--force", "overwrite an existing finished run in --out, or train into a directory that is not a run")
@@ -72,6 +85,9 @@ export function registerTrain(program: Command): void {
   addDeviceOption(addDataOptions(cmd)).action(
     action(async (o: TrainCliOptions) => {
       if (!o.force) checkRunDir(o.out);
+      if (!(DEFENSE_NAMES as readonly string[]).includes(o.defense))
+        throw new Error(`unknown defense '${o.defense}' (${DEFENSE_NAMES.join(", ")})`);
+      const defense = o.defense as DefenseName;
       const device = resolveDevice(o.device);
       const { train: trainSet, test } = loadData(o);
       const r = recipe(o.recipe, recipeOverrides(o));
@@ -94,6 +110,7 @@ export function registerTrain(program: Command): void {
         };
         const model = createModel(o.model, info);
         if (device) model.to(device);
+        const transform = makeDefense(defense, DEFENSE_DEFAULTS, { seed, numClasses: trainSet.numClasses });
         const result = await train(model, trainSet, {
           ...onDevice(device),
           recipe: r,
@@ -102,6 +119,7 @@ export function registerTrain(program: Command): void {
           checkpoint: join(dir, "checkpoint.safetensors"),
           resume: o.resume ?? false,
           progress,
+          ...(transform ? { batchTransform: transform } : {}),
           ...(o.runs > 1 ? { label: `run ${k + 1}/${o.runs}` } : {}),
         });
         const accuracies = testAccuracies(result.history);
@@ -113,6 +131,7 @@ export function registerTrain(program: Command): void {
           seed,
           recipe: r,
           ...accuracies,
+          defense: { name: defense, settings: defenseSettingsOf(defense, DEFENSE_DEFAULTS) },
           ...result,
         });
         model.dispose();

@@ -6,7 +6,9 @@ import { action, loadData, positiveInt, positiveNumber, printJson } from "./comm
 export function registerVerify(program: Command): void {
   program
     .command("verify")
-    .description("check a release against its source: every file, labels, L-inf budget, test split, manifest")
+    .description(
+      "check a release against its source: every file, labels, budget (its method's norm), test split, manifest",
+    )
     .requiredOption("--source <spec>", "the clean dataset the release was made from")
     .option("--data-dir <dir>", "where the named source dataset lives")
     .option("--subset <n>", "the --subset the release was crafted with", positiveInt)
@@ -25,7 +27,7 @@ export function registerVerify(program: Command): void {
           if (v.ok) {
             console.log(
               `ok: ${v.checked.files} files, ${v.checked.images} images, ${v.checked.poisoned} poisoned, ` +
-                `max L-inf ${v.checked.maxLinf} <= ${o.eps}`,
+                `max L-inf ${v.checked.maxLinf}, ${v.checked.budget}`,
             );
           } else {
             for (const p of v.problems) console.error(`verify: ${p}`);

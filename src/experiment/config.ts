@@ -9,13 +9,22 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { DIFF_AUGMENT_KINDS, MAX_EPS } from "../poison/index.js";
-import { DEFENSE_NAMES } from "./defenses/index.js";
+import { DIFF_AUGMENT_KINDS, LSP_SETTINGS, MAX_EPS } from "../poison/index.js";
+import { DEFENSE_DEFAULTS, DEFENSE_NAMES } from "./defenses/index.js";
 
 export const EXPERIMENT_NAMES = ["methods", "eps", "budget", "transfer", "defenses", "labels"] as const;
 export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];
 
-export const METHOD_NAMES = ["clean", "random", "error-min", "tensorclog", "untargeted", "targeted"] as const;
+export const METHOD_NAMES = [
+  "clean",
+  "random",
+  "error-min",
+  "tensorclog",
+  "lsp",
+  "ops",
+  "untargeted",
+  "targeted",
+] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 const posInt = z.number().int().positive();
@@ -109,6 +118,8 @@ const DefenseSettingsSchema = z.strictObject({
   mixup: z.strictObject({ alpha: z.number().positive() }),
   cutmix: z.strictObject({ alpha: z.number().positive() }),
   jpeg: z.strictObject({ quality: z.number().int().min(1).max(100) }),
+  /** Bit-depth reduction (ISS): bits kept per value, as torchvision's posterize. */
+  bdr: z.strictObject({ bits: z.number().int().min(1).max(8) }),
   /** Standard deviation in grey levels; the result is clipped to [0, 1]. */
   noise: z.strictObject({ sigma: z.number().nonnegative() }),
 });
@@ -132,6 +143,8 @@ export const CONFIG_SCHEMAS = {
     methods: z.array(z.enum(METHOD_NAMES)).min(1),
     errorMin: ErrorMinSchema,
     tensorclog: TensorClogSchema,
+    /** LSP's own settings (norm, patch size, class separation, mode); OPS has none. */
+    lsp: LSP_SETTINGS,
   }),
   eps: z.strictObject({
     ...common,
@@ -232,6 +245,7 @@ export const DEFAULT_CONFIGS: Record<ExperimentName, JsonObject> = {
       batchSize: 128,
     },
     tensorclog: { steps: 20, tau: 0.05, batchSize: 128 },
+    lsp: LSP_SETTINGS.parse({}),
     full: withFull("methods", {
       errorMin: { model: "resnet18", maxRounds: 10 },
       tensorclog: { steps: 100 },
@@ -281,14 +295,8 @@ export const DEFAULT_CONFIGS: Record<ExperimentName, JsonObject> = {
     ...SCALED,
     out: "runs/experiment-defenses",
     defenses: [...DEFENSE_NAMES],
-    defense: {
-      adversarial: { eps: null, steps: 5, tau: 0.5 },
-      cutout: { fraction: 0.5 },
-      mixup: { alpha: 1 },
-      cutmix: { alpha: 1 },
-      jpeg: { quality: 50 },
-      noise: { sigma: 16 },
-    },
+    // Adversarial training's eps: null, the poison's.
+    defense: { ...DEFENSE_DEFAULTS, adversarial: { ...DEFENSE_DEFAULTS.adversarial, eps: null } },
     cleanReference: true,
     full: withFull("defenses", {}),
   },

@@ -1,10 +1,16 @@
 // The six experiments as lists of conditions (table rows) over the shared units of work, with how each
 // is presented: its columns, headline numbers and notes.
-import { methodOf } from "../poison/index.js";
+import { type BudgetNorm, budgetOf, methodOf, planEps } from "../poison/index.js";
 import { formatPercent, type HeadlineStat } from "../report/index.js";
 import { recipe } from "../train/index.js";
 import type { ConfigOf, ExperimentName, MethodName } from "./config.js";
-import { type DefenseName, defenseSkipReason, describeDefense, makeDefense } from "./defenses/index.js";
+import {
+  type DefenseName,
+  defenseSettingsOf,
+  defenseSkipReason,
+  describeDefense,
+  makeDefense,
+} from "./defenses/index.js";
 import type { Condition, ReleaseSpec, VictimSpec } from "./runner.js";
 import type { SummaryRow } from "./store.js";
 
@@ -65,6 +71,12 @@ function adversarialRelease(p: Omit<PoisonSettings, "eps">, eps: number, method:
 }
 
 const epsLabel = (eps: number) => `${eps}/255`;
+
+/** The budget column: eps (L-inf), eps in L2 (the ball of that RMS), or one pixel. */
+function budgetLabel(norm: BudgetNorm, eps: number): string {
+  if (norm === "l0") return "L0 = 1 pixel";
+  return norm === "l2" ? `${epsLabel(eps)} (L2 ball)` : epsLabel(eps);
+}
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** Headline: the clean reference against the condition `id` (or the lowest accuracy). */
@@ -96,10 +108,12 @@ const methods: ExperimentDef<"methods"> = {
   conditions(c) {
     const victim = victimSpec(c.victim, null, c.testSubset);
     const p = c.poison;
-    // The baselines' config blocks: their PGD steps and step size, and the method's own settings.
-    const blocks: Record<string, { steps: number; tau: number } & Record<string, unknown>> = {
+    // The baselines' config blocks: their PGD steps and step size (the method's own when absent), and the
+    // method's own settings.
+    const blocks: Record<string, { steps?: number; tau?: number } & Record<string, unknown>> = {
       "error-min": c.errorMin,
       tensorclog: c.tensorclog,
+      lsp: c.lsp,
     };
     const spec = (m: MethodName): ReleaseSpec | null => {
       if (m === "clean") return null;
@@ -107,10 +121,11 @@ const methods: ExperimentDef<"methods"> = {
       if (method.augments) return adversarialRelease(p, p.eps, m);
       // Random noise has no attack: the common PGD settings, no steps.
       if (m === "random") return { ...adversarialRelease(p, p.eps, m), steps: 0, augment: false };
-      const { steps, tau, ...own } = blocks[m] ?? { steps: method.defaults.steps, tau: method.defaults.tau };
+      const { steps = method.defaults.steps, tau = method.defaults.tau, ...own } = blocks[m] ?? {};
       return {
         method: m,
-        eps: p.eps,
+        // As the plan records it (255 for an L0 budget).
+        eps: planEps(budgetOf(method, own), p.eps),
         steps,
         tau,
         init: method.defaults.init,
@@ -126,8 +141,8 @@ const methods: ExperimentDef<"methods"> = {
         id: m,
         cells: {
           method: m,
-          eps: release ? epsLabel(p.eps) : "–",
-          steps: !release || m === "random" ? "–" : m === "error-min" ? `${release.steps}/round` : release.steps,
+          eps: release ? budgetLabel(budgetOf(methodOf(m), release.extra), p.eps) : "–",
+          steps: !release || release.steps === 0 ? "–" : m === "error-min" ? `${release.steps}/round` : release.steps,
         },
         release,
         victim,
@@ -142,7 +157,11 @@ const methods: ExperimentDef<"methods"> = {
         `${e.model} trained ${plural(e.trainSteps, "step")} per round, ${plural(e.steps, "PGD step")} of ${e.tau} eps per ` +
         `round, at most ${plural(e.maxRounds, "round")} (stop above ${100 * e.stopAcc}% accuracy on the noisy data). ` +
         `tensorclog (Shen et al. 2019): ${plural(c.tensorclog.steps, "PGD step")} minimising the crafting model's ` +
-        `gradient norm per batch of ${c.tensorclog.batchSize}. untargeted/targeted (Fowl et al. 2021): ` +
+        `gradient norm per batch of ${c.tensorclog.batchSize}. lsp (Yu et al. 2022): ${c.lsp.mode}-wise synthetic ` +
+        `noise from linearly separable class clusters (class_sep ${c.lsp.classSep}) on ${c.lsp.patchSize}-pixel patches, ` +
+        `scaled to the L2 ball of RMS eps${c.lsp.norm === "linf" ? " and clipped to the eps L-inf ball" : ""}. ops (Wu et al. ` +
+        "2023): one pixel per class set to 0 or 1, the position and value maximising mean/std of the change over the " +
+        "class (L0 = 1; no eps bound). untargeted/targeted (Fowl et al. 2021): " +
         `${plural(c.poison.steps, "PGD step")} of ${c.poison.tau} eps against the crafting model, with ` +
         `${c.poison.augment ? "" : "no "}differentiable shift+flip; targeted pushes class y toward y+1 mod C.`,
     ];
@@ -259,7 +278,7 @@ const defenses: ExperimentDef<"defenses"> = {
     };
     const cond = (name: DefenseName): Condition => {
       const skip = defenseSkipReason(name, data.channels);
-      const own = name === "none" ? null : (settings as Record<string, unknown>)[name];
+      const own = defenseSettingsOf(name, settings);
       return {
         id: `defense-${name}`,
         cells: { defence: name, settings: describeDefense(name, settings), "trained on": "release" },
@@ -267,7 +286,7 @@ const defenses: ExperimentDef<"defenses"> = {
         victim,
         defense: {
           name,
-          settings: own ?? null,
+          settings: own,
           make: (seed) => makeDefense(name, settings, { seed, numClasses: data.numClasses }),
         },
         ...(skip ? { skip } : {}),

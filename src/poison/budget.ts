@@ -5,6 +5,43 @@ import { scope, type Tensor } from "../torch/index.js";
 /** Largest eps accepted, in grey levels: beyond this a "poison" is just a different image. */
 export const MAX_EPS = 64;
 
+/**
+ * How a method's perturbation is bounded. "linf": every value within eps grey levels (the paper's budget);
+ * "l2": the image's change within the L2 ball of the same RMS, eps * sqrt(values) (Yu et al.'s scaling for
+ * LSP); "l0": one pixel per image at any value (Wu et al.'s one-pixel shortcut), so its L-inf is 255 by design.
+ */
+export type BudgetNorm = "linf" | "l2" | "l0";
+
+/** The eps a plan records: an L0 budget bounds a pixel's values only by [0, 255]. */
+export function planEps(norm: BudgetNorm, eps: number): number {
+  return norm === "l0" ? 255 : eps;
+}
+
+/** Grey levels one released value may move from its source: eps under L-inf; [0, 255] alone under L2 and L0. */
+export function valueBound(norm: BudgetNorm, eps: number): number {
+  return norm === "linf" ? eps : 255;
+}
+
+/** The L2 radius (in eps's units) of eps for images of `values` values: the ball whose RMS change is eps. */
+export function l2Radius(eps: number, values: number): number {
+  return eps * Math.sqrt(values);
+}
+
+/** How many pixels (positions, any channel) of each `pixels`-pixel, `channels`-channel image differ. */
+export function changedPixels(source: Uint8Array, released: Uint8Array, pixels: number, channels: number): Int32Array {
+  const size = pixels * channels;
+  const out = new Int32Array(source.length / size);
+  for (let i = 0; i < source.length; i += channels) {
+    for (let k = 0; k < channels; k++) {
+      if (source[i + k] !== released[i + k]) {
+        out[Math.floor(i / size)]!++;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 export function checkEps(eps: number): number {
   if (!Number.isFinite(eps) || eps <= 0 || eps > MAX_EPS) {
     throw new RangeError(`eps must be in (0, ${MAX_EPS}] grey levels (e.g. 8 for 8/255), got ${eps}`);

@@ -6,7 +6,7 @@ import type { Module } from "../nn/index.js";
 import { manualSeed } from "../torch/index.js";
 import { silentProgress } from "../train/index.js";
 import { yieldToEventLoop } from "../util/event-loop.js";
-import { pixelUnits, quantize, toGreyLevelsNHWC } from "./budget.js";
+import { pixelUnits, quantize, toGreyLevelsNHWC, valueBound } from "./budget.js";
 import type { ChunkResult, ChunkStore } from "./chunk-store.js";
 import type { CraftRunOptions, CraftRunStats } from "./craft-run.js";
 import { type ChunkedMethod, methodOf, methodSettings } from "./methods/index.js";
@@ -29,7 +29,7 @@ function craftChunk(
     const size = ds.height * ds.width * ds.channels;
     const source = new Uint8Array(indices.length * size);
     for (const [b, i] of indices.entries()) source.set(ds.images.subarray(i * size, (i + 1) * size), b * size);
-    const images = quantize(source, toGreyLevelsNHWC(delta), plan.eps);
+    const images = quantize(source, toGreyLevelsNHWC(delta), valueBound(method.budget(settings), plan.eps));
     delta.dispose();
     return { indices, images, success, seconds: (performance.now() - t0) / 1000 };
   } finally {

@@ -1,6 +1,19 @@
 // Poisoning: the methods table, the PGD engine, the crafting pipeline (plan -> crafting models -> chunks ->
 // release), releases with manifests, and their verification.
-export { checkEps, levelsOf, MAX_EPS, perturbationNorms, pixelUnits, quantize, toGreyLevelsNHWC } from "./budget.js";
+export {
+  type BudgetNorm,
+  changedPixels,
+  checkEps,
+  l2Radius,
+  levelsOf,
+  MAX_EPS,
+  perturbationNorms,
+  pixelUnits,
+  planEps,
+  quantize,
+  toGreyLevelsNHWC,
+  valueBound,
+} from "./budget.js";
 export { type ChunkCheck, type ChunkResult, ChunkStore, CRAFTER_FILE } from "./chunk-store.js";
 export { chunkedMethodOf, craftChunks, craftShard } from "./craft.js";
 export type { CraftRunOptions, CraftRunStats } from "./craft-run.js";

@@ -9,12 +9,12 @@ import { createModel, type LoadedModel, loadModel, type ModelInfo, saveModel } f
 import { manualSeed } from "../torch/index.js";
 import { type Progress, type Recipe, silentProgress, train } from "../train/index.js";
 import { assertReplaceable } from "../util/ownership.js";
-import { checkEps } from "./budget.js";
+import { checkEps, planEps } from "./budget.js";
 import { ChunkStore } from "./chunk-store.js";
 import { craftShard } from "./craft.js";
 import type { CraftRunStats } from "./craft-run.js";
 import { DEFAULT_DIFF_AUGMENT_KIND, DIFF_AUGMENT_KINDS, type DiffAugmentKind, diffAugmentOf } from "./diff-augment.js";
-import { methodOf, methodSettings, type PoisonMethod } from "./methods/index.js";
+import { budgetOf, methodOf, methodSettings, type PoisonMethod } from "./methods/index.js";
 import { shiftPermutation } from "./permutation.js";
 import type { Init } from "./pgd.js";
 import { type CrafterRef, type CraftPlan, planAugment } from "./plan.js";
@@ -25,6 +25,7 @@ const INITS: readonly Init[] = ["randn", "uniform", "zero"];
 /** What to craft; everything left out takes the method's defaults. Budgets and steps in grey levels. */
 export interface PlanRequest {
   method: string;
+  /** Ignored by methods with an L0 budget (their plans record 255). */
   eps: number;
   steps?: number;
   /** Step size as a fraction of eps (the method's own by default); `stepSize` overrides it. */
@@ -51,7 +52,8 @@ export interface PlanRequest {
 /** Checks a request against its method, without data: the errors a command should give before any work. */
 export function checkRequest(req: Omit<PlanRequest, "dataset">, crafters: number): PoisonMethod {
   const method = methodOf(req.method);
-  checkEps(req.eps);
+  const settings = { ...req.settings, ...ownModelSetting(method, req.crafterModel) };
+  if (budgetOf(method, settings) !== "l0") checkEps(req.eps);
   if (req.augmentKind !== undefined && !DIFF_AUGMENT_KINDS.includes(req.augmentKind))
     throw new Error(`augmentation must be ${DIFF_AUGMENT_KINDS.join(" or ")}, got '${req.augmentKind}'`);
   if (req.init !== undefined && !INITS.includes(req.init))
@@ -64,7 +66,6 @@ export function checkRequest(req: Omit<PlanRequest, "dataset">, crafters: number
     throw new Error(
       `${method.name} trains its own model from scratch; name its architecture with --crafter-model instead of --crafter/--train-crafter`,
     );
-  methodSettings(method, { ...req.settings, ...ownModelSetting(method, req.crafterModel) });
   return method;
 }
 
@@ -75,7 +76,8 @@ const ownModelSetting = (method: PoisonMethod, model: string | undefined) =>
 export function makePlan(req: PlanRequest, trainSet: Dataset, crafters: readonly CrafterRef[]): CraftPlan {
   const method = checkRequest(req, crafters.length);
   if (method.needsCrafter && crafters.length === 0) throw new Error(`${method.name} needs a crafting model`);
-  const eps = req.eps;
+  const extra = methodSettings(method, { ...req.settings, ...ownModelSetting(method, req.crafterModel) });
+  const eps = planEps(method.budget(extra), req.eps);
   return {
     recipe: method.name,
     eps,
@@ -99,10 +101,7 @@ export function makePlan(req: PlanRequest, trainSet: Dataset, crafters: readonly
       shape: [trainSet.height, trainSet.width, trainSet.channels],
     },
     crafters: [...crafters],
-    extra: methodSettings(method, {
-      ...req.settings,
-      ...ownModelSetting(method, req.crafterModel),
-    }) as CraftPlan["extra"],
+    extra: extra as CraftPlan["extra"],
   };
 }
 

@@ -1,8 +1,8 @@
 // Checking a release against its source, whole:
 // - files: every file the manifest lists is there with its size and sha256, and nothing else is (no extra
 //   script, no second copy of a split that a reader might take instead);
-// - the training split: image count and shape, labels equal to the source's, every pixel within eps after
-//   rounding, images the manifest calls clean byte-identical, the poisoned indices those of the plan;
+// - the training split: image count and shape, labels equal to the source's, every image within its method's
+//   budget after rounding (L-inf eps; or the L2 ball of eps; or one pixel for an L0 method), images the manifest calls clean byte-identical, the poisoned indices those of the plan;
 // - the test split (when the release ships one): identical to the source's test split, images and labels;
 // - the manifest's statistics, recomputed from the images: per-image L-inf and L2, max L-inf, mean L2; and
 //   the plan's digest and eps.
@@ -14,7 +14,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Dataset } from "../data/index.js";
-import { levelsOf, perturbationNorms } from "./budget.js";
+import { type BudgetNorm, changedPixels, l2Radius, levelsOf, perturbationNorms } from "./budget.js";
+import { budgetOf, methodOf } from "./methods/index.js";
 import { planDigest, poisonedIndices } from "./plan.js";
 import { MANIFEST_FILE, type Manifest, statisticsDigest } from "./release.js";
 import { fileProblems } from "./release-files.js";
@@ -23,7 +24,25 @@ import { loadReleaseSplit } from "./release-read.js";
 export interface Verdict {
   ok: boolean;
   problems: string[];
-  checked: { files: number; images: number; poisoned: number; maxLinf: number };
+  checked: { files: number; images: number; poisoned: number; maxLinf: number; budget: string };
+}
+
+/** Each image's measure under `norm` and the bound it must keep, for `eps` (grey levels) and images of `size` values. */
+function budgetCheck(norm: BudgetNorm, eps: number, size: number): { bound: number; text: string } {
+  switch (norm) {
+    case "linf":
+      return { bound: levelsOf(eps), text: `eps ${eps} (L-inf <= ${levelsOf(eps)} grey levels)` };
+    case "l2": {
+      // Rounding to integers moves each value by at most 0.5 grey levels beyond the real-valued ball.
+      const bound = l2Radius(eps + 0.5, size);
+      return {
+        bound,
+        text: `eps ${eps} in L2 (<= ${bound.toFixed(2)} grey levels: (eps + 0.5 rounding) sqrt(${size}))`,
+      };
+    }
+    case "l0":
+      return { bound: 1, text: "L0 of 1 pixel (an L0 method: eps does not apply)" };
+  }
 }
 
 export interface VerifyOptions {
@@ -43,19 +62,26 @@ export function readManifest(releaseDir: string): Manifest {
 
 const list = (xs: readonly number[]) => `${xs.slice(0, 10).join(", ")}${xs.length > 10 ? ", ..." : ""}`;
 
-/** Compares the release in `releaseDir` with `source`; `eps` (grey levels) is the budget it must respect. */
+/**
+ * Compares the release in `releaseDir` with `source`; `eps` (grey levels) is the budget it must respect, in the
+ * norm of the manifest's method (an L0 method's one pixel per image ignores it).
+ */
 export function verifyRelease(source: Dataset, releaseDir: string, eps: number, o: VerifyOptions = {}): Verdict {
   const manifest = readManifest(releaseDir);
+  const norm = budgetOf(methodOf(manifest.plan.recipe), manifest.plan.extra);
+  const { height: h, width: w, channels: c } = source;
+  const size = h * w * c;
+  const budget = budgetCheck(norm, eps, size);
   const problems: string[] = [];
   const files = manifest.files ? Object.keys(manifest.files).length : 0;
   if (manifest.files) problems.push(...fileProblems(manifest.files, releaseDir));
   else problems.push("the manifest lists no files (an older advpoison wrote it): the release cannot be checked whole");
-  problems.push(...manifestProblems(manifest, source, eps));
+  problems.push(...manifestProblems(manifest, source, norm === "l0" ? Number.POSITIVE_INFINITY : eps));
 
   const failed = (what: string) => ({
     ok: false,
     problems: [...problems, what],
-    checked: { files, images: 0, poisoned: 0, maxLinf: Number.NaN },
+    checked: { files, images: 0, poisoned: 0, maxLinf: Number.NaN, budget: budget.text },
   });
   let release: Dataset;
   try {
@@ -63,30 +89,26 @@ export function verifyRelease(source: Dataset, releaseDir: string, eps: number, 
   } catch (e) {
     return failed(`the training split does not load: ${(e as Error).message}`);
   }
-  const { height: h, width: w, channels: c } = source;
   if (release.count !== source.count) return failed(`release has ${release.count} images, source ${source.count}`);
   if (release.height !== h || release.width !== w || release.channels !== c)
     return failed(`release images are ${release.height}x${release.width}x${release.channels}, source ${h}x${w}x${c}`);
 
-  const size = h * w * c;
   const poisoned = new Set(manifest.poisoned_indices);
   const { linf, l2 } = perturbationNorms(source.images, release.images, size);
-  const levels = levelsOf(eps);
+  const measure = norm === "linf" ? linf : norm === "l2" ? l2 : changedPixels(source.images, release.images, h * w, c);
   const labelErrors: number[] = [];
   const outside: number[] = [];
   const changedUnpoisoned: number[] = [];
   for (let i = 0; i < source.count; i++) {
     if (release.labels[i] !== source.labels[i]) labelErrors.push(i);
-    if (linf[i]! > levels) outside.push(i);
+    if (measure[i]! > budget.bound) outside.push(i);
     if (linf[i]! > 0 && !poisoned.has(i)) changedUnpoisoned.push(i);
   }
   if (labelErrors.length)
     problems.push(`${labelErrors.length} labels differ from the source (images ${list(labelErrors)})`);
   if (outside.length) {
     const worst = outside.reduce((m, i) => Math.max(m, linf[i]!), 0);
-    problems.push(
-      `${outside.length} images exceed eps ${eps} (${levels} grey levels; worst ${worst}): ${list(outside)}`,
-    );
+    problems.push(`${outside.length} images exceed ${budget.text} (worst L-inf ${worst}): ${list(outside)}`);
   }
   if (changedUnpoisoned.length) {
     problems.push(
@@ -99,11 +121,11 @@ export function verifyRelease(source: Dataset, releaseDir: string, eps: number, 
   return {
     ok: problems.length === 0,
     problems,
-    checked: { files, images: source.count, poisoned: poisoned.size, maxLinf },
+    checked: { files, images: source.count, poisoned: poisoned.size, maxLinf, budget: budget.text },
   };
 }
 
-/** The plan and the poisoned set: what the manifest says it was made under. */
+/** The plan and the poisoned set: what the manifest says it was made under (`eps`: the largest plan eps allowed). */
 function manifestProblems(manifest: Manifest, source: Dataset, eps: number): string[] {
   const problems: string[] = [];
   if (manifest.plan.eps > eps) problems.push(`manifest says eps ${manifest.plan.eps}, more than the ${eps} asked for`);

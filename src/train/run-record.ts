@@ -18,6 +18,8 @@ export interface TrainRunRecord extends TrainResult, TestAccuracies {
   model: string;
   seed: number;
   recipe: Recipe;
+  /** The training-time defence (`train --defense`); absent in records written before it existed. */
+  defense?: { name: string; settings: object | null };
 }
 
 // Only what readers rely on is checked; other fields pass through.

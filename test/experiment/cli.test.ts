@@ -75,12 +75,12 @@ describe("advpoison experiment", { skip: needs(existsSync(FMNIST), `Fashion-MNIS
     for (const key of ["results", "csv", "summary_csv", "report"]) assert.ok(existsSync(first[key] as string), key);
     assert.deepEqual(
       [first.victims_trained, first.victims_reused, first.releases_crafted, first.crafters_trained],
-      [6, 0, 5, 1],
+      [8, 0, 7, 1],
     );
     const rows = first.rows as { condition: string; test_acc_mean: number }[];
     assert.deepEqual(
       rows.map((r) => r.condition),
-      ["clean", "random", "error-min", "tensorclog", "untargeted", "targeted"],
+      ["clean", "random", "error-min", "tensorclog", "lsp", "ops", "untargeted", "targeted"],
     );
     for (const r of rows) assert.ok(r.test_acc_mean >= 0 && r.test_acc_mean <= 1);
 
@@ -88,13 +88,13 @@ describe("advpoison experiment", { skip: needs(existsSync(FMNIST), `Fashion-MNIS
     const kinds = Object.values(results.units).map((u) => u.kind);
     assert.deepEqual(
       ["crafter", "release", "victim"].map((k) => kinds.filter((x) => x === k).length),
-      [1, 5, 6],
+      [1, 7, 8],
     );
     assert.equal(results.scale, "scaled-down + overrides");
     const csv = readFileSync(join(methodsDir, "results.csv"), "utf-8").trim().split("\n");
-    assert.equal(csv.length, 7);
+    assert.equal(csv.length, 9);
     assert.match(csv[0]!, /^experiment,condition,method,eps,steps,run,seed,model,epochs,/);
-    assert.equal(readFileSync(join(methodsDir, "summary.csv"), "utf-8").trim().split("\n").length, 7);
+    assert.equal(readFileSync(join(methodsDir, "summary.csv"), "utf-8").trim().split("\n").length, 9);
     const html = readFileSync(join(methodsDir, "report.html"), "utf-8");
     for (const s of [
       "Scaled down to finish on 2 CPU cores",
@@ -106,6 +106,7 @@ describe("advpoison experiment", { skip: needs(existsSync(FMNIST), `Fashion-MNIS
       assert.ok(html.includes(s), `report.html lacks ${s}`);
     assert.match(firstStdout, /method\s+eps\s+steps\s+clean test accuracy/);
     assert.match(firstStdout, /^targeted\s+16\/255\s+1\s+[\d.]+%/m);
+    assert.match(firstStdout, /^ops\s+L0 = 1 pixel\s+–\s+[\d.]+%/m);
   });
 
   test("a second run trains and crafts nothing: every unit is reused", () => {
@@ -122,7 +123,7 @@ describe("advpoison experiment", { skip: needs(existsSync(FMNIST), `Fashion-MNIS
         again.releases_reused,
         again.crafters_trained,
       ],
-      [0, 6, 0, 5, 0],
+      [0, 8, 0, 7, 0],
     );
     assert.doesNotMatch(r.stderr, /epoch 1\/1|crafting targeted/);
     assert.deepEqual(readResults(methodsDir).units, before.units, "recorded units changed");
@@ -139,7 +140,7 @@ describe("advpoison experiment", { skip: needs(existsSync(FMNIST), `Fashion-MNIS
     const r = cli(["experiment", "methods", ...METHODS_MICRO, "--out", methodsDir, "--json"]);
     assert.equal(r.status, 0, r.stderr);
     const j = lastJson(r.stdout);
-    assert.deepEqual([j.victims_trained, j.victims_reused, j.releases_crafted], [1, 5, 0]);
+    assert.deepEqual([j.victims_trained, j.victims_reused, j.releases_crafted], [1, 7, 0]);
     assert.ok(readResults(methodsDir).units[key], "the victim was not recorded again");
   });
 
@@ -157,7 +158,7 @@ describe("advpoison experiment", { skip: needs(existsSync(FMNIST), `Fashion-MNIS
       "defenses",
       ...MICRO,
       "--defenses",
-      "none,grayscale,cutmix",
+      "none,grayscale,cutmix,jpeg10,bdr",
       "--out",
       defDir,
       "--json",
@@ -171,10 +172,30 @@ describe("advpoison experiment", { skip: needs(existsSync(FMNIST), `Fashion-MNIS
         ["defense-none", 1],
         ["defense-grayscale", 0],
         ["defense-cutmix", 1],
+        ["defense-jpeg10", 1],
+        ["defense-bdr", 1],
       ],
     );
     assert.match(summary[2]!.skipped ?? "", /one channel/);
     assert.match(readFileSync(join(defDir, "report.html"), "utf-8"), /grayscale: skipped/);
+  });
+
+  test("train --defense NAME trains with the defence table's transform and records it in run.json", () => {
+    const out = join(tmp, "train-bdr");
+    const base = ["train", "--subset", "128", "--epochs", "1", "--batch-size", "64", "--json"];
+    const r = cli([...base, "--defense", "bdr", "--out", out]);
+    assert.equal(r.status, 0, r.stderr);
+    const record = JSON.parse(readFileSync(join(out, "run.json"), "utf-8"));
+    assert.deepEqual(record.defense, { name: "bdr", settings: { bits: 2 } });
+    const plain = cli([...base, "--out", join(tmp, "train-plain")]);
+    assert.equal(plain.status, 0, plain.stderr);
+    // The same seed and data: only the defence differs, so the training losses do too.
+    const loss = (dir: string) => JSON.parse(readFileSync(join(dir, "run.json"), "utf-8")).history[0].trainLoss;
+    assert.notEqual(loss(out), loss(join(tmp, "train-plain")));
+    const bad = cli([...base, "--defense", "jpeg7", "--out", join(tmp, "train-bad")]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /unknown defense 'jpeg7' \(none, adversarial, .*jpeg10, bdr/);
+    assert.ok(!existsSync(join(tmp, "train-bad")), "a failed command left output behind");
   });
 
   test("bad input fails with one clear line", () => {

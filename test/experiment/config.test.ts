@@ -13,6 +13,7 @@ import {
   CONFIG_SCHEMAS,
   DEFAULT_CONFIGS,
   EXPERIMENT_NAMES,
+  EXPERIMENTS,
   type ExperimentName,
   ResultsStore,
   relabel,
@@ -22,7 +23,7 @@ import {
   validateConfig,
   withBudget,
 } from "../../src/experiment/index.js";
-import { poisonedIndices } from "../../src/poison/index.js";
+import { LSP_SETTINGS, poisonedIndices } from "../../src/poison/index.js";
 
 /** Parses an `experiment` command line without running it; returns the overrides its flags make. */
 function overridesOf(args: string[]): Record<string, unknown> {
@@ -71,7 +72,19 @@ describe("experiment configs", () => {
       [m.subset, m.crafter.epochs, m.crafter.subset, m.poison.steps, m.poison.eps, m.victim.epochs, m.runs],
       [5000, 2, null, 40, 16, 15, 2],
     );
-    assert.deepEqual(m.methods, ["clean", "random", "error-min", "tensorclog", "untargeted", "targeted"]);
+    assert.deepEqual(m.methods, ["clean", "random", "error-min", "tensorclog", "lsp", "ops", "untargeted", "targeted"]);
+    assert.deepEqual(resolveConfig("defenses").config.defenses, [
+      "none",
+      "adversarial",
+      "cutout",
+      "mixup",
+      "cutmix",
+      "jpeg",
+      "jpeg10",
+      "bdr",
+      "grayscale",
+      "noise",
+    ]);
     assert.deepEqual(resolveConfig("eps").config.eps, [4, 8, 16, 24]);
     assert.deepEqual(resolveConfig("budget").config.budgets, [0, 0.25, 0.5, 0.75, 1]);
     assert.deepEqual(
@@ -155,6 +168,25 @@ describe("experiment configs", () => {
     assert.throws(() => resolveConfig("methods", { sets: ["no-equals"] }), /PATH=VALUE/);
     assert.throws(() => resolveConfig("methods", { sets: ["__proto__.x=1"] }), /invalid config path/);
     assert.throws(() => validateConfig("eps", DEFAULT_CONFIGS.methods), /invalid eps config/);
+  });
+
+  test("methods crafts LSP (its settings block) and OPS (L0: eps 255, no steps); defenses has jpeg10 and bdr", () => {
+    const shape = { count: 5000, channels: 1, numClasses: 10 };
+    const methods = EXPERIMENTS.methods.conditions(resolveConfig("methods").config, shape);
+    const byId = new Map(methods.map((c) => [c.id, c]));
+    const lsp = byId.get("lsp")!;
+    assert.deepEqual(lsp.release?.extra, LSP_SETTINGS.parse({}));
+    assert.deepEqual([lsp.release?.eps, lsp.release?.steps, lsp.cells.eps, lsp.cells.steps], [16, 0, "16/255", "–"]);
+    const ops = byId.get("ops")!;
+    assert.deepEqual([ops.release?.eps, ops.release?.steps, ops.cells.eps], [255, 0, "L0 = 1 pixel"]);
+    const l2 = EXPERIMENTS.methods.conditions(resolveConfig("methods", { sets: ['lsp.norm="l2"'] }).config, shape);
+    assert.equal(l2.find((c) => c.id === "lsp")!.cells.eps, "16/255 (L2 ball)");
+    const defenses = EXPERIMENTS.defenses.conditions(resolveConfig("defenses").config, shape);
+    const settings = (id: string) => defenses.find((c) => c.id === id)?.defense?.settings;
+    assert.deepEqual(settings("defense-jpeg10"), { quality: 10 });
+    assert.deepEqual(settings("defense-bdr"), { bits: 2 });
+    assert.deepEqual(settings("defense-jpeg"), { quality: 50 });
+    assert.throws(() => resolveConfig("defenses", { sets: ["defense.bdr.bits=9"] }), /defense\.bdr\.bits/);
   });
 
   test("a config file may be partial: missing fields take the defaults", () => {

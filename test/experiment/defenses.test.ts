@@ -1,15 +1,21 @@
 // The defences of the `defenses` experiment on tiny batches: shapes, soft labels that sum to 1 and match
 // the mixed pixels, cutout's square, JPEG's small change (and that the batched mosaic equals encoding each
-// image alone), noise within [0, 1], adversarial examples in the eps ball, and the trainer's hook.
+// image alone), JPEG-10 against Pillow's libjpeg, bit-depth reduction's levels, noise within [0, 1],
+// adversarial examples in the eps ball, and the trainer's hook.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import jpeg from "jpeg-js";
 import { Rng } from "../../src/data/index.js";
 import {
   adversarialTraining,
+  bitDepthReduction,
   cutmix,
   cutout,
   cutoutBox,
+  DEFENSE_DEFAULTS,
+  DEFENSE_NAMES,
   defenseSkipReason,
   gaussianNoise,
   grayscale,
@@ -22,9 +28,17 @@ import {
 import { SmallCNN } from "../../src/models/index.js";
 import { F, manualSeed, noGrad, scope, type Tensor, tensor } from "../../src/torch/index.js";
 import { recipe, train } from "../../src/train/index.js";
-import { byteDifference, hasPil, pil } from "../pil.js";
+import { byteDifference, hasPil, PYTHON, pil } from "../pil.js";
 import { needs } from "../requirements.js";
 import { syntheticDataset } from "../train/synthetic.js";
+
+/** Pillow's (libjpeg's) round trip of H,W,C uint8 pixels at `quality` (scripts/fixtures/pil_jpeg.py). */
+function pilJpeg(pixels: Uint8Array, c: number, quality: number): Uint8Array {
+  const script = join(process.cwd(), "scripts/fixtures/pil_jpeg.py");
+  const r = spawnSync(PYTHON, [script, String(SIDE), String(SIDE), String(c), String(quality)], { input: pixels });
+  assert.equal(r.status, 0, String(r.stderr));
+  return new Uint8Array(r.stdout);
+}
 
 const SIDE = 28;
 const model = () => {
@@ -225,6 +239,74 @@ describe("defences as batch transforms", () => {
     }
   });
 
+  test("jpeg10 (the table's ISS JPEG-10) changes images more than JPEG-50", () => {
+    const jpeg10 = makeDefense("jpeg10", DEFENSE_DEFAULTS, { seed: 0, numClasses: 4 })!;
+    const jpeg50 = jpegDefense({ quality: 50 });
+    for (const c of [1, 3]) {
+      scope(() => {
+        const x = tensor(smoothPixels(4, c), [4, c, SIDE, SIDE]);
+        const y = tensor([0, 1, 2, 3]).long();
+        const change = (t: typeof jpeg10) => t({ x, y }, step).x.sub(x).abs().mean().item();
+        const [at10, at50] = [change(jpeg10), change(jpeg50)];
+        assert.ok(at10 > 1.5 * at50, `${c} channels: JPEG-10 changes ${at10}, JPEG-50 ${at50}`);
+      });
+    }
+  });
+
+  test("JPEG-10 matches Pillow's libjpeg on fixed images: mean difference under 1 grey level", {
+    skip: needs(hasPil, "python3-pil"),
+  }, () => {
+    for (const c of [1, 3]) {
+      const pixels = Float32Array.from(smoothPixels(1, c), (v) => Math.round(v * 255) / 255);
+      const ours = jpegRoundTrip(pixels, [1, c, SIDE, SIDE], 10);
+      // N,C,H,W floats -> H,W,C bytes for Pillow, and back.
+      const plane = SIDE * SIDE;
+      const hwc = new Uint8Array(c * plane);
+      for (let p = 0; p < plane; p++)
+        for (let k = 0; k < c; k++) hwc[p * c + k] = Math.round(pixels[k * plane + p]! * 255);
+      const pil = pilJpeg(hwc, c, 10);
+      let diff = 0;
+      let change = 0;
+      for (let p = 0; p < plane; p++) {
+        for (let k = 0; k < c; k++) {
+          diff += Math.abs(ours[k * plane + p]! * 255 - pil[p * c + k]!);
+          change += Math.abs(pil[p * c + k]! - hwc[p * c + k]!);
+        }
+      }
+      const [mad, madChange] = [diff / (c * plane), change / (c * plane)];
+      console.log(
+        `${c} channels: |ours - Pillow| ${mad.toFixed(3)}, Pillow's own change ${madChange.toFixed(3)} grey levels`,
+      );
+      assert.ok(mad < 1, `${c} channels: mean |ours - Pillow| ${mad} grey levels`);
+      assert.ok(madChange > 2, `${c} channels: JPEG-10 barely changed the image (${madChange})`);
+    }
+  });
+
+  test("bdr keeps 2^bits levels per value, as torchvision's posterize, and is idempotent", () => {
+    scope(() => {
+      // Every 8-bit value once.
+      const x = tensor(
+        Float32Array.from({ length: 256 }, (_, g) => g / 255),
+        [1, 1, 16, 16],
+      );
+      const y = tensor([0]).long();
+      for (const bits of [1, 2, 3, 8]) {
+        const bdr = bitDepthReduction({ bits });
+        const out = bdr({ x, y }, step).x;
+        const grey = out.toArray().map((v) => Math.round(v * 255));
+        assert.equal(new Set(grey).size, 2 ** bits, `${bits} bits: ${new Set(grey).size} levels`);
+        const mask = 0xff & ~(2 ** (8 - bits) - 1);
+        grey.forEach((v, g) => {
+          assert.equal(v, g & mask, `${bits} bits: value ${g} -> ${v}, posterize gives ${g & mask}`);
+        });
+        assert.ok(bdr({ x: out, y }, step).x.equal(out), `${bits} bits: not idempotent`);
+      }
+      const table = makeDefense("bdr", DEFENSE_DEFAULTS, { seed: 0, numClasses: 4 })!;
+      assert.equal(new Set(table({ x, y }, step).x.toArray()).size, 4, "the table's bdr is not 2 bits");
+    });
+    assert.throws(() => bitDepthReduction({ bits: 0 }), /bits must be an integer in 1\.\.8/);
+  });
+
   test("grayscale: luminance in all three channels; a no-op on grey images, which the experiment skips", () => {
     scope(() => {
       const plane = SIDE * SIDE;
@@ -343,16 +425,9 @@ describe("defences as batch transforms", () => {
   });
 
   test("makeDefense: none is no transform, the others are", () => {
-    const settings = {
-      adversarial: { eps: 8, steps: 2, tau: 0.5 },
-      cutout: { fraction: 0.5 },
-      mixup: { alpha: 1 },
-      cutmix: { alpha: 1 },
-      jpeg: { quality: 60 },
-      noise: { sigma: 8 },
-    };
+    const settings = { ...DEFENSE_DEFAULTS, adversarial: { eps: 8, steps: 2, tau: 0.5 } };
     assert.equal(makeDefense("none", settings, { seed: 0, numClasses: 10 }), undefined);
-    for (const name of ["adversarial", "cutout", "mixup", "cutmix", "jpeg", "grayscale", "noise"] as const)
+    for (const name of DEFENSE_NAMES.filter((n) => n !== "none"))
       assert.equal(typeof makeDefense(name, settings, { seed: 0, numClasses: 10 }), "function");
     assert.throws(() => jpegDefense({ quality: 0 }), /quality/);
     assert.throws(() => cutout({ fraction: 0 }, 0), /fraction/);

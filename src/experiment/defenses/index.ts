@@ -1,19 +1,21 @@
 // The defences of the `defenses` experiment, as batch transforms for train()'s `batchTransform` hook. They
 // live with the experiments (not in src/train): the trainer only knows the generic hook.
 import { adversarialTraining } from "./adversarial.js";
+import { bitDepthReduction } from "./bdr.js";
 import { cutmix } from "./cutmix.js";
 import { cutout } from "./cutout.js";
 import { grayscale, grayscaleSkipReason } from "./grayscale.js";
-import { jpegDefense } from "./jpeg.js";
+import { JPEG10_QUALITY, jpegDefense } from "./jpeg.js";
 import { mixup } from "./mixup.js";
 import { gaussianNoise } from "./noise.js";
 import type { BatchTransform } from "./types.js";
 
 export { type AdversarialOptions, adversarialTraining } from "./adversarial.js";
+export { type BdrOptions, bitDepthReduction } from "./bdr.js";
 export { type CutmixOptions, cutmix } from "./cutmix.js";
 export { type CutoutOptions, cutout, cutoutBox } from "./cutout.js";
 export { grayscale, grayscaleSkipReason } from "./grayscale.js";
-export { type JpegOptions, jpegDefense, jpegRoundTrip } from "./jpeg.js";
+export { JPEG10_QUALITY, type JpegOptions, jpegDefense, jpegRoundTrip } from "./jpeg.js";
 export { type MixupOptions, mixedTargets, mixup } from "./mixup.js";
 export { gaussianNoise, type NoiseOptions } from "./noise.js";
 export { type BatchStep, type BatchTransform, sampleBeta, stepRng } from "./types.js";
@@ -26,6 +28,8 @@ export const DEFENSE_NAMES = [
   "mixup",
   "cutmix",
   "jpeg",
+  "jpeg10",
+  "bdr",
   "grayscale",
   "noise",
 ] as const;
@@ -37,7 +41,35 @@ export interface DefenseSettings {
   mixup: { alpha: number };
   cutmix: { alpha: number };
   jpeg: { quality: number };
+  bdr: { bits: number };
   noise: { sigma: number };
+}
+
+/**
+ * Every defence's settings by default: the defenses experiment's `defense` block (where adversarial training's
+ * eps is the poison's unless set) and `advpoison train --defense`.
+ */
+export const DEFENSE_DEFAULTS: DefenseSettings = {
+  adversarial: { eps: 8, steps: 5, tau: 0.5 },
+  cutout: { fraction: 0.5 },
+  mixup: { alpha: 1 },
+  cutmix: { alpha: 1 },
+  jpeg: { quality: 50 },
+  bdr: { bits: 2 },
+  noise: { sigma: 16 },
+};
+
+/** The settings a defence runs with, as results record them; null for those without any. */
+export function defenseSettingsOf(name: DefenseName, s: DefenseSettings): object | null {
+  switch (name) {
+    case "none":
+    case "grayscale":
+      return null;
+    case "jpeg10":
+      return { quality: JPEG10_QUALITY };
+    default:
+      return s[name];
+  }
 }
 
 /** The defence's settings in words, for tables. */
@@ -55,6 +87,10 @@ export function describeDefense(name: DefenseName, s: DefenseSettings): string {
       return `cutmix, alpha ${s.cutmix.alpha}`;
     case "jpeg":
       return `JPEG re-encoding, quality ${s.jpeg.quality}`;
+    case "jpeg10":
+      return `JPEG re-encoding, quality ${JPEG10_QUALITY} (ISS's JPEG-10)`;
+    case "bdr":
+      return `bit-depth reduction to ${s.bdr.bits} bits (ISS)`;
     case "grayscale":
       return "grayscale";
     case "noise":
@@ -86,6 +122,10 @@ export function makeDefense(
       return cutmix(s.cutmix, o.seed, o.numClasses);
     case "jpeg":
       return jpegDefense(s.jpeg);
+    case "jpeg10":
+      return jpegDefense({ quality: JPEG10_QUALITY });
+    case "bdr":
+      return bitDepthReduction(s.bdr);
     case "grayscale":
       return grayscale();
     case "noise":

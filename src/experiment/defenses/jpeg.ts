@@ -11,6 +11,9 @@ import jpeg from "jpeg-js";
 import { tensor } from "../../torch/index.js";
 import type { BatchTransform } from "./types.js";
 
+/** ISS's JPEG-10 (Liu et al. 2023; APBench's JPEG defence): the quality of the `jpeg10` defence. */
+export const JPEG10_QUALITY = 10;
+
 export interface JpegOptions {
   /** 1..100, as libjpeg's quality. */
   quality: number;

@@ -397,6 +397,7 @@ export const errorMin: WholeSetMethod<typeof settings> = {
   augments: false,
   restartable: false,
   defaults: { steps: 20, tau: 0.1, init: "uniform" },
+  budget: () => "linf",
   success: { short: "learnt", long: "classified correctly by the min-min model (the noise is learnt)" },
   settings,
   flags: [

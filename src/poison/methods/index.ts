@@ -1,14 +1,16 @@
 // The methods table: every poison method advpoison crafts, by name. Each entry's file states its facts
 // (method.ts says which); the pipeline, the CLI and the experiments read them from here.
 import { errorMin } from "./error-min.js";
+import { lsp } from "./lsp.js";
 import type { PoisonMethod } from "./method.js";
+import { ops } from "./ops.js";
 import { random } from "./random.js";
 import { targeted } from "./targeted.js";
 import { tensorclogMethod } from "./tensorclog.js";
 import { untargeted } from "./untargeted.js";
 
 export const METHODS: Readonly<Record<string, PoisonMethod>> = Object.fromEntries(
-  [targeted, untargeted, random, errorMin, tensorclogMethod].map((m) => [m.name, m]),
+  [targeted, untargeted, random, errorMin, tensorclogMethod, lsp, ops].map((m) => [m.name, m]),
 );
 
 /** Every method's name, in the table's order (the adversarial poisons first). */
@@ -29,7 +31,9 @@ export {
   type ErrorMinSettings,
   type ErrorMinStats,
 } from "./error-min.js";
+export { LSP_SETTINGS, type LspClusters, type LspSettings, lspClusters, lspGrid } from "./lsp.js";
 export {
+  budgetOf,
   type ChunkedMethod,
   type ChunkInput,
   type ChunkOutput,
@@ -39,4 +43,5 @@ export {
   type PoisonMethod,
   type WholeSetMethod,
 } from "./method.js";
+export { type ClassPixel, type ClassSums, channelBit, classSums, searchPixels, shortcutScore } from "./ops.js";
 export { TENSORCLOG_BATCH_SIZE, type TensorClogOptions, type TensorClogResult, tensorclog } from "./tensorclog.js";

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import type { Dataset } from "../../data/index.js";
 import type { Module } from "../../nn/index.js";
 import type { Tensor } from "../../torch/index.js";
+import type { BudgetNorm } from "../budget.js";
 import type { ChunkStore } from "../chunk-store.js";
 import type { CraftRunOptions, CraftRunStats } from "../craft-run.js";
 import type { Init } from "../pgd.js";
@@ -65,6 +66,8 @@ interface MethodFacts<S extends z.ZodObject> {
   /** Whether several PGD restarts mean anything for it. */
   readonly restartable: boolean;
   readonly defaults: PgdDefaults;
+  /** How its perturbations are bounded under these settings (quantisation and verification hold it to this). */
+  budget(settings: z.infer<S>): BudgetNorm;
   /** What a manifest's per-image `fooled` flag means for it: a progress field and a phrase. */
   readonly success: { short: string; long: string };
   /** Its own settings (a plan's `extra`), with their defaults. */
@@ -91,6 +94,11 @@ export interface WholeSetMethod<S extends z.ZodObject = z.ZodObject> extends Met
 }
 
 export type PoisonMethod = ChunkedMethod | WholeSetMethod;
+
+/** The budget norm of `method` under the settings `raw` (a plan's `extra`). */
+export function budgetOf(method: PoisonMethod, raw: unknown): BudgetNorm {
+  return method.budget(methodSettings(method, raw));
+}
 
 /** The method's settings from raw values (absent ones take their defaults), validated; errors name the key. */
 export function methodSettings<S extends z.ZodObject>(method: { name: string; settings: S }, raw: unknown): z.infer<S> {

@@ -14,6 +14,7 @@ export const random: ChunkedMethod<typeof NO_SETTINGS> = {
   restartable: false,
   // Not used (no attack); the plan records them as it always has.
   defaults: ADVERSARIAL_DEFAULTS,
+  budget: () => "linf",
   success: { short: "fooled", long: "fooled the crafting model (never counted: no attack)" },
   settings: NO_SETTINGS,
   flags: [],

@@ -11,6 +11,7 @@ export const targeted: ChunkedMethod<typeof NO_SETTINGS> = {
   augments: true,
   restartable: true,
   defaults: ADVERSARIAL_DEFAULTS,
+  budget: () => "linf",
   success: { short: "fooled", long: "classified as pi(y) by the crafting model" },
   settings: NO_SETTINGS,
   flags: [],

@@ -127,6 +127,7 @@ export const tensorclogMethod: ChunkedMethod<typeof settings> = {
   augments: false,
   restartable: true,
   defaults: { steps: 100, tau: 0.05, init: "zero" },
+  budget: () => "linf",
   success: { short: "clogged", long: "in batches whose parameter gradient the noise shrank" },
   settings,
   flags: [

@@ -11,6 +11,7 @@ export const untargeted: ChunkedMethod<typeof NO_SETTINGS> = {
   augments: true,
   restartable: true,
   defaults: ADVERSARIAL_DEFAULTS,
+  budget: () => "linf",
   success: { short: "fooled", long: "no longer classified as y by the crafting model" },
   settings: NO_SETTINGS,
   flags: [],
