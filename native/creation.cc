@@ -122,15 +122,24 @@ Napi::Value Dtype(const Napi::CallbackInfo& info) { return Napi::String::New(inf
 Napi::Value Device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ArgTensor(info, 0).device().str()); }
 Napi::Value Numel(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(ArgTensor(info, 0).numel())); }
 
-// to(t, dtype?, device?): a copy only when something changes, as in PyTorch.
+// to(t, dtype?, device?, memoryFormat?): a copy only when something changes, as in PyTorch.
 Napi::Value To(const Napi::CallbackInfo& info) {
   at::Tensor t = ArgTensor(info, 0);
   if (!IsMissing(info, 2)) t = t.to(ParseDevice(ArgString(info, 2)));
   if (!IsMissing(info, 1)) t = t.to(ParseDtype(ArgString(info, 1)));
+  if (!IsMissing(info, 3)) t = t.contiguous(ParseMemoryFormat(ArgString(info, 3)));
   return Wrap(info.Env(), t);
 }
 Napi::Value Clone(const Napi::CallbackInfo& info) { return Wrap(info.Env(), ArgTensor(info, 0).clone()); }
-Napi::Value Contiguous(const Napi::CallbackInfo& info) { return Wrap(info.Env(), ArgTensor(info, 0).contiguous()); }
+// contiguous(t, memoryFormat?): the tensor itself when already laid out so, else a copy.
+Napi::Value Contiguous(const Napi::CallbackInfo& info) {
+  const at::Tensor& t = ArgTensor(info, 0);
+  return Wrap(info.Env(), IsMissing(info, 1) ? t.contiguous() : t.contiguous(ParseMemoryFormat(ArgString(info, 1))));
+}
+Napi::Value IsContiguous(const Napi::CallbackInfo& info) {
+  const at::Tensor& t = ArgTensor(info, 0);
+  return Napi::Boolean::New(info.Env(), IsMissing(info, 1) ? t.is_contiguous() : t.is_contiguous(ParseMemoryFormat(ArgString(info, 1))));
+}
 Napi::Value Detach(const Napi::CallbackInfo& info) { return Wrap(info.Env(), ArgTensor(info, 0).detach()); }
 Napi::Value Copy_(const Napi::CallbackInfo& info) {
   ArgTensor(info, 0).copy_(ArgTensor(info, 1));
@@ -179,6 +188,7 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
   Export<To>(env, exports, "to");
   Export<Clone>(env, exports, "clone");
   Export<Contiguous>(env, exports, "contiguous");
+  Export<IsContiguous>(env, exports, "isContiguous");
   Export<Detach>(env, exports, "detach");
   Export<Copy_>(env, exports, "copy_");
   Export<Zero_>(env, exports, "zero_");
