@@ -1,6 +1,6 @@
 // advpoison's tensor layer: libtorch through a thin N-API addon, with a typed, scope-aware facade.
-export { enableGrad, type GradOptions, grad, isGradEnabled, noGrad } from "./autograd.js";
 export { type AutocastDtype, autocast, autocastDtype, isAutocastEnabled } from "./autocast.js";
+export { enableGrad, type GradOptions, grad, isGradEnabled, noGrad } from "./autograd.js";
 export * from "./creation.js";
 export { type DType, ITEM_SIZE, isFloating, type TypedArray } from "./dtype.js";
 export * as F from "./functional.js";
