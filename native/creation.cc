@@ -1,4 +1,5 @@
 // Tensors in and out of JS memory, factories, seeded randomness, metadata and runtime settings.
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
@@ -100,6 +101,18 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   torch::manual_seed(static_cast<uint64_t>(ArgInt(info, 0)));
   return info.Env().Undefined();
 }
+// getRngState() / setRngState(state): the CPU generator's state as a uint8 tensor, as torch.get_rng_state().
+Napi::Value GetRngState(const Napi::CallbackInfo& info) {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return Wrap(info.Env(), gen.get_state());
+}
+Napi::Value SetRngState(const Napi::CallbackInfo& info) {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(ArgTensor(info, 0));
+  return info.Env().Undefined();
+}
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   int64_t n = ArgInt(info, 0);
   if (n < 1) throw Napi::RangeError::New(info.Env(), "thread count must be >= 1");
@@ -177,6 +190,8 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
   Export<Normal_>(env, exports, "normal_");
   Export<Bernoulli_>(env, exports, "bernoulli_");
   Export<ManualSeed>(env, exports, "manualSeed");
+  Export<GetRngState>(env, exports, "getRngState");
+  Export<SetRngState>(env, exports, "setRngState");
   Export<SetNumThreads>(env, exports, "setNumThreads");
   Export<GetNumThreads>(env, exports, "getNumThreads");
   Export<CudaIsAvailable>(env, exports, "cudaIsAvailable");

@@ -37,6 +37,8 @@ export interface NativeTorch {
   normal_(t: H, mean: number, std: number): H;
   bernoulli_(t: H, p: number): H;
   manualSeed(seed: number): void;
+  getRngState(): H;
+  setRngState(state: H): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cudaIsAvailable(): boolean;
