@@ -10,6 +10,7 @@ import {
   action,
   addDataOptions,
   addDeviceOption,
+  addPrecisionOption,
   type DataOptions,
   loadData,
   nonNegativeInt,
@@ -18,6 +19,7 @@ import {
   positiveNumber,
   printJson,
   resolveDevice,
+  resolvePrecision,
 } from "./common.js";
 import { terminalProgress } from "./progress.js";
 
@@ -34,6 +36,7 @@ interface TrainCliOptions extends DataOptions {
   force?: boolean;
   json?: boolean;
   device: string;
+  precision: string;
 }
 
 export function recipeOverrides(o: { epochs?: number; lr?: number; batchSize?: number }): Partial<Recipe> {
@@ -55,9 +58,10 @@ export function registerTrain(program: Command): void {
     .option("--resume", "continue an interrupted run from its checkpoint")
     .option("--force", "overwrite an existing finished run in --out")
     .option("--json", "print one JSON result as the last line");
-  addDeviceOption(addDataOptions(cmd)).action(
+  addPrecisionOption(addDeviceOption(addDataOptions(cmd))).action(
     action(async (o: TrainCliOptions) => {
       const device = resolveDevice(o.device);
+      const precision = resolvePrecision(o.precision, device);
       const { train: trainSet, test } = loadData(o);
       const r = recipe(o.recipe, recipeOverrides(o));
       const progress = terminalProgress();
@@ -83,6 +87,7 @@ export function registerTrain(program: Command): void {
           ...onDevice(device),
           recipe: r,
           seed,
+          precision,
           testSet: test,
           checkpoint: join(dir, "checkpoint.safetensors"),
           resume: o.resume ?? false,
@@ -98,6 +103,7 @@ export function registerTrain(program: Command): void {
           model: o.model,
           seed,
           recipe: r,
+          precision,
           test_acc: testAcc,
           ...result,
         });
@@ -113,6 +119,7 @@ export function registerTrain(program: Command): void {
           test_acc: acc.mean,
           test_acc_sd: acc.sd,
           epochs: r.epochs,
+          precision,
           seconds: runs.reduce((s, x) => s + x.seconds, 0),
           checkpoint: runs[0]?.checkpoint,
           runs,

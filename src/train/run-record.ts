@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import type { Precision } from "../torch/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import type { Recipe } from "./recipe.js";
 import type { EpochRecord, TrainResult } from "./trainer.js";
@@ -15,6 +16,8 @@ export interface TrainRunRecord extends TrainResult {
   model: string;
   seed: number;
   recipe: Recipe;
+  /** What the forward passes computed in (records from before precisions existed are fp32). */
+  precision: Precision;
   /** Clean test accuracy after the last epoch. */
   test_acc: number;
 }
@@ -25,6 +28,7 @@ const RecordSchema = z.looseObject({
   dataset: z.string(),
   model: z.string(),
   test_acc: z.number().nullable(),
+  precision: z.enum(["fp32", "bf16"]).optional(),
   seconds: z.number(),
   history: z.array(EpochSchema),
 });
@@ -50,5 +54,10 @@ export function readRunRecord(dir: string): TrainRunRecord {
   }
   const record = parsed.data as unknown as TrainRunRecord;
   // JSON has no NaN: a run without a test set stored null.
-  return { ...record, test_acc: record.test_acc ?? Number.NaN, history: record.history as EpochRecord[] };
+  return {
+    ...record,
+    test_acc: record.test_acc ?? Number.NaN,
+    precision: record.precision ?? "fp32",
+    history: record.history as EpochRecord[],
+  };
 }
