@@ -1,8 +1,9 @@
 // The crafting model as attacks use it: a frozen inference copy (eval mode, no parameter gradients) whose batch
-// norms are folded into their convs, optionally laid out channels-last, and run under bf16 autocast, returning
+// norms are folded into their convs, optionally laid out channels-last, and run under bf16 autocast (conv and
+// linear tensors cast to bf16 once), returning
 // fp32 logits so that losses, input gradients, projection and quantisation stay fp32. In fp32 without folding
 // the copy computes bit for bit what the original does.
-import { foldBatchNorms, Module } from "../nn/index.js";
+import { Conv2d, foldBatchNorms, Linear, Module } from "../nn/index.js";
 import { forkRng, inPrecision, type Precision, type Tensor } from "../torch/index.js";
 import { architectureOf, createModel } from "./registry.js";
 
@@ -39,6 +40,12 @@ export class CraftingModel extends Module {
     copy.eval().requiresGrad_(false);
     this.folded = fold ? foldBatchNorms(copy) : 0;
     copy.to({ ...(device ? { device } : {}), ...(channelsLast ? { memoryFormat: "channels_last" } : {}) });
+    // Autocast would cast the frozen conv and linear weights to bf16 again in every forward pass (it caches casts
+    // only of trainable leaves); cast once instead. Batch norms left unfolded keep fp32 statistics.
+    if (precision === "bf16") {
+      for (const [, m] of copy.namedModules())
+        if (m instanceof Conv2d || m instanceof Linear) m.to({ dtype: "bfloat16" });
+    }
     this.model = this.child("model", copy);
     this.training = false;
   }

@@ -1,11 +1,13 @@
 // Module: parameters, buffers and submodules under PyTorch's dotted state-dict names.
-import { keep, type MemoryFormat, noGrad, type Tensor } from "../torch/index.js";
+import { type DType, isFloating, keep, type MemoryFormat, noGrad, type Tensor } from "../torch/index.js";
 
 export type StateDict = Map<string, Tensor>;
 
 /** What `Module.to` changes, as PyTorch's `module.to(device, memory_format=...)`. */
 export interface ModuleToOptions {
   device?: string;
+  /** Applied to floating-point parameters and buffers only, as in PyTorch. */
+  dtype?: DType;
   /** Applied to 4-D parameters and buffers only (conv weights), as in PyTorch. */
   memoryFormat?: Exclude<MemoryFormat, "preserve_format">;
 }
@@ -15,8 +17,13 @@ function converted(t: Tensor, o: ModuleToOptions): Tensor | undefined {
   const device = o.device !== undefined && t.device !== o.device ? o.device : undefined;
   const format =
     o.memoryFormat !== undefined && t.ndim === 4 && !t.isContiguous(o.memoryFormat) ? o.memoryFormat : undefined;
-  if (device === undefined && format === undefined) return undefined;
-  return t.to({ ...(device ? { device } : {}), ...(format ? { memoryFormat: format } : {}) });
+  const dtype = o.dtype !== undefined && isFloating(t.dtype) && t.dtype !== o.dtype ? o.dtype : undefined;
+  if (device === undefined && format === undefined && dtype === undefined) return undefined;
+  return t.to({
+    ...(device ? { device } : {}),
+    ...(format ? { memoryFormat: format } : {}),
+    ...(dtype ? { dtype } : {}),
+  });
 }
 
 export abstract class Module {

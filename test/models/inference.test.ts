@@ -115,6 +115,8 @@ describe("prepareForCrafting", () => {
       assert.equal(copy.folded, 2);
       const conv = copy.parameters().find((p) => p.ndim === 4)!;
       assert.equal(conv.isContiguous("channels_last"), true);
+      // Frozen conv and linear tensors are cast to bf16 once, not by autocast in every pass.
+      assert.deepEqual(new Set(copy.parameters().map((p) => p.dtype)), new Set(["bfloat16"]));
       const exact = noGrad(() => model.forward(x));
       const low = noGrad(() => copy.forward(x));
       assert.equal(low.dtype, "float32");
