@@ -1,8 +1,7 @@
 // The crafting model as attacks use it: a frozen inference copy (eval mode, no parameter gradients) whose batch
 // norms are folded into their convs, optionally laid out channels-last, and run under bf16 autocast (conv and
-// linear tensors cast to bf16 once), returning
-// fp32 logits so that losses, input gradients, projection and quantisation stay fp32. In fp32 without folding
-// the copy computes bit for bit what the original does.
+// linear tensors cast to bf16 once), returning fp32 logits so that losses, input gradients, projection and
+// quantisation stay fp32. In fp32 without folding the copy computes bit for bit what the original does.
 import { Conv2d, foldBatchNorms, Linear, Module } from "../nn/index.js";
 import { forkRng, inPrecision, type Precision, type Tensor } from "../torch/index.js";
 import { architectureOf, createModel } from "./registry.js";
