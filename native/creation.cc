@@ -140,7 +140,10 @@ Napi::Value To(const Napi::CallbackInfo& info) {
   at::Tensor t = ArgTensor(info, 0);
   if (!IsMissing(info, 2)) t = t.to(ParseDevice(ArgString(info, 2)));
   if (!IsMissing(info, 1)) t = t.to(ParseDtype(ArgString(info, 1)));
-  if (!IsMissing(info, 3)) t = t.contiguous(ParseMemoryFormat(ArgString(info, 3)));
+  // As torch's to(memory_format=): restrides whenever the layout libtorch infers from the strides differs, even
+  // where contiguous() would keep the tensor (a conv weight with one input channel is contiguous in both formats,
+  // but only channels-last strides make oneDNN pick channels-last kernels).
+  if (!IsMissing(info, 3)) t = t.to(t.options(), false, false, ParseMemoryFormat(ArgString(info, 3)));
   return Wrap(info.Env(), t);
 }
 Napi::Value Clone(const Napi::CallbackInfo& info) { return Wrap(info.Env(), ArgTensor(info, 0).clone()); }

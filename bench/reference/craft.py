@@ -1,6 +1,6 @@
 """PyTorch reference for bench/craft.ts: the crafting loop of advpoison's targeted recipe (the crafting model in
 eval mode, frozen; PGD with signed steps, projection, and differentiable shift+flip augmentation through
-affine_grid + grid_sample), for SmallCNN-BN on Fashion-MNIST and ResNet-18 on 3x32x32 noise, in fp32 or in
+affine_grid + grid_sample, then one evaluation of the result), for SmallCNN-BN on Fashion-MNIST and ResNet-18 on 3x32x32 noise, in fp32 or in
 PyTorch's own fast path (bf16 autocast + channels-last). Serves requests
 "<model> <variant> <chunks> <chunk_size> <steps>" on stdin with {"seconds": ..}."""
 import argparse
@@ -32,16 +32,23 @@ def craft_chunk(model, x, target, eps, step, steps, bf16):
     delta = (x + delta).clamp(0, 1) - x
     for _ in range(steps):
         d = delta.detach().requires_grad_(True)
-        seen = diff_augment(x + d)
-        if bf16:
-            seen = seen.contiguous(memory_format=torch.channels_last)
+        seen = seen_layout(diff_augment(x + d), bf16)
         with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
             logits = model(seen)
         loss = F.cross_entropy(logits.float(), target, reduction="none").sum()
         (g,) = torch.autograd.grad(loss, d)
         with torch.no_grad():
             delta = (x + (d - step * g.sign()).clamp(-eps, eps)).clamp(0, 1) - x
+    # As advpoison does after the last step: each sample's final loss and whether it fooled the model.
+    with torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+        final = model(seen_layout(x + delta, bf16)).float()
+    F.cross_entropy(final, target, reduction="none")
+    final.argmax(1).eq(target)
     return ((x + delta) * 255).round()
+
+
+def seen_layout(x, bf16):
+    return x.contiguous(memory_format=torch.channels_last) if bf16 else x
 
 
 def data(name):

@@ -15,8 +15,8 @@ export interface ModuleToOptions {
 /** `t` converted as `o` asks, or undefined when it already is. */
 function converted(t: Tensor, o: ModuleToOptions): Tensor | undefined {
   const device = o.device !== undefined && t.device !== o.device ? o.device : undefined;
-  const format =
-    o.memoryFormat !== undefined && t.ndim === 4 && !t.isContiguous(o.memoryFormat) ? o.memoryFormat : undefined;
+  // Always converted (an alias when nothing changes): isContiguous cannot tell a one-channel tensor's layouts apart.
+  const format = o.memoryFormat !== undefined && t.ndim === 4 ? o.memoryFormat : undefined;
   const dtype = o.dtype !== undefined && isFloating(t.dtype) && t.dtype !== o.dtype ? o.dtype : undefined;
   if (device === undefined && format === undefined && dtype === undefined) return undefined;
   return t.to({

@@ -77,6 +77,14 @@ describe("channels-last", () => {
     assert.equal(viaTo.contiguous("contiguous_format").isContiguous(), true);
   });
 
+  test("to() restrides a one-channel weight, which contiguous() keeps, so convs then run channels-last", () => {
+    const x = torch.rand([2, 1, 6, 6]);
+    const w = torch.rand([4, 1, 3, 3]);
+    assert.equal(w.isContiguous("channels_last"), true, "one channel: contiguous in both formats");
+    assert.equal(F.conv2d(x, w.contiguous("channels_last")).isContiguous("channels_last"), false);
+    assert.equal(F.conv2d(x, w.to({ memoryFormat: "channels_last" })).isContiguous("channels_last"), true);
+  });
+
   test("channels-last needs a 4-D tensor; an unknown format is named", () => {
     assert.throws(() => torch.rand([3, 4, 5]).contiguous("channels_last"), /contiguous: .*rank 4/);
     assert.throws(
