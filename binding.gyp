@@ -10,6 +10,7 @@
         "native/shape_ops.cc",
         "native/nn_ops.cc",
         "native/autograd.cc",
+        "native/autocast.cc",
         "native/cpu_allocator.cc"
       ],
       "include_dirs": [

@@ -1,13 +1,16 @@
-// Engine benchmark: train step, PGD step and inference for SmallCNN (1x28x28) and CIFAR ResNet-18 (3x32x32)
-// at batch 128, ours against the same steps in PyTorch, in one run. Prints a table and a JSON line per case.
+// Engine benchmark: train step, PGD step (forward + input gradient of a frozen eval model) and inference for
+// SmallCNN-BN (1x28x28) and CIFAR ResNet-18 (3x32x32) at batch 128, ours against PyTorch in one run, each in fp32
+// and in its fast bf16 path (ours: autocast, channels-last, and for PGD/inference the folded frozen copy;
+// PyTorch's: autocast + channels-last). Prints a table and a JSON line per case, times in seconds per step.
 
-import { resnet18, SmallCNN } from "../src/models/index.js";
+import { createModel, prepareForCrafting } from "../src/models/index.js";
 import type { Module } from "../src/nn/index.js";
 import { SGD } from "../src/optim/index.js";
 import {
   F,
   getNumThreads,
   grad,
+  inPrecision,
   keep,
   manualSeed,
   noGrad,
@@ -16,24 +19,30 @@ import {
   scope,
   type Tensor,
 } from "../src/torch/index.js";
+import { alternate, printPrecisionCase, type Timings, type Variant } from "./precision.js";
 import { Reference } from "./reference.js";
-import { median, medianMs, printCase } from "./timing.js";
+import { median, medianMs } from "./timing.js";
 
 interface Config {
   name: string;
-  model: () => Module;
+  model: string;
   shape: number[];
   warmup: number;
   iters: number;
 }
 
-type Steps = Record<"train" | "pgd" | "infer", () => void>;
+type Kind = "train" | "pgd" | "infer";
+type Steps = Record<Kind, () => void>;
 
-/** The three steps of one model, built once and reused across rounds. */
-function steps({ model: make, shape }: Config): Steps {
+/** The three steps of one model in one variant, built once and reused across rounds. */
+function steps({ model: name, shape }: Config, variant: Variant): Steps {
   manualSeed(0);
-  const model = make();
+  const spec = { inChannels: shape[1]!, numClasses: 10, imageSize: shape[2]! };
+  const model: Module = createModel(name, spec);
+  const bf16 = variant === "bf16";
+  if (bf16) model.to({ memoryFormat: "channels_last" });
   const x = keep(rand(shape));
+  const xTrain = bf16 ? keep(x.contiguous("channels_last")) : x;
   const y = keep(randint(0, 10, [shape[0]!]));
   const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
   const eps = 8 / 255;
@@ -42,72 +51,64 @@ function steps({ model: make, shape }: Config): Steps {
   const lo = keep(x.sub(eps));
   const hi = keep(x.add(eps));
   let xAdv: Tensor = keep(x.clone());
+  // Frozen copies are made from the model as it is when PGD or inference first runs.
+  let frozen: Module | undefined;
+  const crafter = (): Module => {
+    model.eval().requiresGrad_(false);
+    frozen ??= bf16 ? prepareForCrafting(model, { precision: "bf16" }) : model;
+    return frozen;
+  };
   return {
     train: () =>
       scope(() => {
         model.train().requiresGrad_(true);
-        const loss = F.crossEntropy(model.forward(x), y);
+        const logits = inPrecision(variant, undefined, () => model.forward(xTrain));
+        const loss = F.crossEntropy(logits, y);
         opt.zeroGrad();
         loss.backward();
         opt.step();
       }),
     pgd: () => {
+      const m = crafter();
       const next = scope(() => {
-        model.eval().requiresGrad_(false);
         const input = xAdv.detach().requiresGrad_(true);
-        const [g] = grad(F.crossEntropy(model.forward(input), target), input);
+        const [g] = grad(F.crossEntropy(m.forward(input), target), input);
         return noGrad(() => input.sub(g!.sign(), step).clamp(lo, hi).clamp(0, 1));
       });
       xAdv.dispose();
       xAdv = keep(next);
     },
-    infer: () =>
-      scope(() => {
-        model.eval();
-        noGrad(() => model.forward(x).argmax(1));
-      }),
+    infer: () => {
+      const m = crafter();
+      scope(() => noGrad(() => m.forward(x).argmax(1)));
+    },
   };
 }
 
 const only = process.argv[2] ?? "";
 const small = Number(process.env.BENCH_ITERS_SMALL ?? 10);
 const large = Number(process.env.BENCH_ITERS_LARGE ?? 1);
+const kinds = (process.env.BENCH_KINDS ?? "train,pgd,infer").split(",") as Kind[];
 const configs: Config[] = [
-  {
-    name: "smallcnn",
-    model: () => new SmallCNN({ inChannels: 1, numClasses: 10, imageSize: 28, batchNorm: true }),
-    shape: [128, 1, 28, 28],
-    warmup: 5,
-    iters: small,
-  },
-  {
-    name: "resnet18",
-    model: () => resnet18({ inChannels: 3, numClasses: 10, imageSize: 32 }),
-    shape: [128, 3, 32, 32],
-    warmup: 1,
-    iters: large,
-  },
+  { name: "smallcnn", model: "smallcnn-bn", shape: [128, 1, 28, 28], warmup: 5, iters: small },
+  { name: "resnet18", model: "resnet18", shape: [128, 3, 32, 32], warmup: 1, iters: large },
 ].filter((c) => !only || c.name === only);
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
 const threads = getNumThreads();
 const reference = new Reference("bench/reference/engine.py", ["--threads", String(threads)]);
-const ours: Record<string, number> = {};
-const torch: Record<string, number> = {};
+const results: [string, Timings][] = [];
 for (const c of configs) {
-  const s = steps(c);
-  for (const kind of ["train", "pgd", "infer"] as const) {
-    const name = `${c.name}.${kind}`;
-    const mine: number[] = [];
-    const theirs: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      // Warm-up only in the first round; after that both sides are hot.
-      const warmup = r === 0 ? c.warmup : 0;
-      mine.push(medianMs(s[kind], warmup, c.iters));
-      theirs.push((await reference.ask(`${name} ${warmup} ${c.iters}`)).ms as number);
-    }
-    ours[name] = median(mine);
-    torch[name] = median(theirs);
+  const built = { fp32: steps(c, "fp32"), bf16: steps(c, "bf16") };
+  for (const kind of kinds) {
+    // Warm-up only in the first round; after that both sides are hot.
+    const warmup = (r: number) => (r === 0 ? c.warmup : 0);
+    const t = await alternate(
+      rounds,
+      (v, r) => medianMs(built[v][kind], warmup(r), c.iters) / 1000,
+      async (v, r) => ((await reference.ask(`${c.name}.${kind}.${v} ${warmup(r)} ${c.iters}`)).ms as number) / 1000,
+    );
+    results.push([`engine.${kind}.${c.name}`, t]);
   }
 }
 reference.close();
@@ -115,14 +116,10 @@ reference.close();
 console.log(
   `engine benchmark: batch 128, ${threads} threads, median of ${rounds} alternating rounds, ms per step (PyTorch = python3-torch)`,
 );
-console.log(`${"case".padEnd(18)}${"ours".padStart(10)}${"torch".padStart(10)}${"ratio".padStart(8)}`);
-for (const [name, ms] of Object.entries(ours)) {
-  const ref = torch[name] ?? Number.NaN;
-  console.log(
-    `${name.padEnd(18)}${ms.toFixed(1).padStart(10)}${ref.toFixed(1).padStart(10)}${(ms / ref).toFixed(3).padStart(8)}`,
-  );
+const cols = ["ours fp32", "ours bf16", "torch fp32", "torch bf16"];
+console.log(`${"case".padEnd(24)}${cols.map((c) => c.padStart(12)).join("")}`);
+for (const [name, t] of results) {
+  const ms = [t.ours_fp32, t.ours_bf16, t.torch_fp32, t.torch_bf16].map((xs) => (1000 * median(xs)).toFixed(1));
+  console.log(`${name.padEnd(24)}${ms.map((v) => v.padStart(12)).join("")}`);
 }
-for (const [name, ms] of Object.entries(ours)) {
-  const ref = torch[name] ?? Number.NaN;
-  printCase({ case: name, ours_ms: +ms.toFixed(2), torch_ms: +ref.toFixed(2), ratio: +(ms / ref).toFixed(3) });
-}
+for (const [name, t] of results) printPrecisionCase(name, t);

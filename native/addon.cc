@@ -34,6 +34,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterShape(env, exports);
   RegisterNN(env, exports);
   RegisterAutograd(env, exports);
+  RegisterAutocast(env, exports);
   Export<EmptyCache>(env, exports, "emptyCache");
   Export<CachedBytes>(env, exports, "cachedBytes");
   return exports;

@@ -1,4 +1,5 @@
 // Tensors in and out of JS memory, factories, seeded randomness, metadata and runtime settings.
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
@@ -100,6 +101,18 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   torch::manual_seed(static_cast<uint64_t>(ArgInt(info, 0)));
   return info.Env().Undefined();
 }
+// getRngState() / setRngState(state): the CPU generator's state as a uint8 tensor, as torch.get_rng_state().
+Napi::Value GetRngState(const Napi::CallbackInfo& info) {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return Wrap(info.Env(), gen.get_state());
+}
+Napi::Value SetRngState(const Napi::CallbackInfo& info) {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(ArgTensor(info, 0));
+  return info.Env().Undefined();
+}
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   int64_t n = ArgInt(info, 0);
   if (n < 1) throw Napi::RangeError::New(info.Env(), "thread count must be >= 1");
@@ -122,15 +135,27 @@ Napi::Value Dtype(const Napi::CallbackInfo& info) { return Napi::String::New(inf
 Napi::Value Device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ArgTensor(info, 0).device().str()); }
 Napi::Value Numel(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(ArgTensor(info, 0).numel())); }
 
-// to(t, dtype?, device?): a copy only when something changes, as in PyTorch.
+// to(t, dtype?, device?, memoryFormat?): a copy only when something changes, as in PyTorch.
 Napi::Value To(const Napi::CallbackInfo& info) {
   at::Tensor t = ArgTensor(info, 0);
   if (!IsMissing(info, 2)) t = t.to(ParseDevice(ArgString(info, 2)));
   if (!IsMissing(info, 1)) t = t.to(ParseDtype(ArgString(info, 1)));
+  // As torch's to(memory_format=): restrides whenever the layout libtorch infers from the strides differs, even
+  // where contiguous() would keep the tensor (a conv weight with one input channel is contiguous in both formats,
+  // but only channels-last strides make oneDNN pick channels-last kernels).
+  if (!IsMissing(info, 3)) t = t.to(t.options(), false, false, ParseMemoryFormat(ArgString(info, 3)));
   return Wrap(info.Env(), t);
 }
 Napi::Value Clone(const Napi::CallbackInfo& info) { return Wrap(info.Env(), ArgTensor(info, 0).clone()); }
-Napi::Value Contiguous(const Napi::CallbackInfo& info) { return Wrap(info.Env(), ArgTensor(info, 0).contiguous()); }
+// contiguous(t, memoryFormat?): the tensor itself when already laid out so, else a copy.
+Napi::Value Contiguous(const Napi::CallbackInfo& info) {
+  const at::Tensor& t = ArgTensor(info, 0);
+  return Wrap(info.Env(), IsMissing(info, 1) ? t.contiguous() : t.contiguous(ParseMemoryFormat(ArgString(info, 1))));
+}
+Napi::Value IsContiguous(const Napi::CallbackInfo& info) {
+  const at::Tensor& t = ArgTensor(info, 0);
+  return Napi::Boolean::New(info.Env(), IsMissing(info, 1) ? t.is_contiguous() : t.is_contiguous(ParseMemoryFormat(ArgString(info, 1))));
+}
 Napi::Value Detach(const Napi::CallbackInfo& info) { return Wrap(info.Env(), ArgTensor(info, 0).detach()); }
 Napi::Value Copy_(const Napi::CallbackInfo& info) {
   ArgTensor(info, 0).copy_(ArgTensor(info, 1));
@@ -168,6 +193,8 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
   Export<Normal_>(env, exports, "normal_");
   Export<Bernoulli_>(env, exports, "bernoulli_");
   Export<ManualSeed>(env, exports, "manualSeed");
+  Export<GetRngState>(env, exports, "getRngState");
+  Export<SetRngState>(env, exports, "setRngState");
   Export<SetNumThreads>(env, exports, "setNumThreads");
   Export<GetNumThreads>(env, exports, "getNumThreads");
   Export<CudaIsAvailable>(env, exports, "cudaIsAvailable");
@@ -179,6 +206,7 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
   Export<To>(env, exports, "to");
   Export<Clone>(env, exports, "clone");
   Export<Contiguous>(env, exports, "contiguous");
+  Export<IsContiguous>(env, exports, "isContiguous");
   Export<Detach>(env, exports, "detach");
   Export<Copy_>(env, exports, "copy_");
   Export<Zero_>(env, exports, "zero_");

@@ -181,4 +181,11 @@ std::string DtypeName(at::ScalarType t) {
 
 at::Device ParseDevice(const std::string& name) { return at::Device(name); }
 
+at::MemoryFormat ParseMemoryFormat(const std::string& name) {
+  if (name == "contiguous_format") return at::MemoryFormat::Contiguous;
+  if (name == "channels_last") return at::MemoryFormat::ChannelsLast;
+  if (name == "preserve_format") return at::MemoryFormat::Preserve;
+  throw std::invalid_argument("unknown memory format '" + name + "' (contiguous_format, channels_last, preserve_format)");
+}
+
 }  // namespace advpoison

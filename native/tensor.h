@@ -56,6 +56,8 @@ bool IsMissing(const Napi::CallbackInfo& info, size_t i);
 at::ScalarType ParseDtype(const std::string& name);
 std::string DtypeName(at::ScalarType t);
 at::Device ParseDevice(const std::string& name);
+// "contiguous_format", "channels_last" or "preserve_format", as torch names them.
+at::MemoryFormat ParseMemoryFormat(const std::string& name);
 
 // Runs an op body and turns libtorch's exceptions into JS errors carrying libtorch's message.
 // The op's name (the function's data) leads the message, so "conv2d: expected ..." says where it failed.
@@ -79,6 +81,7 @@ void RegisterMath(Napi::Env env, Napi::Object exports);
 void RegisterShape(Napi::Env env, Napi::Object exports);
 void RegisterNN(Napi::Env env, Napi::Object exports);
 void RegisterAutograd(Napi::Env env, Napi::Object exports);
+void RegisterAutocast(Napi::Env env, Napi::Object exports);
 
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
 void Export(Napi::Env env, Napi::Object exports, const char* name) {

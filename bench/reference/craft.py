@@ -1,6 +1,8 @@
-"""PyTorch reference for bench/craft.ts: the crafting loop of advpoison's targeted recipe (SmallCNN-BN in
-eval mode, frozen; batch 512; PGD with signed steps, projection, and differentiable shift+flip augmentation
-through affine_grid + grid_sample). Serves requests "<chunks> <steps>" on stdin with {"seconds": ..}."""
+"""PyTorch reference for bench/craft.ts: the crafting loop of advpoison's targeted recipe (the crafting model in
+eval mode, frozen; PGD with signed steps, projection, and differentiable shift+flip augmentation through
+affine_grid + grid_sample, then one evaluation of the result), for SmallCNN-BN on Fashion-MNIST and ResNet-18 on 3x32x32 noise, in fp32 or in
+PyTorch's own fast path (bf16 autocast + channels-last). Serves requests
+"<model> <variant> <chunks> <chunk_size> <steps>" on stdin with {"seconds": ..}."""
 import argparse
 import json
 import sys
@@ -10,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from common import load_idx
-from engine import SmallCNN
+from engine import ResNet18, SmallCNN
 
 
 def diff_augment(x, max_shift=0.25):
@@ -25,16 +27,35 @@ def diff_augment(x, max_shift=0.25):
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def craft_chunk(model, x, target, eps, step, steps):
+def craft_chunk(model, x, target, eps, step, steps, bf16):
     delta = (torch.randn_like(x) * eps).clamp(-eps, eps)
     delta = (x + delta).clamp(0, 1) - x
     for _ in range(steps):
         d = delta.detach().requires_grad_(True)
-        loss = F.cross_entropy(model(diff_augment(x + d)), target, reduction="none").sum()
+        seen = seen_layout(diff_augment(x + d), bf16)
+        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            logits = model(seen)
+        loss = F.cross_entropy(logits.float(), target, reduction="none").sum()
         (g,) = torch.autograd.grad(loss, d)
         with torch.no_grad():
             delta = (x + (d - step * g.sign()).clamp(-eps, eps)).clamp(0, 1) - x
+    # As advpoison does after the last step: each sample's final loss and whether it fooled the model.
+    with torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+        final = model(seen_layout(x + delta, bf16)).float()
+    F.cross_entropy(final, target, reduction="none")
+    final.argmax(1).eq(target)
     return ((x + delta) * 255).round()
+
+
+def seen_layout(x, bf16):
+    return x.contiguous(memory_format=torch.channels_last) if bf16 else x
+
+
+def data(name):
+    if name == "smallcnn":
+        return load_idx("train")
+    images = torch.randint(0, 256, (1024, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    return images, torch.arange(1024) % 10
 
 
 def main():
@@ -42,17 +63,24 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
-    images, labels = load_idx("train")
-    model = SmallCNN().eval().requires_grad_(False)
+    models, datasets = {}, {}
     eps = 8 / 255
     for line in sys.stdin:
-        chunks, steps = map(int, line.split())
+        name, variant, chunks, size, steps = line.split()
+        chunks, size, steps = int(chunks), int(size), int(steps)
+        bf16 = variant == "bf16"
+        if (name, variant) not in models:
+            torch.manual_seed(0)
+            model = (SmallCNN() if name == "smallcnn" else ResNet18()).eval().requires_grad_(False)
+            models[(name, variant)] = model.to(memory_format=torch.channels_last) if bf16 else model
+        if name not in datasets:
+            datasets[name] = data(name)
+        model, (images, labels) = models[(name, variant)], datasets[name]
         t0 = time.perf_counter()
         for k in range(chunks):
-            x = images[k * 512:(k + 1) * 512].float() / 255
-            target = (labels[k * 512:(k + 1) * 512] + 1) % 10
-            craft_chunk(model, x, target, eps, 0.1 * eps, steps)
+            x = images[k * size:(k + 1) * size].float() / 255
+            target = (labels[k * size:(k + 1) * size] + 1) % 10
+            craft_chunk(model, x, target, eps, 0.1 * eps, steps, bf16)
         print(json.dumps({"seconds": time.perf_counter() - t0}), flush=True)
 
 

@@ -64,15 +64,25 @@ class ResNet18(nn.Module):
         return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
 
 
-def steps(model, shape):
-    """The three steps of one model, as bench/engine.ts builds them."""
+def steps(model, shape, variant):
+    """The three steps of one model, as bench/engine.ts builds them; bf16 is PyTorch's own fast path on the CPU
+    (autocast to bfloat16, channels-last weights and inputs)."""
+    bf16 = variant == "bf16"
+    if bf16:
+        model = model.to(memory_format=torch.channels_last)
     x = torch.rand(shape)
+    if bf16:
+        x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (shape[0],))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
 
+    def forward(inp):
+        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            return model(inp).float()
+
     def train():
         model.train().requires_grad_(True)
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(forward(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -86,7 +96,7 @@ def steps(model, shape):
         nonlocal x_adv
         model.eval().requires_grad_(False)
         inp = x_adv.detach().requires_grad_(True)
-        loss = F.cross_entropy(model(inp), target)
+        loss = F.cross_entropy(forward(inp), target)
         (g,) = torch.autograd.grad(loss, inp)
         with torch.no_grad():
             x_adv = (inp - step * g.sign()).clamp(lo, hi).clamp(0, 1)
@@ -94,7 +104,7 @@ def steps(model, shape):
     def infer():
         model.eval()
         with torch.no_grad():
-            model(x).argmax(1)
+            forward(x).argmax(1)
 
     return {"train": train, "pgd": pgd, "infer": infer}
 
@@ -105,7 +115,8 @@ MODELS = {"smallcnn": (SmallCNN, (128, 1, 28, 28)), "resnet18": (ResNet18, (128,
 def main():
     """Serves timing requests so that the TypeScript side can alternate with it closely in time.
 
-    Reads lines "<model>.<step> <warmup> <iters>" on stdin, answers each with the median ms on stdout.
+    Reads lines "<model>.<step>.<variant> <warmup> <iters>" on stdin (variant fp32 or bf16), answers each with
+    the median ms on stdout.
     """
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -114,12 +125,13 @@ def main():
     built = {}
     for line in sys.stdin:
         case, warmup, iters = line.split()
-        model_name, step = case.split(".")
-        if model_name not in built:
+        model_name, step, variant = case.split(".")
+        key = (model_name, variant)
+        if key not in built:
             torch.manual_seed(0)
             make, shape = MODELS[model_name]
-            built[model_name] = steps(make(), shape)
-        ms = timed(built[model_name][step], int(warmup), int(iters))
+            built[key] = steps(make(), shape, variant)
+        ms = timed(built[key][step], int(warmup), int(iters))
         print(json.dumps({"case": case, "ms": ms}), flush=True)
 
 

@@ -1,7 +1,10 @@
 // What every command shares: dataset options, argument parsing with clear errors, JSON output, exit codes.
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { type Dataset, loadDataset, subset } from "../data/index.js";
-import { defaultDevice, zeros } from "../torch/index.js";
+import { defaultDevice, PRECISION_CHOICES, zeros } from "../torch/index.js";
+
+/** Resolves --precision against the device: bf16 without native support is an error, auto falls back to fp32. */
+export { resolvePrecision } from "../torch/index.js";
 
 export interface DataOptions {
   dataset: string;
@@ -48,6 +51,17 @@ export function resolveDevice(name: string | undefined): string | undefined {
     throw new Error(`device '${name}' is not usable with this libtorch: ${e instanceof Error ? e.message : e}`);
   }
   return name;
+}
+
+export function addPrecisionOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option(
+      "--precision <p>",
+      "fp32, bf16 (autocast; needs native bf16: AVX512-BF16/AMX CPU or CUDA compute capability >= 8) or auto (bf16 where native)",
+    )
+      .choices(PRECISION_CHOICES)
+      .default("fp32"),
+  );
 }
 
 /** Spreads into library options: `{ device }` off the CPU, nothing on it. */

@@ -30,6 +30,7 @@ import {
   action,
   addDataOptions,
   addDeviceOption,
+  addPrecisionOption,
   collect,
   type DataOptions,
   fraction,
@@ -39,6 +40,7 @@ import {
   positiveNumber,
   printJson,
   resolveDevice,
+  resolvePrecision,
 } from "./common.js";
 import { terminalProgress } from "./progress.js";
 
@@ -69,6 +71,7 @@ interface CraftCliOptions extends DataOptions {
   shard?: string;
   json?: boolean;
   device: string;
+  precision: string;
   queue?: string;
   run?: string;
   shared?: string;
@@ -154,7 +157,7 @@ export function registerCraft(program: Command): void {
     .option("--run <name>", "with --queue: the run's name")
     .option("--shared <dir>", "with --queue: a directory every worker reads and writes (the run's files)");
   for (const m of Object.values(METHODS)) for (const f of m.flags) cmd.option(f.flags, f.description);
-  addDeviceOption(addDataOptions(cmd)).action(
+  addPrecisionOption(addDeviceOption(addDataOptions(cmd))).action(
     action(async (o: CraftCliOptions) => {
       const method = methodOf(methodName(o));
       const request: Omit<PlanRequest, "dataset"> = {
@@ -180,6 +183,9 @@ export function registerCraft(program: Command): void {
         throw new Error(`${method.name} cannot be sharded: it optimises all poisoned images together`);
       checkOutput(o.out, o.force ?? false, shard !== undefined);
       const device = resolveDevice(o.device);
+      // Only the crafting models' passes have a precision: "auto" means fp32 for the methods without one.
+      const precision = method.needsCrafter || o.precision === "bf16" ? resolvePrecision(o.precision, device) : "fp32";
+      checkRequest({ ...request, precision }, 0);
       const t0 = performance.now();
       const { train: trainSet, test } = loadData(o);
       const workDir = shard ? o.out : workDirOf(o.out);
@@ -207,7 +213,11 @@ export function registerCraft(program: Command): void {
         : { models: [], refs: [] };
       const dataset = { spec: o.dataset, dataDir: o.dataDir ?? null, subset: o.subset ?? null };
       const permutation = o.permutation ? readPermutation(o.permutation, trainSet.numClasses) : undefined;
-      const plan = makePlan({ ...request, dataset, ...(permutation ? { permutation } : {}) }, trainSet, crafters.refs);
+      const plan = makePlan(
+        { ...request, precision, dataset, ...(permutation ? { permutation } : {}) },
+        trainSet,
+        crafters.refs,
+      );
       if (o.queue) {
         for (const m of crafters.models) m.model.dispose();
         const crafterFiles = plan.crafters.map((_, k) => o.crafter[k] ?? join(workDir, CRAFTER_FILE));

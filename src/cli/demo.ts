@@ -7,18 +7,19 @@ import type { Command } from "commander";
 import { type Dataset, loadSplit, subset } from "../data/index.js";
 import { createModel } from "../models/index.js";
 import { craftRelease, makePlan, obtainCrafter } from "../poison/index.js";
-import { formatPercent, historySeries, perturbationGrid, writeReport } from "../report/index.js";
-import { manualSeed } from "../torch/index.js";
-import { type EpochRecord, type Progress, recipe, train } from "../train/index.js";
+import { formatPeak, formatPercent, historySeries, perturbationGrid, writeReport } from "../report/index.js";
+import { manualSeed, type Precision } from "../torch/index.js";
+import { type EpochRecord, type Progress, recipe, testAccuracies, train } from "../train/index.js";
 import {
   action,
   addDeviceOption,
+  addPrecisionOption,
   loadData,
-  onDevice,
   positiveInt,
   positiveNumber,
   printJson,
   resolveDevice,
+  resolvePrecision,
 } from "./common.js";
 import { terminalProgress } from "./progress.js";
 
@@ -32,6 +33,7 @@ interface DemoOptions {
   dataDir?: string;
   json?: boolean;
   device: string;
+  precision: string;
 }
 
 const MODEL = "smallcnn-bn";
@@ -42,13 +44,15 @@ async function victim(
   test: Dataset,
   epochs: number,
   progress: Progress,
-  device: string | undefined,
+  device: string,
+  precision: Precision,
 ): Promise<EpochRecord[]> {
   manualSeed(1);
   const model = createModel(MODEL, { inChannels: data.channels, numClasses: data.numClasses, imageSize: data.height });
-  if (device) model.to(device);
+  model.to(device);
   const r = await train(model, data, {
-    ...onDevice(device),
+    device,
+    precision,
     recipe: recipe("fast", { epochs }),
     seed: 1,
     testSet: test,
@@ -58,8 +62,6 @@ async function victim(
   model.dispose();
   return r.history;
 }
-
-const finalAcc = (h: readonly EpochRecord[]): number => h[h.length - 1]?.testAcc ?? Number.NaN;
 
 export function registerDemo(program: Command): void {
   const cmd = program
@@ -73,9 +75,10 @@ export function registerDemo(program: Command): void {
     .option("--victim-epochs <n>", "epochs of each victim", positiveInt, 8)
     .option("--data-dir <dir>", "where Fashion-MNIST lives (default /usr/share/datasets/fashion-mnist)")
     .option("--json", "print one JSON result as the last line");
-  addDeviceOption(cmd).action(
+  addPrecisionOption(addDeviceOption(cmd)).action(
     action(async (o: DemoOptions) => {
-      const device = resolveDevice(o.device);
+      const device = resolveDevice(o.device) ?? "cpu";
+      const precision = resolvePrecision(o.precision, device);
       const t0 = performance.now();
       const progress = terminalProgress();
       const { train: full, test } = loadData({
@@ -109,6 +112,7 @@ export function registerDemo(program: Command): void {
           init: "randn",
           chunkSize: 512,
           seed: 0,
+          precision,
           dataset: { spec: "fashion-mnist", dataDir: o.dataDir ?? null, subset: o.subset },
         },
         data,
@@ -129,10 +133,22 @@ export function registerDemo(program: Command): void {
       // The victim trains on what was released: the files, read back as any user would.
       const poisoned = loadSplit(`fashion-mnist:${release}`, "train");
 
-      const cleanHistory = await victim("clean victim", data, test, o.victimEpochs, progress, device);
-      const poisonedHistory = await victim("poisoned victim", poisoned, test, o.victimEpochs, progress, device);
-      const cleanAcc = finalAcc(cleanHistory);
-      const poisonedAcc = finalAcc(poisonedHistory);
+      const cleanHistory = await victim("clean victim", data, test, o.victimEpochs, progress, device, precision);
+      const poisonedHistory = await victim(
+        "poisoned victim",
+        poisoned,
+        test,
+        o.victimEpochs,
+        progress,
+        device,
+        precision,
+      );
+      const clean = testAccuracies(cleanHistory);
+      const poisonedRun = testAccuracies(poisonedHistory);
+      const cleanAcc = clean.test_acc;
+      const poisonedAcc = poisonedRun.test_acc;
+      // A defender who stops at the best epoch on clean validation data gets the peak, not the final accuracy.
+      const both = (a: typeof clean) => `final; peak ${formatPercent(a.peak_test_acc)} (epoch ${a.peak_epoch})`;
       const seconds = (performance.now() - t0) / 1000;
       const report = writeReport(o.out, {
         title: "advpoison demo: adversarial poisoning of Fashion-MNIST",
@@ -145,13 +161,13 @@ export function registerDemo(program: Command): void {
             label: "victim on clean data",
             value: formatPercent(cleanAcc),
             tone: "good",
-            detail: "clean test accuracy",
+            detail: `clean test accuracy, ${both(clean)}`,
           },
           {
             label: "victim on the release",
             value: formatPercent(poisonedAcc),
             tone: "bad",
-            detail: "clean test accuracy",
+            detail: `clean test accuracy, ${both(poisonedRun)}`,
           },
         ],
         params: {
@@ -162,15 +178,20 @@ export function registerDemo(program: Command): void {
           "step size": `${0.1 * o.eps}/255`,
           "crafting model": `${MODEL}, ${o.crafterEpochs} epochs on ${full.count} images`,
           victims: `${MODEL}, ${o.victimEpochs} epochs, crop+flip`,
+          precision,
           seconds: Math.round(seconds),
         },
         tables: [
           {
             title: "Clean test accuracy of victims",
-            columns: ["trained on", "test accuracy"],
+            columns: ["trained on", "final test accuracy", "peak (best epoch)"],
             rows: [
-              ["clean images", formatPercent(cleanAcc, 2)],
-              [`poisoned release (eps ${o.eps}/255)`, formatPercent(poisonedAcc, 2)],
+              ["clean images", formatPercent(cleanAcc, 2), formatPeak(clean.peak_test_acc, clean.peak_epoch)],
+              [
+                `poisoned release (eps ${o.eps}/255)`,
+                formatPercent(poisonedAcc, 2),
+                formatPeak(poisonedRun.peak_test_acc, poisonedRun.peak_epoch),
+              ],
             ],
           },
         ],
@@ -193,7 +214,10 @@ export function registerDemo(program: Command): void {
       });
       const result = {
         clean_acc: cleanAcc,
+        clean_peak_acc: clean.peak_test_acc,
         poisoned_acc: poisonedAcc,
+        poisoned_peak_acc: poisonedRun.peak_test_acc,
+        precision,
         eps: o.eps,
         steps: o.steps,
         subset: o.subset,
@@ -203,10 +227,11 @@ export function registerDemo(program: Command): void {
         report: report.html,
       };
       console.log("");
-      console.log(`                      clean test accuracy`);
-      console.log(`victim on clean data  ${(100 * cleanAcc).toFixed(2)}%`);
+      console.log(`                      clean test accuracy: final, peak (best epoch)`);
+      console.log(`victim on clean data  ${(100 * cleanAcc).toFixed(2)}%, ${(100 * clean.peak_test_acc).toFixed(2)}%`);
       console.log(
-        `victim on the release ${(100 * poisonedAcc).toFixed(2)}%   (eps ${o.eps}/255, ${o.steps} steps, ${o.subset} images)`,
+        `victim on the release ${(100 * poisonedAcc).toFixed(2)}%, ${(100 * poisonedRun.peak_test_acc).toFixed(2)}%   ` +
+          `(eps ${o.eps}/255, ${o.steps} steps, ${o.subset} images)`,
       );
       console.log(`${seconds.toFixed(0)} s in all; report: ${report.html}; the release: ${release}`);
       if (o.json) printJson(result);

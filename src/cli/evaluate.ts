@@ -3,7 +3,15 @@ import type { Command } from "commander";
 import { loadDataset } from "../data/index.js";
 import { loadModel } from "../models/index.js";
 import { evaluate } from "../train/index.js";
-import { action, addDeviceOption, onDevice, printJson, resolveDevice } from "./common.js";
+import {
+  action,
+  addDeviceOption,
+  addPrecisionOption,
+  onDevice,
+  printJson,
+  resolveDevice,
+  resolvePrecision,
+} from "./common.js";
 
 export function registerEvaluate(program: Command): void {
   const cmd = program
@@ -14,7 +22,7 @@ export function registerEvaluate(program: Command): void {
     .option("--data-dir <dir>", "where the named dataset lives")
     .option("--model <name>", "architecture, for files without advpoison metadata")
     .option("--json", "print one JSON result as the last line");
-  addDeviceOption(cmd).action(
+  addPrecisionOption(addDeviceOption(cmd)).action(
     action(
       (o: {
         checkpoint: string;
@@ -23,8 +31,10 @@ export function registerEvaluate(program: Command): void {
         model?: string;
         json?: boolean;
         device: string;
+        precision: string;
       }) => {
         const device = resolveDevice(o.device);
+        const precision = resolvePrecision(o.precision, device);
         const { test } = loadDataset(o.dataset, o.dataDir ? { dataDir: o.dataDir } : {});
         const { model, info } = loadModel(o.checkpoint, {
           ...(o.model ? { model: o.model } : {}),
@@ -33,7 +43,7 @@ export function registerEvaluate(program: Command): void {
           imageSize: test.height,
         });
         if (device) model.to(device);
-        const ev = evaluate(model, test, onDevice(device));
+        const ev = evaluate(model, test, { ...onDevice(device), precision });
         console.log(
           `${info.model} on ${o.dataset} test (${ev.count} images): accuracy ${(100 * ev.accuracy).toFixed(2)}%`,
         );
@@ -47,6 +57,7 @@ export function registerEvaluate(program: Command): void {
             per_class: ev.perClass,
             confusion: ev.confusion,
             model: info.model,
+            precision,
           });
         }
       },

@@ -90,6 +90,11 @@ const FLAGS: Flag[] = [
   { flags: "--seed <n>", help: "random seed (victim run k uses seed+k)", path: "seed", parse: nonNegativeInt },
   { flags: "--runs <n>", help: "victims per condition (mean +- sd)", path: "runs", parse: positiveInt },
   { flags: "--device <name>", help: "torch device, e.g. cuda", path: "device" },
+  {
+    flags: "--precision <p>",
+    help: "fp32, bf16 or auto (bf16 where native): crafting models' passes and victims' training",
+    path: "precision",
+  },
   { flags: "--out <dir>", help: "run directory (default runs/experiment-NAME)", path: "out" },
   { flags: "--crafter <file>", help: "use this crafting model instead of training one", path: "crafter.path" },
   { flags: "--crafter-model <name>", help: "architecture of the crafting model", path: "crafter.model" },

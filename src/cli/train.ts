@@ -17,6 +17,7 @@ import {
   action,
   addDataOptions,
   addDeviceOption,
+  addPrecisionOption,
   type DataOptions,
   loadData,
   nonNegativeInt,
@@ -25,6 +26,7 @@ import {
   positiveNumber,
   printJson,
   resolveDevice,
+  resolvePrecision,
 } from "./common.js";
 import { terminalProgress } from "./progress.js";
 
@@ -42,6 +44,7 @@ interface TrainCliOptions extends DataOptions {
   force?: boolean;
   json?: boolean;
   device: string;
+  precision: string;
 }
 
 /** What `train` writes into --out (and run-N/ for --runs): anything else there is not a run's. */
@@ -82,13 +85,14 @@ export function registerTrain(program: Command): void {
     .option("--resume", "continue an interrupted run from its checkpoint")
     .option("--force", "overwrite an existing finished run in --out, or train into a directory that is not a run")
     .option("--json", "print one JSON result as the last line");
-  addDeviceOption(addDataOptions(cmd)).action(
+  addPrecisionOption(addDeviceOption(addDataOptions(cmd))).action(
     action(async (o: TrainCliOptions) => {
       if (!o.force) checkRunDir(o.out);
       if (!(DEFENSE_NAMES as readonly string[]).includes(o.defense))
         throw new Error(`unknown defense '${o.defense}' (${DEFENSE_NAMES.join(", ")})`);
       const defense = o.defense as DefenseName;
       const device = resolveDevice(o.device);
+      const precision = resolvePrecision(o.precision, device);
       const { train: trainSet, test } = loadData(o);
       const r = recipe(o.recipe, recipeOverrides(o));
       const progress = terminalProgress();
@@ -115,6 +119,7 @@ export function registerTrain(program: Command): void {
           ...onDevice(device),
           recipe: r,
           seed,
+          precision,
           testSet: test,
           checkpoint: join(dir, "checkpoint.safetensors"),
           resume: o.resume ?? false,
@@ -132,6 +137,7 @@ export function registerTrain(program: Command): void {
           recipe: r,
           ...accuracies,
           defense: { name: defense, settings: defenseSettingsOf(defense, DEFENSE_DEFAULTS) },
+          precision,
           ...result,
         });
         model.dispose();
@@ -153,6 +159,7 @@ export function registerTrain(program: Command): void {
           // One run's best epoch; with several, each run's is in `runs`.
           peak_epoch: runs.length === 1 ? runs[0]!.peak_epoch : null,
           epochs: r.epochs,
+          precision,
           seconds: runs.reduce((s, x) => s + x.seconds, 0),
           checkpoint: runs[0]?.checkpoint,
           runs,

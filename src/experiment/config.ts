@@ -84,6 +84,8 @@ const common = {
   runs: posInt,
   /** Torch device (e.g. "cuda"); null: the CPU. */
   device: z.string().nullable(),
+  /** What crafting models and victims compute in: fp32, bf16 or auto (bf16 where the device has it natively). */
+  precision: z.enum(["fp32", "bf16", "auto"]),
   /** Run directory: results.json, results.csv, summary.csv, report.html, releases/, crafters/. */
   out: z.string(),
   crafter: CrafterSchema,
@@ -196,6 +198,7 @@ const SCALED = {
   seed: 0,
   runs: 2,
   device: null,
+  precision: "fp32",
   crafter: { model: "smallcnn-bn", recipe: "fast", epochs: 2, subset: null, path: null },
   poison: {
     recipe: "targeted",

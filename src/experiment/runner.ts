@@ -23,7 +23,7 @@ import {
   releaseSpec,
   shiftPermutation,
 } from "../poison/index.js";
-import { manualSeed } from "../torch/index.js";
+import { manualSeed, type Precision, resolvePrecision } from "../torch/index.js";
 import { type Progress, type Recipe, recipe, silentProgress, testAccuracies, train } from "../train/index.js";
 import type { AnyConfig } from "./config.js";
 import type { BatchTransform } from "./defenses/index.js";
@@ -126,6 +126,11 @@ export class Runner {
     return this.config.device ?? "cpu";
   }
 
+  /** The precision resolved for the device ("auto": bf16 where it is native). */
+  get precision(): Precision {
+    return resolvePrecision(this.config.precision, this.device);
+  }
+
   /** The crafting model: the configured file, or trained once into crafters/ (resumable, recorded). */
   async crafter(): Promise<LoadedModel> {
     if (this.#crafter) return this.#crafter.model;
@@ -201,6 +206,7 @@ export class Runner {
         seed: this.config.seed,
         permutation: this.permutation,
         settings: spec.extra,
+        precision: needsCrafter ? this.precision : "fp32",
         dataset: { spec: this.config.dataset, dataDir: this.config.dataDir, subset: this.config.subset },
       },
       this.train,
@@ -285,6 +291,8 @@ export class Runner {
       victim: c.victim,
       defense: c.defense ? { name: c.defense.name, settings: c.defense.settings } : null,
       seed,
+      // fp32 victims keep the keys they had before precisions existed.
+      ...(this.precision === "fp32" ? {} : { precision: this.precision }),
     });
     return `victim/${c.id}/run${run}#${digest}`;
   }
@@ -324,6 +332,7 @@ export class Runner {
         label,
         ...(transform ? { batchTransform: transform } : {}),
         device: this.device,
+        precision: this.precision,
       });
       const last = r.history[r.history.length - 1];
       const unit: VictimUnit = {

@@ -9,12 +9,15 @@ import {
   AdaptiveAvgPool2d,
   BatchNorm2d,
   Conv2d,
+  type ConvBnPair,
+  type DeclaresConvBnPairs,
   Flatten,
   Linear,
   MaxPool2d,
   Module,
   NamedSequential,
   ReLU,
+  sequentialConvBnPairs,
 } from "../nn/index.js";
 import type { Tensor } from "../torch/index.js";
 import type { ModelSpec } from "./spec.js";
@@ -24,7 +27,7 @@ export interface ConvNetOptions {
   width?: number;
 }
 
-export class ConvNet extends Module {
+export class ConvNet extends Module implements DeclaresConvBnPairs {
   readonly model: NamedSequential;
 
   constructor({ inChannels, numClasses, width = 64 }: ModelSpec & ConvNetOptions) {
@@ -48,6 +51,10 @@ export class ConvNet extends Module {
       ["linear", new Linear(4 * width * 9, numClasses)],
     );
     this.model = this.child("model", new NamedSequential(layers));
+  }
+
+  convBnPairs(): ConvBnPair[] {
+    return sequentialConvBnPairs(this.model, "model.");
   }
 
   forward(x: Tensor): Tensor {

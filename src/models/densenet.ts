@@ -1,12 +1,20 @@
 // CIFAR DenseNet with the parameter names of kuangliu/pytorch-cifar (models/densenet.py): a 3x3 stem conv1,
 // dense1..4 (Sequentials of bottlenecks bn1/conv1/bn2/conv2) with transitions trans1..3 (bn/conv) between
 // them, a final bn and linear. DenseNet-121 is growth 32 with [6, 12, 24, 16] bottlenecks.
-import { BatchNorm2d, Conv2d, Linear, Module, Sequential } from "../nn/index.js";
+import {
+  BatchNorm2d,
+  Conv2d,
+  type ConvBnPair,
+  type DeclaresConvBnPairs,
+  Linear,
+  Module,
+  Sequential,
+} from "../nn/index.js";
 import { F, type Tensor } from "../torch/index.js";
 import type { ModelSpec } from "./spec.js";
 
 /** BN-ReLU-conv1x1 to 4*growth channels, BN-ReLU-conv3x3 to growth channels, prepended to its input. */
-class Bottleneck extends Module {
+class Bottleneck extends Module implements DeclaresConvBnPairs {
   readonly bn1: BatchNorm2d;
   readonly conv1: Conv2d;
   readonly bn2: BatchNorm2d;
@@ -18,6 +26,11 @@ class Bottleneck extends Module {
     this.conv1 = this.child("conv1", new Conv2d(inPlanes, 4 * growth, 1, { bias: false }));
     this.bn2 = this.child("bn2", new BatchNorm2d(4 * growth));
     this.conv2 = this.child("conv2", new Conv2d(4 * growth, growth, 3, { padding: 1, bias: false }));
+  }
+
+  /** bn2 normalises conv1's output; bn1 (and the transitions' and the final bn) act on concatenations. */
+  convBnPairs(): ConvBnPair[] {
+    return [["conv1", "bn2"]];
   }
 
   forward(x: Tensor): Tensor {

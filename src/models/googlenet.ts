@@ -1,7 +1,18 @@
 // CIFAR GoogLeNet with the parameter names of kuangliu/pytorch-cifar (models/googlenet.py): pre_layers (a 3x3
 // conv-BN-ReLU stem), Inception modules a3, b3, a4..e4, a5, b5 of four branch Sequentials b1..b4, 3x3/2
 // max-pools after b3 and e4, global average pooling and linear. Convs keep their biases, as in the reference.
-import { BatchNorm2d, Conv2d, Linear, MaxPool2d, Module, ReLU, Sequential } from "../nn/index.js";
+import {
+  BatchNorm2d,
+  Conv2d,
+  type ConvBnPair,
+  type DeclaresConvBnPairs,
+  Linear,
+  MaxPool2d,
+  Module,
+  ReLU,
+  Sequential,
+  sequentialConvBnPairs,
+} from "../nn/index.js";
 import { F, type Tensor } from "../torch/index.js";
 import type { ModelSpec } from "./spec.js";
 
@@ -22,7 +33,7 @@ interface InceptionWidths {
   poolPlanes: number;
 }
 
-class Inception extends Module {
+class Inception extends Module implements DeclaresConvBnPairs {
   readonly branches: Sequential[];
   readonly outPlanes: number;
 
@@ -45,6 +56,10 @@ class Inception extends Module {
       ),
     ];
     this.outPlanes = w.n1x1 + w.n3x3 + w.n5x5 + w.poolPlanes;
+  }
+
+  convBnPairs(): ConvBnPair[] {
+    return this.branches.flatMap((b, i) => sequentialConvBnPairs(b, `b${i + 1}.`));
   }
 
   forward(x: Tensor): Tensor {
@@ -84,7 +99,7 @@ const STAGES: readonly (readonly InceptionRow[])[] = [
   ],
 ];
 
-export class GoogLeNet extends Module {
+export class GoogLeNet extends Module implements DeclaresConvBnPairs {
   readonly preLayers: Sequential;
   /** The Inception modules in order, with max-pools (stateless, so unregistered) between stages. */
   readonly body: Module[];
@@ -103,6 +118,10 @@ export class GoogLeNet extends Module {
       return i === 0 ? inceptions : [new MaxPool2d(3, { stride: 2, padding: 1 }), ...inceptions];
     });
     this.linear = this.child("linear", new Linear(planes, numClasses));
+  }
+
+  convBnPairs(): ConvBnPair[] {
+    return sequentialConvBnPairs(this.preLayers, "pre_layers.");
   }
 
   forward(x: Tensor): Tensor {

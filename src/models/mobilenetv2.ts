@@ -1,11 +1,20 @@
 // CIFAR MobileNetV2 with the parameter names of kuangliu/pytorch-cifar (models/mobilenetv2.py): conv1 (stride 1
 // instead of ImageNet's 2), bn1, `layers` of inverted-residual blocks, conv2, bn2, linear.
-import { BatchNorm2d, Conv2d, Linear, Module, Sequential } from "../nn/index.js";
+import {
+  BatchNorm2d,
+  Conv2d,
+  type ConvBnPair,
+  type DeclaresConvBnPairs,
+  Linear,
+  Module,
+  Sequential,
+  sequentialConvBnPairs,
+} from "../nn/index.js";
 import { F, type Tensor } from "../torch/index.js";
 import type { ModelSpec } from "./spec.js";
 
 /** Expand (1x1) + depthwise (3x3) + project (1x1); a residual connection whenever the stride is 1. */
-class Block extends Module {
+class Block extends Module implements DeclaresConvBnPairs {
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly conv2: Conv2d;
@@ -40,6 +49,10 @@ class Block extends Module {
     );
   }
 
+  convBnPairs(): ConvBnPair[] {
+    return [["conv1", "bn1"], ["conv2", "bn2"], ["conv3", "bn3"], ...sequentialConvBnPairs(this.shortcut, "shortcut.")];
+  }
+
   forward(x: Tensor): Tensor {
     const expanded = F.relu(this.bn1.forward(this.conv1.forward(x)));
     const filtered = F.relu(this.bn2.forward(this.conv2.forward(expanded)));
@@ -59,7 +72,7 @@ const STAGES: readonly (readonly [number, number, number, number])[] = [
   [6, 320, 1, 1],
 ];
 
-export class MobileNetV2 extends Module {
+export class MobileNetV2 extends Module implements DeclaresConvBnPairs {
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly layers: Sequential;
@@ -83,6 +96,13 @@ export class MobileNetV2 extends Module {
     this.conv2 = this.child("conv2", new Conv2d(inPlanes, 1280, 1, { bias: false }));
     this.bn2 = this.child("bn2", new BatchNorm2d(1280));
     this.linear = this.child("linear", new Linear(1280, numClasses));
+  }
+
+  convBnPairs(): ConvBnPair[] {
+    return [
+      ["conv1", "bn1"],
+      ["conv2", "bn2"],
+    ];
   }
 
   forward(x: Tensor): Tensor {

@@ -35,10 +35,20 @@ export function isModelName(name: string): name is ModelName {
   return Object.hasOwn(FACTORIES, name);
 }
 
+/** What each model made here was made from, so that copies of it can be built (see architectureOf). */
+const ORIGINS = new WeakMap<Module, { name: ModelName; config: ModelConfig }>();
+
 /** A freshly initialised model; throws, listing the valid names, for an unknown one. */
 export function createModel(name: string, config: ModelConfig): Module {
   if (!isModelName(name)) {
     throw new Error(`unknown model '${name}'; valid names: ${modelNames().join(", ")}`);
   }
-  return FACTORIES[name](config);
+  const model = FACTORIES[name](config);
+  ORIGINS.set(model, { name, config: { ...config } });
+  return model;
+}
+
+/** The registry name and config a model was created with, or undefined for one built otherwise. */
+export function architectureOf(model: Module): { name: ModelName; config: ModelConfig } | undefined {
+  return ORIGINS.get(model);
 }

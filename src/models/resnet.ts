@@ -1,10 +1,19 @@
 // CIFAR ResNets (3x3 stem, no max-pool) with the parameter names of the usual PyTorch implementation
 // (kuangliu/pytorch-cifar, used by the paper's evaluation code): conv1, bn1, layer1..4, linear.
-import { BatchNorm2d, Conv2d, Linear, Module, Sequential } from "../nn/index.js";
+import {
+  BatchNorm2d,
+  Conv2d,
+  type ConvBnPair,
+  type DeclaresConvBnPairs,
+  Linear,
+  Module,
+  Sequential,
+  sequentialConvBnPairs,
+} from "../nn/index.js";
 import { F, type Tensor } from "../torch/index.js";
 import type { ModelSpec } from "./spec.js";
 
-class BasicBlock extends Module {
+class BasicBlock extends Module implements DeclaresConvBnPairs {
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly conv2: Conv2d;
@@ -26,13 +35,17 @@ class BasicBlock extends Module {
     );
   }
 
+  convBnPairs(): ConvBnPair[] {
+    return [["conv1", "bn1"], ["conv2", "bn2"], ...sequentialConvBnPairs(this.shortcut, "shortcut.")];
+  }
+
   forward(x: Tensor): Tensor {
     const out = this.bn2.forward(this.conv2.forward(F.relu(this.bn1.forward(this.conv1.forward(x)))));
     return F.relu(out.add(this.shortcut.forward(x)));
   }
 }
 
-export class ResNet extends Module {
+export class ResNet extends Module implements DeclaresConvBnPairs {
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly layers: Sequential[];
@@ -55,6 +68,10 @@ export class ResNet extends Module {
       return this.child(`layer${i + 1}`, layer);
     });
     this.linear = this.child("linear", new Linear(512, numClasses));
+  }
+
+  convBnPairs(): ConvBnPair[] {
+    return [["conv1", "bn1"]];
   }
 
   forward(x: Tensor): Tensor {

@@ -1,10 +1,20 @@
 // A small CNN for 28x28 (or any size) images: conv32-pool-conv64-pool-fc128-fc(classes), BN optional.
 // Intermediate tensors are left to the caller's scope, as everywhere in src/models.
-import { BatchNorm2d, Conv2d, Identity, Linear, type Module as M, MaxPool2d, Module } from "../nn/index.js";
+import {
+  BatchNorm2d,
+  Conv2d,
+  type ConvBnPair,
+  type DeclaresConvBnPairs,
+  Identity,
+  Linear,
+  type Module as M,
+  MaxPool2d,
+  Module,
+} from "../nn/index.js";
 import { F, type Tensor } from "../torch/index.js";
 import type { ModelSpec } from "./spec.js";
 
-export class SmallCNN extends Module {
+export class SmallCNN extends Module implements DeclaresConvBnPairs {
   readonly conv1: Conv2d;
   readonly bn1: M;
   readonly conv2: Conv2d;
@@ -22,6 +32,15 @@ export class SmallCNN extends Module {
     const side = Math.floor(imageSize / 4);
     this.fc1 = this.child("fc1", new Linear(64 * side * side, 128));
     this.fc2 = this.child("fc2", new Linear(128, numClasses));
+  }
+
+  convBnPairs(): ConvBnPair[] {
+    return this.bn1 instanceof BatchNorm2d
+      ? [
+          ["conv1", "bn1"],
+          ["conv2", "bn2"],
+        ]
+      : [];
   }
 
   forward(x: Tensor): Tensor {

@@ -1,7 +1,19 @@
 // CIFAR VGG with batch norm, with the parameter names of kuangliu/pytorch-cifar (models/vgg.py): a `features`
 // Sequential of Conv2d(3x3, padding 1)+BatchNorm2d+ReLU triples and MaxPool2d(2), a final pool, and a
 // `classifier` Linear(512, classes). Names read features.0.weight, features.1.running_mean, classifier.weight.
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, Module, ReLU, Sequential } from "../nn/index.js";
+import {
+  AdaptiveAvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  type ConvBnPair,
+  type DeclaresConvBnPairs,
+  Linear,
+  MaxPool2d,
+  Module,
+  ReLU,
+  Sequential,
+  sequentialConvBnPairs,
+} from "../nn/index.js";
 import type { Tensor } from "../torch/index.js";
 import type { ModelSpec } from "./spec.js";
 
@@ -14,7 +26,7 @@ export const VGG16: VGGConfig = [
   64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M",
 ];
 
-export class VGG extends Module {
+export class VGG extends Module implements DeclaresConvBnPairs {
   readonly features: Sequential;
   readonly classifier: Linear;
 
@@ -37,6 +49,10 @@ export class VGG extends Module {
     layers.push(new AdaptiveAvgPool2d(1));
     this.features = this.child("features", new Sequential(...layers));
     this.classifier = this.child("classifier", new Linear(previous, numClasses));
+  }
+
+  convBnPairs(): ConvBnPair[] {
+    return sequentialConvBnPairs(this.features, "features.");
   }
 
   forward(x: Tensor): Tensor {

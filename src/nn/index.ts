@@ -1,3 +1,10 @@
+export {
+  type ConvBnPair,
+  convBnPairsOf,
+  type DeclaresConvBnPairs,
+  foldBatchNorms,
+  sequentialConvBnPairs,
+} from "./fuse.js";
 export * from "./init.js";
 export * from "./layers.js";
-export { Module, type StateDict } from "./module.js";
+export { Module, type ModuleToOptions, type StateDict } from "./module.js";

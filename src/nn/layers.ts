@@ -1,5 +1,5 @@
 // The standard layers, with torch.nn's parameter names, shapes and default initialisation.
-import { F, full, ones, type Tensor, zeros } from "../torch/index.js";
+import { F, full, keep, noGrad, ones, scope, type Tensor, zeros } from "../torch/index.js";
 import { defaultBound, uniform } from "./init.js";
 import { Module } from "./module.js";
 
@@ -40,6 +40,15 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor {
     return F.conv2d(x, this.weight, this.bias, this.options);
   }
+  /** Replaces weight and bias (a batch norm folded into them); the old tensors are freed. */
+  replaceWeights(weight: Tensor, bias: Tensor): void {
+    const [oldWeight, oldBias] = [this.weight, this.bias];
+    const trainable = oldWeight.requiresGrad;
+    this.param("weight", weight)?.requiresGrad_(trainable);
+    this.param("bias", bias)?.requiresGrad_(trainable);
+    oldWeight.dispose();
+    oldBias?.dispose();
+  }
 }
 
 export class Linear extends Module {
@@ -75,6 +84,7 @@ export class BatchNorm2d extends Module {
   readonly eps: number;
   readonly momentum: number;
   readonly tracking: boolean;
+  #folded = false;
 
   constructor(
     readonly numFeatures: number,
@@ -93,7 +103,40 @@ export class BatchNorm2d extends Module {
       this.buffer("num_batches_tracked", full([], 0, { dtype: "int64" }));
     }
   }
+  /** Whether foldInto() moved this batch norm into its conv, leaving the identity. */
+  get folded(): boolean {
+    return this.#folded;
+  }
+
+  /**
+   * Folds this batch norm's eval-mode affine map into `conv`, the conv whose output it normalises (as PyTorch's
+   * fuse_conv_bn_eval): w' = w·γ/√(var+ε) per output channel, b' = (b − mean)·γ/√(var+ε) + β. This module then
+   * holds no tensors and passes its input through. Only valid while both stay in eval mode.
+   */
+  foldInto(conv: Conv2d): void {
+    if (this.#folded) throw new Error("BatchNorm2d.foldInto: already folded");
+    if (!this.tracking) throw new Error("BatchNorm2d.foldInto: no running statistics to fold (trackRunningStats off)");
+    if (conv.outChannels !== this.numFeatures) {
+      throw new Error(
+        `BatchNorm2d.foldInto: conv has ${conv.outChannels} output channels, batch norm ${this.numFeatures}`,
+      );
+    }
+    noGrad(() =>
+      scope(() => {
+        const gamma = this.getParam("weight") ?? ones([this.numFeatures]);
+        const scale = this.getBuffer("running_var").add(this.eps).rsqrt().mul(gamma);
+        const weight = conv.weight.mul(scale.view(-1, 1, 1, 1));
+        const bias = (conv.bias ?? zeros([this.numFeatures])).sub(this.getBuffer("running_mean")).mul(scale);
+        const beta = this.getParam("bias");
+        conv.replaceWeights(keep(weight), keep(beta ? bias.add(beta) : bias));
+      }),
+    );
+    this.releaseOwnState();
+    this.#folded = true;
+  }
+
   forward(x: Tensor): Tensor {
+    if (this.#folded) return x;
     const useBatchStats = this.training || !this.tracking;
     if (this.training && this.tracking) this.getBuffer("num_batches_tracked").add_(1);
     return F.batchNorm(x, {
@@ -195,6 +238,7 @@ export class Dropout extends Module {
     super();
   }
   forward(x: Tensor): Tensor {
-    return F.dropout(x, this.p, this.training);
+    // In eval mode dropout is the identity: no op at all (what at::dropout would return anyway).
+    return this.training ? F.dropout(x, this.p, true) : x;
   }
 }

@@ -1,7 +1,30 @@
 // Module: parameters, buffers and submodules under PyTorch's dotted state-dict names.
-import { keep, noGrad, type Tensor } from "../torch/index.js";
+import { type DType, isFloating, keep, type MemoryFormat, noGrad, type Tensor } from "../torch/index.js";
 
 export type StateDict = Map<string, Tensor>;
+
+/** What `Module.to` changes, as PyTorch's `module.to(device, memory_format=...)`. */
+export interface ModuleToOptions {
+  device?: string;
+  /** Applied to floating-point parameters and buffers only, as in PyTorch. */
+  dtype?: DType;
+  /** Applied to 4-D parameters and buffers only (conv weights), as in PyTorch. */
+  memoryFormat?: Exclude<MemoryFormat, "preserve_format">;
+}
+
+/** `t` converted as `o` asks, or undefined when it already is. */
+function converted(t: Tensor, o: ModuleToOptions): Tensor | undefined {
+  const device = o.device !== undefined && t.device !== o.device ? o.device : undefined;
+  // Always converted (an alias when nothing changes): isContiguous cannot tell a one-channel tensor's layouts apart.
+  const format = o.memoryFormat !== undefined && t.ndim === 4 ? o.memoryFormat : undefined;
+  const dtype = o.dtype !== undefined && isFloating(t.dtype) && t.dtype !== o.dtype ? o.dtype : undefined;
+  if (device === undefined && format === undefined && dtype === undefined) return undefined;
+  return t.to({
+    ...(device ? { device } : {}),
+    ...(format ? { memoryFormat: format } : {}),
+    ...(dtype ? { dtype } : {}),
+  });
+}
 
 export abstract class Module {
   training = true;
@@ -33,6 +56,14 @@ export abstract class Module {
     const t = this.#buffers.get(name);
     if (!t) throw new Error(`${this.constructor.name} has no buffer '${name}'`);
     return t;
+  }
+
+  /** Frees and forgets this module's own parameters and buffers (a batch norm folded into its conv has none). */
+  protected releaseOwnState(): void {
+    for (const t of this.#params.values()) t?.dispose();
+    for (const t of this.#buffers.values()) t.dispose();
+    this.#params.clear();
+    this.#buffers.clear();
   }
 
   /** Registers a submodule under `name` (its tensors appear as `name.xxx`). */
@@ -122,23 +153,27 @@ export abstract class Module {
     return this;
   }
 
-  /** Moves every parameter and buffer to `device`; the old tensors are freed. */
-  to(device: string): this {
+  /** Moves every parameter and buffer to a device (a string) or memory format; the old tensors are freed. */
+  to(target: string | ModuleToOptions): this {
+    const o = typeof target === "string" ? { device: target } : target;
     noGrad(() => {
-      for (const [, m] of this.namedModules()) m.#moveOwn(device);
+      for (const [, m] of this.namedModules()) m.#convertOwn(o);
     });
     return this;
   }
 
-  #moveOwn(device: string): void {
+  #convertOwn(o: ModuleToOptions): void {
     for (const [name, t] of this.#params) {
-      if (!t || t.device === device) continue;
-      this.#params.set(name, keep(t.to({ device }).detach().requiresGrad_(t.requiresGrad)));
+      const next = t && converted(t, o);
+      if (!t || !next) continue;
+      this.#params.set(name, keep(next.detach().requiresGrad_(t.requiresGrad)));
+      next.dispose();
       t.dispose();
     }
     for (const [name, t] of this.#buffers) {
-      if (t.device === device) continue;
-      this.#buffers.set(name, keep(t.to({ device })));
+      const next = converted(t, o);
+      if (!next) continue;
+      this.#buffers.set(name, keep(next));
       t.dispose();
     }
   }

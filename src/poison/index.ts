@@ -56,6 +56,7 @@ export {
   parseShard,
   planDigest,
   poisonedIndices,
+  precisionOf,
 } from "./plan.js";
 export { planDatasets } from "./plan-dataset.js";
 export { MANIFEST_FILE, type Manifest, releaseSpec, statisticsDigest, writeRelease } from "./release.js";

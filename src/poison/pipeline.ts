@@ -5,8 +5,15 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Dataset, OutputFormat } from "../data/index.js";
 import { channelMeans } from "../data/index.js";
-import { createModel, type LoadedModel, loadModel, type ModelInfo, saveModel } from "../models/index.js";
-import { manualSeed } from "../torch/index.js";
+import {
+  createModel,
+  type LoadedModel,
+  loadModel,
+  type ModelInfo,
+  prepareForCrafting,
+  saveModel,
+} from "../models/index.js";
+import { manualSeed, type Precision } from "../torch/index.js";
 import { type Progress, type Recipe, silentProgress, train } from "../train/index.js";
 import { assertReplaceable } from "../util/ownership.js";
 import { checkEps, planEps } from "./budget.js";
@@ -17,7 +24,7 @@ import { DEFAULT_DIFF_AUGMENT_KIND, DIFF_AUGMENT_KINDS, type DiffAugmentKind, di
 import { budgetOf, methodOf, methodSettings, type PoisonMethod } from "./methods/index.js";
 import { shiftPermutation } from "./permutation.js";
 import type { Init } from "./pgd.js";
-import { type CrafterRef, type CraftPlan, planAugment } from "./plan.js";
+import { type CrafterRef, type CraftPlan, planAugment, precisionOf } from "./plan.js";
 import { type Manifest, writeRelease } from "./release.js";
 
 const INITS: readonly Init[] = ["randn", "uniform", "zero"];
@@ -46,6 +53,8 @@ export interface PlanRequest {
   settings?: Record<string, unknown>;
   /** The architecture a method that trains its own model uses (error-min). */
   crafterModel?: string;
+  /** What the crafting models' forward passes compute in (resolved: see resolvePrecision). */
+  precision?: Precision;
   dataset: { spec: string; dataDir: string | null; subset: number | null };
 }
 
@@ -62,6 +71,8 @@ export function checkRequest(req: Omit<PlanRequest, "dataset">, crafters: number
     throw new Error(
       `${method.name} has no restarts (${method.ownModel ? "its noise is warm-started every round" : "no attack to restart"})`,
     );
+  if ((req.precision ?? "fp32") !== "fp32" && !method.needsCrafter)
+    throw new Error(`${method.name} runs no crafting model, so it has no precision to choose; leave --precision fp32`);
   if (method.ownModel && crafters > 0)
     throw new Error(
       `${method.name} trains its own model from scratch; name its architecture with --crafter-model instead of --crafter/--train-crafter`,
@@ -101,6 +112,7 @@ export function makePlan(req: PlanRequest, trainSet: Dataset, crafters: readonly
       shape: [trainSet.height, trainSet.width, trainSet.channels],
     },
     crafters: [...crafters],
+    ...(req.precision === "bf16" ? { precision: "bf16" as const } : {}),
     extra: extra as CraftPlan["extra"],
   };
 }
@@ -191,7 +203,7 @@ export interface ReleaseJob {
   /** The training set the plan was made for, and the clean test split shipped beside the release. */
   source: Dataset;
   test?: Dataset;
-  /** The crafting models (made eval-mode and frozen here); none for methods that need none. */
+  /** The crafting models (frozen copies in the plan's precision are made here); none for methods that need none. */
   models: readonly LoadedModel[];
   out: string;
   /** Finished chunks; `OUT.work` by default (with a shard: this shard's own directory). */
@@ -234,15 +246,17 @@ export async function craftRelease(job: ReleaseJob): Promise<ReleaseResult> {
   const workDir = job.workDir ?? workDirOf(job.out);
   const store = ChunkStore.open(workDir, plan);
   const options = { progress: job.progress ?? silentProgress, device: job.device ?? "cpu" };
-  const stats = method.chunked
-    ? await craftShard(
-        job.source,
-        plan,
-        job.models.map(({ model }) => model.eval().requiresGrad_(false)),
-        store,
-        job.shard ? { ...options, shard: job.shard } : options,
-      )
-    : await method.craftAll(job.source, plan, methodSettings(method, plan.extra), store, options);
+  const frozen = job.models.map(({ model }) =>
+    prepareForCrafting(model, { precision: precisionOf(plan), device: options.device }),
+  );
+  let stats: CraftRunStats;
+  try {
+    stats = method.chunked
+      ? await craftShard(job.source, plan, frozen, store, job.shard ? { ...options, shard: job.shard } : options)
+      : await method.craftAll(job.source, plan, methodSettings(method, plan.extra), store, options);
+  } finally {
+    for (const m of frozen) m.dispose();
+  }
   if (job.shard) return { stats, workDir };
   const manifest = writeRelease(job.source, [store], job.out, {
     format: job.format ?? "same",

@@ -14,6 +14,9 @@ export function augmentOf(plan: Pick<CraftPlan, "augment">): DiffAugmentOptions 
   return "kind" in a ? a : { kind: "quarter", ...a };
 }
 
+/** The precision the plan's crafting models run in. */
+export const precisionOf = (plan: Pick<CraftPlan, "precision">): "fp32" | "bf16" => plan.precision ?? "fp32";
+
 /** The plan form of an augmentation (the inverse of augmentOf). */
 export function planAugment(o: DiffAugmentOptions): PlanAugment {
   if (o.kind === "authors") return o;
@@ -59,6 +62,11 @@ export interface CraftPlan {
     shape: [number, number, number];
   };
   crafters: CrafterRef[];
+  /**
+   * What the crafting models' forward passes compute in; absent means fp32 (so that fp32 plans keep the shape they
+   * always had). Losses, perturbations, projection and quantisation are fp32 either way.
+   */
+  precision?: "bf16";
   /** The method's own settings (e.g. error-min's inner training), part of the digest. */
   extra: Record<string, number | string | boolean>;
 }

@@ -7,7 +7,7 @@ import { MANIFEST_FILE } from "../util/ownership.js";
 import { VERSION } from "../util/version.js";
 import { perturbationNorms } from "./budget.js";
 import type { ChunkStore } from "./chunk-store.js";
-import { type CraftPlan, chunkCount, poisonedIndices } from "./plan.js";
+import { type CraftPlan, chunkCount, poisonedIndices, precisionOf } from "./plan.js";
 import { type FileEntry, recordReleaseFiles } from "./release-files.js";
 
 export { MANIFEST_FILE };
@@ -31,6 +31,8 @@ export interface Manifest {
   };
   /** Crafting time summed over chunks (shards run in parallel take less wall time). */
   crafting_seconds: number;
+  /** What the crafting models computed in (the plan's precision, fp32 unless it says bf16). */
+  precision: "fp32" | "bf16";
   /** sha256 of the statistics as written (see statisticsDigest): shows a later edit of them. */
   statistics_sha256: string;
   /** The splits written: "train", and "test" when the clean test split ships beside it. */
@@ -130,6 +132,7 @@ export function writeRelease(
       attack_success: poisoned.length ? poisoned.reduce((s, i) => s + fooled[i]!, 0) / poisoned.length : 0,
     },
     crafting_seconds: seconds,
+    precision: precisionOf(plan),
     splits: o.test ? ["train", "test"] : ["train"],
   };
   let written: Manifest | undefined;

@@ -3,9 +3,9 @@
 // do the run's dataset and crafting models: the next chunk of the same run starts crafting at once.
 import type { SandboxedJob } from "bullmq";
 import type { Dataset } from "../data/index.js";
-import { loadModel } from "../models/index.js";
+import { loadModel, prepareForCrafting } from "../models/index.js";
 import type { Module } from "../nn/index.js";
-import { ChunkStore, craftChunks, planDatasets } from "../poison/index.js";
+import { ChunkStore, craftChunks, planDatasets, precisionOf } from "../poison/index.js";
 import type { Progress } from "../train/index.js";
 import { assembleRelease, type ReleaseResult } from "./assemble.js";
 import { CHUNK_JOB, type ChunkJobData, type ChunkJobResult, RELEASE_JOB, type ReleaseJobData } from "./jobs.js";
@@ -37,11 +37,14 @@ function load(dir: string, digest: string): Loaded {
   try {
     for (const c of rec.crafters) {
       const m = loadModel(c.file, { ...shape, model: c.model });
-      models.push(m.model);
-      if (m.sha256 !== c.sha256)
-        throw new Error(`${c.file}: sha256 ${m.sha256}, the plan's crafting model is ${c.sha256}`);
-      if (device) m.model.to(device);
-      m.model.eval().requiresGrad_(false);
+      try {
+        if (m.sha256 !== c.sha256)
+          throw new Error(`${c.file}: sha256 ${m.sha256}, the plan's crafting model is ${c.sha256}`);
+        // The frozen copy in the plan's precision, as a local craft makes it (craftRelease).
+        models.push(prepareForCrafting(m.model, { precision: precisionOf(rec.plan), device: device ?? "cpu" }));
+      } finally {
+        m.model.dispose();
+      }
     }
     const { train } = planDatasets(rec.plan);
     const store = ChunkStore.read(chunkDir(rec));

@@ -37,6 +37,8 @@ export interface NativeTorch {
   normal_(t: H, mean: number, std: number): H;
   bernoulli_(t: H, p: number): H;
   manualSeed(seed: number): void;
+  getRngState(): H;
+  setRngState(state: H): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cudaIsAvailable(): boolean;
@@ -45,9 +47,10 @@ export interface NativeTorch {
   dtype(t: H): string;
   device(t: H): string;
   numel(t: H): number;
-  to(t: H, dtype?: string, device?: string): H;
+  to(t: H, dtype?: string, device?: string, memoryFormat?: string): H;
   clone(t: H): H;
-  contiguous(t: H): H;
+  contiguous(t: H, memoryFormat?: string): H;
+  isContiguous(t: H, memoryFormat?: string): boolean;
   detach(t: H): H;
   copy_(t: H, src: H): H;
   zero_(t: H): H;
@@ -196,6 +199,15 @@ export interface NativeTorch {
   ): (H | undefined)[];
   isGradEnabled(): boolean;
   setGradEnabled(on: boolean): void;
+  // autocast ("cpu" or "cuda" device types)
+  isAutocastEnabled(deviceType: string): boolean;
+  setAutocastEnabled(deviceType: string, on: boolean): void;
+  getAutocastDtype(deviceType: string): string;
+  setAutocastDtype(deviceType: string, dtype: string): void;
+  autocastIncrementNesting(): number;
+  autocastDecrementNesting(): number;
+  clearAutocastCache(): void;
+  cudaBf16Supported(index: number): boolean;
 }
 
 function addonPath(): string {

@@ -14,9 +14,13 @@ function optH(x: Operand | undefined): NativeHandle | number | undefined {
   return x === undefined ? undefined : h(x);
 }
 
+/** How a 4-D tensor's elements are laid out in memory, by torch's names (channels_last: N,H,W,C order). */
+export type MemoryFormat = "contiguous_format" | "channels_last" | "preserve_format";
+
 export interface ToOptions {
   dtype?: DType;
   device?: string;
+  memoryFormat?: MemoryFormat;
 }
 
 export class Tensor {
@@ -101,7 +105,7 @@ export class Tensor {
   // ---- conversion ----
   to(target: DType | ToOptions): Tensor {
     const o: ToOptions = typeof target === "string" ? { dtype: target } : target;
-    return new Tensor(native.to(this.handle, o.dtype, o.device));
+    return new Tensor(native.to(this.handle, o.dtype, o.device, o.memoryFormat));
   }
   float(): Tensor {
     return this.to({ dtype: "float32" });
@@ -112,8 +116,12 @@ export class Tensor {
   clone(): Tensor {
     return new Tensor(native.clone(this.handle));
   }
-  contiguous(): Tensor {
-    return new Tensor(native.contiguous(this.handle));
+  /** This tensor when already laid out in `memoryFormat` (default: row-major), else a copy that is. */
+  contiguous(memoryFormat?: MemoryFormat): Tensor {
+    return new Tensor(native.contiguous(this.handle, memoryFormat));
+  }
+  isContiguous(memoryFormat?: MemoryFormat): boolean {
+    return native.isContiguous(this.handle, memoryFormat);
   }
   /** A tensor sharing this one's data but outside the autograd graph. */
   detach(): Tensor {

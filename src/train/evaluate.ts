@@ -1,7 +1,7 @@
 // Clean test accuracy, per-class accuracy and the confusion matrix of a classifier.
 import { DataLoader, type Dataset, type Normalization } from "../data/index.js";
 import type { Module } from "../nn/index.js";
-import { F, noGrad, scope, zeros } from "../torch/index.js";
+import { F, inPrecision, noGrad, type Precision, scope, zeros } from "../torch/index.js";
 
 export interface Evaluation {
   accuracy: number;
@@ -17,6 +17,8 @@ export interface EvaluateOptions {
   batchSize?: number;
   normalize?: Normalization;
   device?: string;
+  /** bf16: the forward passes under autocast (logits and loss fp32); default fp32. */
+  precision?: Precision;
 }
 
 export function evaluate(model: Module, ds: Dataset, options: EvaluateOptions = {}): Evaluation {
@@ -36,7 +38,7 @@ export function evaluate(model: Module, ds: Dataset, options: EvaluateOptions = 
     noGrad(() => {
       for (const batch of loader.epoch(0)) {
         scope(() => {
-          const logits = model.forward(batch.x);
+          const logits = inPrecision(options.precision ?? "fp32", options.device, () => model.forward(batch.x));
           // Each (true, predicted) pair as one bin index, counted in one pass.
           counts.add_(F.bincount(batch.y.mul(C).add(logits.argmax(1)), C * C));
           lossSum.add_(F.crossEntropy(logits, batch.y, { reduction: "sum" }));

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import type { Precision } from "../torch/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { RUN_FILE } from "../util/ownership.js";
 import { type TestAccuracies, testAccuracies } from "./accuracy.js";
@@ -20,6 +21,8 @@ export interface TrainRunRecord extends TrainResult, TestAccuracies {
   recipe: Recipe;
   /** The training-time defence (`train --defense`); absent in records written before it existed. */
   defense?: { name: string; settings: object | null };
+  /** What the forward passes computed in (records from before precisions existed are fp32). */
+  precision: Precision;
 }
 
 // Only what readers rely on is checked; other fields pass through.
@@ -30,6 +33,7 @@ const RecordSchema = z.looseObject({
   test_acc: z.number().nullable(),
   peak_test_acc: z.number().nullable().optional(),
   peak_epoch: z.number().nullable().optional(),
+  precision: z.enum(["fp32", "bf16"]).optional(),
   seconds: z.number(),
   history: z.array(EpochSchema),
 });
@@ -63,6 +67,7 @@ export function readRunRecord(dir: string): TrainRunRecord {
     test_acc: record.test_acc ?? Number.NaN,
     peak_test_acc: record.peak_test_acc ?? derived.peak_test_acc,
     peak_epoch: record.peak_epoch ?? derived.peak_epoch,
+    precision: record.precision ?? "fp32",
     history,
   };
 }

@@ -2,7 +2,7 @@
 import { DataLoader, type Dataset, type Normalization } from "../data/index.js";
 import type { Module } from "../nn/index.js";
 import { SGD } from "../optim/index.js";
-import { F, manualSeed, scope, type Tensor, zeros } from "../torch/index.js";
+import { F, inPrecision, manualSeed, type Precision, scope, type Tensor, zeros } from "../torch/index.js";
 import { yieldToEventLoop } from "../util/event-loop.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { evaluate } from "./evaluate.js";
@@ -24,6 +24,11 @@ export interface TrainOptions {
   seed: number;
   normalize?: Normalization;
   device?: string;
+  /**
+   * bf16: forward passes under autocast (as PyTorch's bf16 AMP: no grad scaler), while parameters, optimiser
+   * state and the loss stay fp32; evaluation after each epoch too. Default fp32, bit-identical to not asking.
+   */
+  precision?: Precision;
   /** Evaluated after every epoch, for accuracy curves. */
   testSet?: Dataset;
   /** Written atomically after every epoch; with `resume`, training continues from it. */
@@ -52,11 +57,14 @@ export interface TrainResult {
 interface RunInfo {
   recipe: Recipe;
   seed: number;
+  /** Absent in checkpoints from before precisions existed, which were all fp32. */
+  precision?: Precision;
   history: EpochRecord[];
 }
 
 export async function train(model: Module, trainSet: Dataset, options: TrainOptions): Promise<TrainResult> {
   const { recipe: r, seed } = options;
+  const precision = options.precision ?? "fp32";
   const progress = options.progress ?? silentProgress;
   const opt = new SGD(model.parameters(), {
     lr: r.lr,
@@ -82,6 +90,11 @@ export async function train(model: Module, trainSet: Dataset, options: TrainOpti
       if (JSON.stringify(info.recipe) !== JSON.stringify(r) || info.seed !== seed) {
         throw new Error(`${path}: checkpoint was made with another recipe or seed; remove it or drop --resume`);
       }
+      if ((info.precision ?? "fp32") !== precision) {
+        throw new Error(
+          `${path}: checkpoint was trained in ${info.precision ?? "fp32"}, not ${precision}; resume in that precision`,
+        );
+      }
     });
     if (saved) {
       start = saved.epochsDone;
@@ -106,7 +119,7 @@ export async function train(model: Module, trainSet: Dataset, options: TrainOpti
         opt.lr = schedule(epoch + b / loader.length);
         scope(() => {
           const t = options.batchTransform?.(batch, { model, epoch, index: b });
-          const logits = model.forward(t?.x ?? batch.x);
+          const logits = inPrecision(precision, options.device, () => model.forward(t?.x ?? batch.x));
           const loss = F.crossEntropy(logits, t?.target ?? batch.y, { labelSmoothing: r.labelSmoothing });
           opt.zeroGrad();
           loss.backward();
@@ -139,6 +152,7 @@ export async function train(model: Module, trainSet: Dataset, options: TrainOpti
       correct.dispose();
       if (options.testSet) {
         const ev = evaluate(model, options.testSet, {
+          precision,
           ...(options.normalize ? { normalize: options.normalize } : {}),
           ...(options.device ? { device: options.device } : {}),
         });
@@ -152,7 +166,7 @@ export async function train(model: Module, trainSet: Dataset, options: TrainOpti
       if (options.checkpoint) {
         saveCheckpoint<RunInfo>(options.checkpoint, model, opt, {
           epochsDone: epoch + 1,
-          info: { recipe: r, seed, history },
+          info: { recipe: r, seed, precision, history },
         });
       }
     }

@@ -12,7 +12,14 @@ import { historyOf } from "../train/history.js";
 test("trained models: final and peak accuracy with its epoch; the headline gives both", () => {
   const dir = mkdtempSync(join(tmpdir(), "advpoison-run-dir-peak-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const base = { dataset: "fashion-mnist", subset: null, model: "smallcnn-bn", seed: 0, recipe: recipe("fast") };
+  const base = {
+    dataset: "fashion-mnist",
+    subset: null,
+    model: "smallcnn-bn",
+    seed: 0,
+    recipe: recipe("fast"),
+    precision: "fp32" as const,
+  };
   const early = historyOf([0.62, 0.91, 0.8]);
   mkdirSync(join(dir, "a-early-peak"));
   writeRunRecord(join(dir, "a-early-peak"), {

@@ -38,7 +38,14 @@ describe("run.json", () => {
   const dir = mkdtempSync(join(tmpdir(), "advpoison-run-record-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const history = historyOf([0.5, 0.9, 0.7]);
-  const base = { dataset: "fashion-mnist", subset: null, model: "smallcnn", seed: 0, recipe: recipe("fast") };
+  const base = {
+    dataset: "fashion-mnist",
+    subset: null,
+    model: "smallcnn",
+    seed: 0,
+    recipe: recipe("fast"),
+    precision: "fp32" as const,
+  };
 
   test("records final and peak accuracy and reads them back", () => {
     writeRunRecord(dir, { ...base, ...testAccuracies(history), history, seconds: 3, resumedEpochs: 0 });

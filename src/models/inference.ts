@@ -1,0 +1,73 @@
+// The crafting model as attacks use it: a frozen inference copy (eval mode, no parameter gradients) whose batch
+// norms are folded into their convs, optionally laid out channels-last, and run under bf16 autocast (conv and
+// linear tensors cast to bf16 once), returning fp32 logits so that losses, input gradients, projection and
+// quantisation stay fp32. In fp32 without folding the copy computes bit for bit what the original does.
+import { Conv2d, foldBatchNorms, Linear, Module } from "../nn/index.js";
+import { forkRng, inPrecision, type Precision, type Tensor } from "../torch/index.js";
+import { architectureOf, createModel } from "./registry.js";
+
+export interface CraftingOptions {
+  precision: Precision;
+  /** Where the copy lives and runs (undefined: the CPU). */
+  device?: string;
+  /** Weights and inputs channels-last (NHWC), which oneDNN's bf16 convolutions prefer; default: with bf16. */
+  channelsLast?: boolean;
+  /** Fold each batch norm into its conv; default: with bf16 (in fp32 folding changes the last bits). */
+  foldBatchNorm?: boolean;
+}
+
+/** A frozen copy of a model for attacks; training it is refused, and the original is left untouched. */
+export class CraftingModel extends Module {
+  readonly model: Module;
+  /** How many batch norms were folded into their convs. */
+  readonly folded: number;
+
+  constructor(
+    original: Module,
+    readonly precision: Precision,
+    readonly device: string | undefined,
+    readonly channelsLast: boolean,
+    fold: boolean,
+  ) {
+    super();
+    const arch = architectureOf(original);
+    if (!arch)
+      throw new Error("prepareForCrafting: the model was not made by createModel/loadModel, so it cannot be copied");
+    // The copy's random initialisation is overwritten at once: it must not move the generator crafting draws from.
+    const copy = forkRng(() => createModel(arch.name, arch.config));
+    copy.loadStateDict(original.stateDict());
+    copy.eval().requiresGrad_(false);
+    this.folded = fold ? foldBatchNorms(copy) : 0;
+    copy.to({ ...(device ? { device } : {}), ...(channelsLast ? { memoryFormat: "channels_last" } : {}) });
+    // Autocast would cast the frozen conv and linear weights to bf16 again in every forward pass (it caches casts
+    // only of trainable leaves); cast once instead. Batch norms left unfolded keep fp32 statistics.
+    if (precision === "bf16") {
+      for (const [, m] of copy.namedModules())
+        if (m instanceof Conv2d || m instanceof Linear) m.to({ dtype: "bfloat16" });
+    }
+    this.model = this.child("model", copy);
+    this.training = false;
+  }
+
+  override train(on = true): this {
+    if (on) throw new Error("a crafting model is frozen for inference; train the original model instead");
+    return super.train(false);
+  }
+
+  forward(x: Tensor): Tensor {
+    const input = this.channelsLast && x.ndim === 4 ? x.contiguous("channels_last") : x;
+    return inPrecision(this.precision, this.device, () => this.model.forward(input));
+  }
+}
+
+/** The frozen inference copy of `model` that an attack should run (see CraftingModel). */
+export function prepareForCrafting(model: Module, options: CraftingOptions): CraftingModel {
+  const low = options.precision === "bf16";
+  return new CraftingModel(
+    model,
+    options.precision,
+    options.device,
+    options.channelsLast ?? low,
+    options.foldBatchNorm ?? low,
+  );
+}
