@@ -9,18 +9,12 @@ import type { Dataset } from "../data/index.js";
 import { decodeSafetensors, encodeSafetensors, tensor } from "../torch/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { PLAN_FILE } from "../util/ownership.js";
-import { levelsOf } from "./budget.js";
+import { levelsOf, valueBound } from "./budget.js";
+import type { ChunkResult, ChunkSink } from "./craft-run.js";
+import { budgetOf, methodOf } from "./methods/index.js";
 import { type CraftPlan, planDigest, poisonedIndices } from "./plan.js";
 
-export interface ChunkResult {
-  /** Dataset indices of the chunk's images. */
-  indices: Int32Array;
-  /** Released uint8 pixels, N,H,W,C. */
-  images: Uint8Array;
-  /** Whether each image fooled the crafting model(s) the intended way. */
-  success: Uint8Array;
-  seconds: number;
-}
+export type { ChunkResult };
 
 /** What a chunk on disk is checked against, beyond its checksum and the plan's indices. */
 export interface ChunkCheck {
@@ -45,7 +39,7 @@ function chunkChecksum(indices: Int32Array, images: Uint8Array, success: Uint8Ar
   return createHash("sha256").update(bytesOf(indices)).update(images).update(success).digest("hex");
 }
 
-export class ChunkStore {
+export class ChunkStore implements ChunkSink {
   readonly digest: string;
   private poisoned: Int32Array | undefined;
 
@@ -195,13 +189,16 @@ export class ChunkStore {
       return `holds ${c.images.length} pixel bytes and ${c.success.length} flags for ${c.indices.length} images of ${h}x${w}x${ch}`;
     if (c.success.some((f) => f > 1)) return "success flags other than 0 and 1";
     if (source) {
-      const levels = levelsOf(this.plan.eps);
+      // Per value: eps under L-inf; an L2 or L0 method's images are held to their own norm by verify.
+      const norm = budgetOf(methodOf(this.plan.recipe), this.plan.extra);
+      const levels = levelsOf(valueBound(norm, this.plan.eps));
+      const bound = norm === "linf" ? `eps ${this.plan.eps}` : `the ${levels} any value may move`;
       for (const [b, i] of c.indices.entries()) {
         const src = source.images.subarray(i * size, (i + 1) * size);
         const img = c.images.subarray(b * size, (b + 1) * size);
         for (let p = 0; p < size; p++) {
           const d = Math.abs(img[p]! - src[p]!);
-          if (d > levels) return `image ${i} is ${d} grey levels from its source, more than eps ${this.plan.eps}`;
+          if (d > levels) return `image ${i} is ${d} grey levels from its source, more than ${bound}`;
         }
       }
     }

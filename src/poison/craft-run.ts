@@ -15,3 +15,22 @@ export interface CraftRunStats {
   imagesCrafted: number;
   seconds: number;
 }
+
+export interface ChunkResult {
+  /** Dataset indices of the chunk's images. */
+  indices: Int32Array;
+  /** Released uint8 pixels, N,H,W,C. */
+  images: Uint8Array;
+  /** Whether each image fooled the crafting model(s) the intended way. */
+  success: Uint8Array;
+  seconds: number;
+}
+
+/** Where crafted chunks go (a ChunkStore): what a method that writes its own chunks needs of it. */
+export interface ChunkSink {
+  readonly dir: string;
+  /** The plan's digest, which checkpoints of the run carry. */
+  readonly digest: string;
+  has(k: number): boolean;
+  save(k: number, r: ChunkResult, shape: readonly number[]): void;
+}

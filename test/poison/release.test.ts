@@ -139,7 +139,7 @@ describe("crafting pipeline", { skip: needs(existsSync(FMNIST), `Fashion-MNIST (
       assert.equal(c.status, 0, c.stderr);
       const v = cli(["verify", "--source", "fashion-mnist", "--subset", "256", "--release", out, "--eps", "8"]);
       assert.equal(v.status, 0, `${format}: ${v.stderr}`);
-      assert.match(v.stdout, /^ok: \d+ files, 256 images, 256 poisoned, max L-inf 8 <= 8/);
+      assert.match(v.stdout, /^ok: \d+ files, 256 images, 256 poisoned, max L-inf 8, eps 8 \(L-inf <= 8 grey levels\)/);
     }
     const r = cli(["report", dir]);
     assert.equal(r.status, 0, r.stderr);

@@ -119,7 +119,7 @@ describe("verify", () => {
           (raw) => void (raw[16 + i * 48] = (raw[16 + i * 48]! + 128) % 256),
         );
       },
-      [/1 images exceed eps 8 \(8 grey levels; worst \d+\)/, /manifest L-inf is wrong/],
+      [/1 images exceed eps 8 \(L-inf <= 8 grey levels\) \(worst L-inf \d+\)/, /manifest L-inf is wrong/],
     ],
     [
       "a training label changed",

@@ -25,8 +25,7 @@ import { F, keep, manualSeed, noGrad, scope, type Tensor, tensor } from "../../t
 import { loadCheckpoint, type ProgressTask, saveCheckpoint, silentProgress } from "../../train/index.js";
 import { yieldToEventLoop } from "../../util/event-loop.js";
 import { pixelUnits, quantize, toGreyLevelsNHWC } from "../budget.js";
-import type { ChunkStore } from "../chunk-store.js";
-import type { CraftRunOptions, CraftRunStats } from "../craft-run.js";
+import type { ChunkSink, CraftRunOptions, CraftRunStats } from "../craft-run.js";
 import { errorMinimizing } from "../objective.js";
 import { descend, initDelta, intoPixelRange, pgd } from "../pgd.js";
 import { type CraftPlan, chunkCount, chunkSeed, poisonedIndices } from "../plan.js";
@@ -86,7 +85,7 @@ interface State {
 export async function craftErrorMin(
   ds: Dataset,
   plan: CraftPlan,
-  store: ChunkStore,
+  store: ChunkSink,
   options: Omit<CraftRunOptions, "shard"> = {},
 ): Promise<ErrorMinStats> {
   if (plan.recipe !== "error-min") throw new Error(`craftErrorMin: plan is for method '${plan.recipe}'`);
@@ -332,7 +331,7 @@ class MinMin {
   }
 
   /** The released chunks: quantised x + delta (class-wise: each image's class noise), with the flags. */
-  saveChunks(store: ChunkStore, seconds: number): void {
+  saveChunks(store: ChunkSink, seconds: number): void {
     const { ds, plan, poisoned, imageSize } = this;
     for (let k = 0; k < chunkCount(poisoned.length, plan.chunkSize); k++) {
       const start = k * plan.chunkSize;

@@ -5,8 +5,7 @@ import type { Dataset } from "../../data/index.js";
 import type { Module } from "../../nn/index.js";
 import type { Tensor } from "../../torch/index.js";
 import type { BudgetNorm } from "../budget.js";
-import type { ChunkStore } from "../chunk-store.js";
-import type { CraftRunOptions, CraftRunStats } from "../craft-run.js";
+import type { ChunkSink, CraftRunOptions, CraftRunStats } from "../craft-run.js";
 import type { Init } from "../pgd.js";
 import type { CraftPlan } from "../plan.js";
 
@@ -88,7 +87,7 @@ export interface WholeSetMethod<S extends z.ZodObject = z.ZodObject> extends Met
     ds: Dataset,
     plan: CraftPlan,
     settings: z.infer<S>,
-    store: ChunkStore,
+    store: ChunkSink,
     options: CraftRunOptions,
   ): Promise<CraftRunStats>;
 }
