@@ -25,7 +25,7 @@ export class CraftingModel extends Module {
   constructor(
     original: Module,
     readonly precision: Precision,
-    readonly device: string | undefined,
+    device: string | undefined,
     readonly channelsLast: boolean,
     fold: boolean,
   ) {
