@@ -2,6 +2,7 @@
 // SmallCNN-BN (1x28x28) and CIFAR ResNet-18 (3x32x32) at batch 128, ours against PyTorch in one run, each in fp32
 // and in its fast bf16 path (ours: autocast, channels-last, and for PGD/inference the folded frozen copy;
 // PyTorch's: autocast + channels-last). Prints a table and a JSON line per case, times in seconds per step.
+// BENCH_KINDS=pgd,forward also times the PGD step's forward pass alone (graph recorded), to split it.
 
 import { createModel, prepareForCrafting } from "../src/models/index.js";
 import type { Module } from "../src/nn/index.js";
@@ -31,7 +32,8 @@ interface Config {
   iters: number;
 }
 
-type Kind = "train" | "pgd" | "infer";
+/** "forward" is a PGD step without its backward pass (profiling: backward = pgd - forward). */
+type Kind = "train" | "pgd" | "forward" | "infer";
 type Steps = Record<Kind, () => void>;
 
 /** The three steps of one model in one variant, built once and reused across rounds. */
@@ -77,6 +79,10 @@ function steps({ model: name, shape }: Config, variant: Variant): Steps {
       });
       xAdv.dispose();
       xAdv = keep(next);
+    },
+    forward: () => {
+      const m = crafter();
+      scope(() => F.crossEntropy(m.forward(xAdv.detach().requiresGrad_(true)), target));
     },
     infer: () => {
       const m = crafter();

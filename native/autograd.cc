@@ -11,14 +11,9 @@ Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
   ArgTensor(info, 0).requires_grad_(ArgBool(info, 1));
   return info[0];
 }
-Napi::Value IsLeaf(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), ArgTensor(info, 0).is_leaf()); }
 Napi::Value Grad(const Napi::CallbackInfo& info) { return WrapOrUndefined(info.Env(), ArgTensor(info, 0).grad()); }
 Napi::Value SetGrad(const Napi::CallbackInfo& info) {
   ArgTensor(info, 0).mutable_grad() = IsMissing(info, 1) ? at::Tensor() : ArgTensor(info, 1);
-  return info.Env().Undefined();
-}
-Napi::Value RetainGrad(const Napi::CallbackInfo& info) {
-  ArgTensor(info, 0).retain_grad();
   return info.Env().Undefined();
 }
 // backward(t, gradient?, retainGraph?)
@@ -49,10 +44,8 @@ Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
 void RegisterAutograd(Napi::Env env, Napi::Object exports) {
   Export<RequiresGrad>(env, exports, "requiresGrad");
   Export<SetRequiresGrad>(env, exports, "setRequiresGrad");
-  Export<IsLeaf>(env, exports, "isLeaf");
   Export<Grad>(env, exports, "grad");
   Export<SetGrad>(env, exports, "setGrad");
-  Export<RetainGrad>(env, exports, "retainGrad");
   Export<Backward>(env, exports, "backward");
   Export<GradOf>(env, exports, "gradOf");
   Export<IsGradEnabled>(env, exports, "isGradEnabled");

@@ -83,7 +83,6 @@ Napi::Value Randperm(const Napi::CallbackInfo& info) {
   if (!IsMissing(info, 1)) o = o.device(ParseDevice(ArgString(info, 1)));
   return Wrap(info.Env(), at::randperm(ArgInt(info, 0), o));
 }
-Napi::Value Bernoulli(const Napi::CallbackInfo& info) { return Wrap(info.Env(), at::bernoulli(ArgTensor(info, 0))); }
 Napi::Value Uniform_(const Napi::CallbackInfo& info) {
   ArgTensor(info, 0).uniform_(ArgDouble(info, 1), ArgDouble(info, 2));
   return info[0];
@@ -121,9 +120,6 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 }
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
 Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), torch::cuda::is_available()); }
-Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count()));
-}
 
 Napi::Value Shape(const Napi::CallbackInfo& info) {
   at::IntArrayRef s = ArgTensor(info, 0).sizes();
@@ -169,9 +165,6 @@ Napi::Value Fill_(const Napi::CallbackInfo& info) {
   ArgTensor(info, 0).fill_(ArgScalar(info, 1));
   return info[0];
 }
-Napi::Value SameStorage(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), ArgTensor(info, 0).is_alias_of(ArgTensor(info, 1)));
-}
 
 }  // namespace
 
@@ -188,7 +181,6 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
   Export<Randn>(env, exports, "randn");
   Export<Randint>(env, exports, "randint");
   Export<Randperm>(env, exports, "randperm");
-  Export<Bernoulli>(env, exports, "bernoulli");
   Export<Uniform_>(env, exports, "uniform_");
   Export<Normal_>(env, exports, "normal_");
   Export<Bernoulli_>(env, exports, "bernoulli_");
@@ -198,7 +190,6 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
   Export<SetNumThreads>(env, exports, "setNumThreads");
   Export<GetNumThreads>(env, exports, "getNumThreads");
   Export<CudaIsAvailable>(env, exports, "cudaIsAvailable");
-  Export<CudaDeviceCount>(env, exports, "cudaDeviceCount");
   Export<Shape>(env, exports, "shape");
   Export<Dtype>(env, exports, "dtype");
   Export<Device>(env, exports, "device");
@@ -211,7 +202,6 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
   Export<Copy_>(env, exports, "copy_");
   Export<Zero_>(env, exports, "zero_");
   Export<Fill_>(env, exports, "fill_");
-  Export<SameStorage>(env, exports, "isAliasOf");
 }
 
 }  // namespace advpoison

@@ -4,53 +4,58 @@
 namespace advpoison {
 namespace {
 
-#define UNARY(Name, expr)                                  \
-  Napi::Value Name(const Napi::CallbackInfo& info) {       \
-    const at::Tensor& a = ArgTensor(info, 0);              \
-    return Wrap(info.Env(), expr);                         \
+// The op tables: one line per op gives its JS name and body, and both the function and its export come from it
+// (src/torch/ops.ts lists the same names for the types and the Tensor methods; test/torch/ops.test.ts checks).
+// Unary ops: (a) -> op(a).
+#define UNARY_OPS(X)                 \
+  X(Neg, neg, a.neg())               \
+  X(Abs, abs, a.abs())               \
+  X(Sign, sign, a.sign())            \
+  X(Sqrt, sqrt, a.sqrt())            \
+  X(Rsqrt, rsqrt, a.rsqrt())         \
+  X(Exp, exp, a.exp())               \
+  X(Log, log, a.log())               \
+  X(Floor, floor, a.floor())         \
+  X(Ceil, ceil, a.ceil())            \
+  X(Round, round, a.round())         \
+  X(Reciprocal, reciprocal, a.reciprocal()) \
+  X(LogicalNot, logicalNot, a.logical_not())
+
+#define DEFINE_UNARY(Name, js, expr)                 \
+  Napi::Value Name(const Napi::CallbackInfo& info) { \
+    const at::Tensor& a = ArgTensor(info, 0);        \
+    return Wrap(info.Env(), expr);                   \
   }
+UNARY_OPS(DEFINE_UNARY)
 
-UNARY(Neg, a.neg())
-UNARY(Abs, a.abs())
-UNARY(Sign, a.sign())
-UNARY(Sqrt, a.sqrt())
-UNARY(Rsqrt, a.rsqrt())
-UNARY(Exp, a.exp())
-UNARY(Log, a.log())
-UNARY(Floor, a.floor())
-UNARY(Ceil, a.ceil())
-UNARY(Round, a.round())
-UNARY(Reciprocal, a.reciprocal())
-UNARY(LogicalNot, a.logical_not())
-UNARY(IsNan, a.isnan())
+// Operand ops: (a, b) with b a tensor or a number -> at::op(a, b).
+#define OPERAND_OPS(X)        \
+  X(Mul, mul)                 \
+  X(Div, div)                 \
+  X(Eq, eq)                   \
+  X(Ne, ne)                   \
+  X(Lt, lt)                   \
+  X(Gt, gt)                   \
+  X(Pow, pow)                 \
+  X(Remainder, remainder)
 
-// Binary ops take (a, b) where b is a tensor or a number; add/sub take an optional alpha.
-#define BINARY(Name, op)                                                             \
-  Napi::Value Name(const Napi::CallbackInfo& info) {                                 \
-    const at::Tensor& a = ArgTensor(info, 0);                                        \
-    if (IsTensor(info, 1)) return Wrap(info.Env(), at::op(a, ArgTensor(info, 1)));   \
-    return Wrap(info.Env(), at::op(a, ArgScalar(info, 1)));                          \
+#define DEFINE_OPERAND(Name, op)                                                   \
+  Napi::Value Name(const Napi::CallbackInfo& info) {                               \
+    const at::Tensor& a = ArgTensor(info, 0);                                      \
+    if (IsTensor(info, 1)) return Wrap(info.Env(), at::op(a, ArgTensor(info, 1))); \
+    return Wrap(info.Env(), at::op(a, ArgScalar(info, 1)));                        \
   }
+OPERAND_OPS(DEFINE_OPERAND)
 
-BINARY(Mul, mul)
-BINARY(Div, div)
-BINARY(Eq, eq)
-BINARY(Ne, ne)
-BINARY(Lt, lt)
-BINARY(Le, le)
-BINARY(Gt, gt)
-BINARY(Ge, ge)
-BINARY(Pow, pow)
-BINARY(Remainder, remainder)
+// Tensor-pair ops: (a, b) both tensors -> at::op(a, b).
+#define TENSOR_PAIR_OPS(X) \
+  X(Matmul, matmul)        \
+  X(Maximum, maximum)      \
+  X(Minimum, minimum)
 
-#define BINARY_TENSORS(Name, op) \
+#define DEFINE_TENSOR_PAIR(Name, op) \
   Napi::Value Name(const Napi::CallbackInfo& info) { return Wrap(info.Env(), at::op(ArgTensor(info, 0), ArgTensor(info, 1))); }
-
-BINARY_TENSORS(Matmul, matmul)
-BINARY_TENSORS(Maximum, maximum)
-BINARY_TENSORS(Minimum, minimum)
-BINARY_TENSORS(LogicalAnd, logical_and)
-BINARY_TENSORS(LogicalOr, logical_or)
+TENSOR_PAIR_OPS(DEFINE_TENSOR_PAIR)
 
 Napi::Value Add(const Napi::CallbackInfo& info) {
   const at::Tensor& a = ArgTensor(info, 0);
@@ -184,7 +189,6 @@ Napi::Value Equal(const Napi::CallbackInfo& info) { return Napi::Boolean::New(in
 Napi::Value Allclose(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), ArgTensor(info, 0).allclose(ArgTensor(info, 1), ArgDouble(info, 2), ArgDouble(info, 3)));
 }
-Napi::Value Cumsum(const Napi::CallbackInfo& info) { return Wrap(info.Env(), at::cumsum(ArgTensor(info, 0), ArgInt(info, 1))); }
 Napi::Value Bincount(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), at::bincount(ArgTensor(info, 0), c10::nullopt, IsMissing(info, 1) ? 0 : ArgInt(info, 1)));
 }
@@ -192,36 +196,11 @@ Napi::Value Bincount(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterMath(Napi::Env env, Napi::Object exports) {
-  Export<Neg>(env, exports, "neg");
-  Export<Abs>(env, exports, "abs");
-  Export<Sign>(env, exports, "sign");
-  Export<Sqrt>(env, exports, "sqrt");
-  Export<Rsqrt>(env, exports, "rsqrt");
-  Export<Exp>(env, exports, "exp");
-  Export<Log>(env, exports, "log");
-  Export<Floor>(env, exports, "floor");
-  Export<Ceil>(env, exports, "ceil");
-  Export<Round>(env, exports, "round");
-  Export<Reciprocal>(env, exports, "reciprocal");
-  Export<LogicalNot>(env, exports, "logicalNot");
-  Export<IsNan>(env, exports, "isnan");
+  UNARY_OPS(ADVPOISON_EXPORT)
+  OPERAND_OPS(ADVPOISON_EXPORT)
+  TENSOR_PAIR_OPS(ADVPOISON_EXPORT)
   Export<Add>(env, exports, "add");
   Export<Sub>(env, exports, "sub");
-  Export<Mul>(env, exports, "mul");
-  Export<Div>(env, exports, "div");
-  Export<Pow>(env, exports, "pow");
-  Export<Remainder>(env, exports, "remainder");
-  Export<Eq>(env, exports, "eq");
-  Export<Ne>(env, exports, "ne");
-  Export<Lt>(env, exports, "lt");
-  Export<Le>(env, exports, "le");
-  Export<Gt>(env, exports, "gt");
-  Export<Ge>(env, exports, "ge");
-  Export<Matmul>(env, exports, "matmul");
-  Export<Maximum>(env, exports, "maximum");
-  Export<Minimum>(env, exports, "minimum");
-  Export<LogicalAnd>(env, exports, "logicalAnd");
-  Export<LogicalOr>(env, exports, "logicalOr");
   Export<Add_>(env, exports, "add_");
   Export<Mul_>(env, exports, "mul_");
   Export<Div_>(env, exports, "div_");
@@ -247,7 +226,6 @@ void RegisterMath(Napi::Env env, Napi::Object exports) {
   Export<All>(env, exports, "all");
   Export<Equal>(env, exports, "equal");
   Export<Allclose>(env, exports, "allclose");
-  Export<Cumsum>(env, exports, "cumsum");
   Export<Bincount>(env, exports, "bincount");
 }
 

@@ -30,22 +30,26 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), at::linear(ArgTensor(info, 0), ArgTensor(info, 1), ArgOptTensor(info, 2)));
 }
 
-#define ACTIVATION(Name, expr)                       \
+// Activations: (a, ...) -> expr; one row each gives the function and its export.
+#define ACTIVATION_OPS(X)                                                                      \
+  X(Relu, relu, at::relu(a))                                                                   \
+  X(Sigmoid, sigmoid, at::sigmoid(a))                                                          \
+  X(Tanh, tanh, at::tanh(a))                                                                   \
+  X(Gelu, gelu, at::gelu(a))                                                                   \
+  X(Silu, silu, at::silu(a))                                                                   \
+  X(Softplus, softplus, at::softplus(a, 1, 20))                                                \
+  X(LeakyRelu, leakyRelu, at::leaky_relu(a, IsMissing(info, 1) ? at::Scalar(0.01) : ArgScalar(info, 1))) \
+  X(Hardtanh, hardtanh, at::hardtanh(a, ArgScalar(info, 1), ArgScalar(info, 2)))               \
+  X(Elu, elu, at::elu(a, IsMissing(info, 1) ? at::Scalar(1.0) : ArgScalar(info, 1)))            \
+  X(Softmax, softmax, at::softmax(a, ArgInt(info, 1)))                                         \
+  X(LogSoftmax, logSoftmax, at::log_softmax(a, ArgInt(info, 1)))
+
+#define DEFINE_ACTIVATION(Name, js, expr)            \
   Napi::Value Name(const Napi::CallbackInfo& info) { \
     const at::Tensor& a = ArgTensor(info, 0);        \
     return Wrap(info.Env(), expr);                   \
   }
-ACTIVATION(Relu, at::relu(a))
-ACTIVATION(Sigmoid, at::sigmoid(a))
-ACTIVATION(Tanh, at::tanh(a))
-ACTIVATION(Gelu, at::gelu(a))
-ACTIVATION(Silu, at::silu(a))
-ACTIVATION(Softplus, at::softplus(a, 1, 20))
-ACTIVATION(LeakyRelu, at::leaky_relu(a, IsMissing(info, 1) ? at::Scalar(0.01) : ArgScalar(info, 1)))
-ACTIVATION(Hardtanh, at::hardtanh(a, ArgScalar(info, 1), ArgScalar(info, 2)))
-ACTIVATION(Elu, at::elu(a, IsMissing(info, 1) ? at::Scalar(1.0) : ArgScalar(info, 1)))
-ACTIVATION(Softmax, at::softmax(a, ArgInt(info, 1)))
-ACTIVATION(LogSoftmax, at::log_softmax(a, ArgInt(info, 1)))
+ACTIVATION_OPS(DEFINE_ACTIVATION)
 
 // maxPool2d(x, kernel[2], stride[2], padding[2], dilation[2], ceilMode)
 Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
@@ -110,18 +114,8 @@ void RegisterNN(Napi::Env env, Napi::Object exports) {
   Export<Conv2d>(env, exports, "conv2d");
   Export<BatchNorm>(env, exports, "batchNorm");
   Export<Linear>(env, exports, "linear");
-  Export<Relu>(env, exports, "relu");
   Export<Relu_>(env, exports, "relu_");
-  Export<Sigmoid>(env, exports, "sigmoid");
-  Export<Tanh>(env, exports, "tanh");
-  Export<Gelu>(env, exports, "gelu");
-  Export<Silu>(env, exports, "silu");
-  Export<Softplus>(env, exports, "softplus");
-  Export<LeakyRelu>(env, exports, "leakyRelu");
-  Export<Hardtanh>(env, exports, "hardtanh");
-  Export<Elu>(env, exports, "elu");
-  Export<Softmax>(env, exports, "softmax");
-  Export<LogSoftmax>(env, exports, "logSoftmax");
+  ACTIVATION_OPS(ADVPOISON_EXPORT)
   Export<MaxPool2d>(env, exports, "maxPool2d");
   Export<AvgPool2d>(env, exports, "avgPool2d");
   Export<AdaptiveAvgPool2d>(env, exports, "adaptiveAvgPool2d");

@@ -17,10 +17,6 @@ Napi::Value Repeat(const Napi::CallbackInfo& info) { return Wrap(info.Env(), Arg
 Napi::Value Flatten(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), ArgTensor(info, 0).flatten(IsMissing(info, 1) ? 0 : ArgInt(info, 1), IsMissing(info, 2) ? -1 : ArgInt(info, 2)));
 }
-Napi::Value Squeeze(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = ArgTensor(info, 0);
-  return Wrap(info.Env(), IsMissing(info, 1) ? a.squeeze() : a.squeeze(ArgInt(info, 1)));
-}
 Napi::Value Unsqueeze(const Napi::CallbackInfo& info) { return Wrap(info.Env(), ArgTensor(info, 0).unsqueeze(ArgInt(info, 1))); }
 // slice(a, dim, start, end, step): Python's a[..., start:end:step] on one dim, a view.
 Napi::Value Slice(const Napi::CallbackInfo& info) {
@@ -51,7 +47,6 @@ Napi::Value MaskedFill(const Napi::CallbackInfo& info) {
   if (IsTensor(info, 2)) return Wrap(info.Env(), at::masked_fill(a, ArgMask(info, 1), ArgTensor(info, 2)));
   return Wrap(info.Env(), at::masked_fill(a, ArgMask(info, 1), ArgScalar(info, 2)));
 }
-Napi::Value MaskedSelect(const Napi::CallbackInfo& info) { return Wrap(info.Env(), at::masked_select(ArgTensor(info, 0), ArgMask(info, 1))); }
 // indexPut_(a, index, values): a[index] = values along dim 0, in place.
 Napi::Value IndexCopy_(const Napi::CallbackInfo& info) {
   ArgTensor(info, 0).index_copy_(ArgInt(info, 1), ArgTensor(info, 2), ArgTensor(info, 3));
@@ -93,7 +88,6 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
   Export<Expand>(env, exports, "expand");
   Export<Repeat>(env, exports, "repeat");
   Export<Flatten>(env, exports, "flatten");
-  Export<Squeeze>(env, exports, "squeeze");
   Export<Unsqueeze>(env, exports, "unsqueeze");
   Export<Slice>(env, exports, "slice");
   Export<Select>(env, exports, "select");
@@ -101,7 +95,6 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
   Export<Gather>(env, exports, "gather");
   Export<Scatter>(env, exports, "scatter");
   Export<MaskedFill>(env, exports, "maskedFill");
-  Export<MaskedSelect>(env, exports, "maskedSelect");
   Export<IndexCopy_>(env, exports, "indexCopy_");
   Export<Flip>(env, exports, "flip");
   Export<Roll>(env, exports, "roll");

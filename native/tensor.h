@@ -89,4 +89,7 @@ void Export(Napi::Env env, Napi::Object exports, const char* name) {
   exports.Set(name, Napi::Function::New<Guarded<F>>(env, name, const_cast<char*>(name)));
 }
 
+// The export of one row of an op table (a macro list of X(Name, js, ...) rows): Name's function as `js`.
+#define ADVPOISON_EXPORT(Name, js, ...) Export<Name>(env, exports, #js);
+
 }  // namespace advpoison

@@ -101,12 +101,16 @@ def steps(model, shape, variant):
         with torch.no_grad():
             x_adv = (inp - step * g.sign()).clamp(lo, hi).clamp(0, 1)
 
+    def forward_only():
+        model.eval().requires_grad_(False)
+        F.cross_entropy(forward(x_adv.detach().requires_grad_(True)), target)
+
     def infer():
         model.eval()
         with torch.no_grad():
             forward(x).argmax(1)
 
-    return {"train": train, "pgd": pgd, "infer": infer}
+    return {"train": train, "pgd": pgd, "forward": forward_only, "infer": infer}
 
 
 MODELS = {"smallcnn": (SmallCNN, (128, 1, 28, 28)), "resnet18": (ResNet18, (128, 3, 32, 32))}

@@ -25,7 +25,7 @@ export class CraftingModel extends Module {
   constructor(
     original: Module,
     readonly precision: Precision,
-    readonly device: string | undefined,
+    device: string | undefined,
     readonly channelsLast: boolean,
     fold: boolean,
   ) {
@@ -56,7 +56,8 @@ export class CraftingModel extends Module {
 
   forward(x: Tensor): Tensor {
     const input = this.channelsLast && x.ndim === 4 ? x.contiguous("channels_last") : x;
-    return inPrecision(this.precision, this.device, () => this.model.forward(input));
+    // Autocast follows the input's device, so a copy moved after it was made still computes in its precision.
+    return inPrecision(this.precision, x.device, () => this.model.forward(input));
   }
 }
 

@@ -88,7 +88,3 @@ export function randint(low: number, high: number, shape: readonly number[], dev
 export function randperm(n: number, device?: string): Tensor {
   return new Tensor(native.randperm(n, device));
 }
-/** 1 with probability p (element-wise), 0 otherwise. */
-export function bernoulli(p: Tensor): Tensor {
-  return new Tensor(native.bernoulli(p.handle));
-}

@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { NativeOps } from "./ops.js";
 
 /** An opaque handle owning one at::Tensor in native memory. */
 export interface NativeHandle {
@@ -16,7 +17,8 @@ type H = NativeHandle;
 type HS = H | number;
 type Opt<T> = T | undefined;
 
-export interface NativeTorch {
+/** The addon: the ops of the tables in ops.ts, and every other function, typed one by one. */
+export interface NativeTorch extends NativeOps {
   readonly TensorHandle: abstract new () => NativeHandle;
   readonly torchVersion: string;
   // creation and metadata
@@ -32,7 +34,6 @@ export interface NativeTorch {
   randn(shape: number[], dtype?: string, device?: string): H;
   randint(low: number, high: number, shape: number[], device?: string): H;
   randperm(n: number, device?: string): H;
-  bernoulli(p: H): H;
   uniform_(t: H, low: number, high: number): H;
   normal_(t: H, mean: number, std: number): H;
   bernoulli_(t: H, p: number): H;
@@ -42,7 +43,6 @@ export interface NativeTorch {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cudaIsAvailable(): boolean;
-  cudaDeviceCount(): number;
   shape(t: H): number[];
   dtype(t: H): string;
   device(t: H): string;
@@ -53,47 +53,14 @@ export interface NativeTorch {
   isContiguous(t: H, memoryFormat?: string): boolean;
   detach(t: H): H;
   copy_(t: H, src: H): H;
-  zero_(t: H): H;
   fill_(t: H, value: number | boolean): H;
-  isAliasOf(a: H, b: H): boolean;
   // element-wise and reductions
-  neg(a: H): H;
-  abs(a: H): H;
-  sign(a: H): H;
-  sqrt(a: H): H;
-  rsqrt(a: H): H;
-  exp(a: H): H;
-  log(a: H): H;
-  floor(a: H): H;
-  ceil(a: H): H;
-  round(a: H): H;
-  reciprocal(a: H): H;
-  logicalNot(a: H): H;
-  isnan(a: H): H;
   add(a: H, b: HS, alpha?: number): H;
   sub(a: H, b: HS, alpha?: number): H;
-  mul(a: H, b: HS): H;
-  div(a: H, b: HS): H;
-  pow(a: H, b: HS): H;
-  remainder(a: H, b: HS): H;
-  eq(a: H, b: HS): H;
-  ne(a: H, b: HS): H;
-  lt(a: H, b: HS): H;
-  le(a: H, b: HS): H;
-  gt(a: H, b: HS): H;
-  ge(a: H, b: HS): H;
-  matmul(a: H, b: H): H;
-  maximum(a: H, b: H): H;
-  minimum(a: H, b: H): H;
-  logicalAnd(a: H, b: H): H;
-  logicalOr(a: H, b: H): H;
   add_(a: H, b: HS, alpha?: number): H;
-  mul_(a: H, b: HS): H;
-  div_(a: H, b: HS): H;
   addcmul_(a: H, b: H, c: H, value: number): H;
   addcdiv_(a: H, b: H, c: H, value: number): H;
   clamp_(a: H, min: Opt<HS>, max: Opt<HS>): H;
-  sign_(a: H): H;
   clamp(a: H, min: Opt<HS>, max: Opt<HS>): H;
   where(cond: H, a: HS, b: HS): H;
   sum(a: H, dims?: number[], keepdim?: boolean): H;
@@ -112,7 +79,6 @@ export interface NativeTorch {
   all(a: H): H;
   equal(a: H, b: H): boolean;
   allclose(a: H, b: H, rtol: number, atol: number): boolean;
-  cumsum(a: H, dim: number): H;
   bincount(a: H, minlength?: number): H;
   // shape and indexing
   cat(ts: H[], dim: number): H;
@@ -124,7 +90,6 @@ export interface NativeTorch {
   expand(a: H, shape: number[]): H;
   repeat(a: H, reps: number[]): H;
   flatten(a: H, start?: number, end?: number): H;
-  squeeze(a: H, dim?: number): H;
   unsqueeze(a: H, dim: number): H;
   slice(a: H, dim: number, start: number, end: number, step?: number): H;
   select(a: H, dim: number, index: number): H;
@@ -132,7 +97,6 @@ export interface NativeTorch {
   gather(a: H, dim: number, index: H): H;
   scatter(a: H, dim: number, index: H, src: HS): H;
   maskedFill(a: H, mask: H, value: HS): H;
-  maskedSelect(a: H, mask: H): H;
   indexCopy_(a: H, dim: number, index: H, src: H): H;
   flip(a: H, dims: number[]): H;
   roll(a: H, shifts: number[], dims: number[]): H;
@@ -152,10 +116,6 @@ export interface NativeTorch {
     eps: number,
   ): H;
   linear(x: H, w: H, b: Opt<H>): H;
-  relu(a: H): H;
-  relu_(a: H): H;
-  sigmoid(a: H): H;
-  tanh(a: H): H;
   gelu(a: H): H;
   silu(a: H): H;
   softplus(a: H): H;
@@ -184,10 +144,8 @@ export interface NativeTorch {
   // autograd
   requiresGrad(t: H): boolean;
   setRequiresGrad(t: H, on: boolean): H;
-  isLeaf(t: H): boolean;
   grad(t: H): H | undefined;
   setGrad(t: H, g: H | undefined): void;
-  retainGrad(t: H): void;
   backward(t: H, gradient?: H, retainGraph?: boolean): void;
   gradOf(
     outputs: H[],

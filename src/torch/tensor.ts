@@ -2,6 +2,7 @@
 // ending in `_` change the tensor in place and return it, as in PyTorch.
 import { type DType, type TypedArray, typedArrayOf } from "./dtype.js";
 import { type NativeHandle, native } from "./native.js";
+import { IN_PLACE_OPS, OPERAND_IN_PLACE_OPS, OPERAND_OPS, TENSOR_PAIR_OPS, type TensorOps, UNARY_OPS } from "./ops.js";
 import { track, untrack } from "./scope.js";
 
 type Operand = Tensor | number;
@@ -23,6 +24,10 @@ export interface ToOptions {
   memoryFormat?: MemoryFormat;
 }
 
+// The methods of the op tables (ops.ts: neg, exp, mul, eq, matmul, zero_, mul_, ...), installed below.
+export interface Tensor extends TensorOps {}
+
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the prototype gets exactly the interface's methods below
 export class Tensor {
   /** The native handle; for src/torch and tests, not for users. */
   readonly handle: NativeHandle;
@@ -136,9 +141,6 @@ export class Tensor {
     native.setRequiresGrad(this.handle, on);
     return this;
   }
-  get isLeaf(): boolean {
-    return native.isLeaf(this.handle);
-  }
   /** The accumulated gradient (a new handle on it each call), or undefined before any backward pass. */
   get grad(): Tensor | undefined {
     const g = native.grad(this.handle);
@@ -146,9 +148,6 @@ export class Tensor {
   }
   set grad(g: Tensor | undefined) {
     native.setGrad(this.handle, g?.handle);
-  }
-  retainGrad(): void {
-    native.retainGrad(this.handle);
   }
   backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
     native.backward(this.handle, gradient?.handle, options.retainGraph);
@@ -161,69 +160,6 @@ export class Tensor {
   sub(o: Operand, alpha?: number): Tensor {
     return new Tensor(native.sub(this.handle, h(o), alpha));
   }
-  mul(o: Operand): Tensor {
-    return new Tensor(native.mul(this.handle, h(o)));
-  }
-  div(o: Operand): Tensor {
-    return new Tensor(native.div(this.handle, h(o)));
-  }
-  pow(o: Operand): Tensor {
-    return new Tensor(native.pow(this.handle, h(o)));
-  }
-  remainder(o: Operand): Tensor {
-    return new Tensor(native.remainder(this.handle, h(o)));
-  }
-  maximum(o: Tensor): Tensor {
-    return new Tensor(native.maximum(this.handle, o.handle));
-  }
-  minimum(o: Tensor): Tensor {
-    return new Tensor(native.minimum(this.handle, o.handle));
-  }
-  matmul(o: Tensor): Tensor {
-    return new Tensor(native.matmul(this.handle, o.handle));
-  }
-  neg(): Tensor {
-    return new Tensor(native.neg(this.handle));
-  }
-  abs(): Tensor {
-    return new Tensor(native.abs(this.handle));
-  }
-  sign(): Tensor {
-    return new Tensor(native.sign(this.handle));
-  }
-  sqrt(): Tensor {
-    return new Tensor(native.sqrt(this.handle));
-  }
-  rsqrt(): Tensor {
-    return new Tensor(native.rsqrt(this.handle));
-  }
-  exp(): Tensor {
-    return new Tensor(native.exp(this.handle));
-  }
-  log(): Tensor {
-    return new Tensor(native.log(this.handle));
-  }
-  floor(): Tensor {
-    return new Tensor(native.floor(this.handle));
-  }
-  ceil(): Tensor {
-    return new Tensor(native.ceil(this.handle));
-  }
-  round(): Tensor {
-    return new Tensor(native.round(this.handle));
-  }
-  reciprocal(): Tensor {
-    return new Tensor(native.reciprocal(this.handle));
-  }
-  relu(): Tensor {
-    return new Tensor(native.relu(this.handle));
-  }
-  sigmoid(): Tensor {
-    return new Tensor(native.sigmoid(this.handle));
-  }
-  tanh(): Tensor {
-    return new Tensor(native.tanh(this.handle));
-  }
   softmax(dim: number): Tensor {
     return new Tensor(native.softmax(this.handle, dim));
   }
@@ -235,37 +171,7 @@ export class Tensor {
     return new Tensor(native.clamp(this.handle, optH(min), optH(max)));
   }
 
-  // ---- comparisons (bool results) ----
-  eq(o: Operand): Tensor {
-    return new Tensor(native.eq(this.handle, h(o)));
-  }
-  ne(o: Operand): Tensor {
-    return new Tensor(native.ne(this.handle, h(o)));
-  }
-  lt(o: Operand): Tensor {
-    return new Tensor(native.lt(this.handle, h(o)));
-  }
-  le(o: Operand): Tensor {
-    return new Tensor(native.le(this.handle, h(o)));
-  }
-  gt(o: Operand): Tensor {
-    return new Tensor(native.gt(this.handle, h(o)));
-  }
-  ge(o: Operand): Tensor {
-    return new Tensor(native.ge(this.handle, h(o)));
-  }
-  logicalNot(): Tensor {
-    return new Tensor(native.logicalNot(this.handle));
-  }
-  logicalAnd(o: Tensor): Tensor {
-    return new Tensor(native.logicalAnd(this.handle, o.handle));
-  }
-  logicalOr(o: Tensor): Tensor {
-    return new Tensor(native.logicalOr(this.handle, o.handle));
-  }
-  isnan(): Tensor {
-    return new Tensor(native.isnan(this.handle));
-  }
+  // ---- comparisons ----
   /** Same shape and elements. */
   equal(o: Tensor): boolean {
     return native.equal(this.handle, o.handle);
@@ -323,9 +229,6 @@ export class Tensor {
   all(): Tensor {
     return new Tensor(native.all(this.handle));
   }
-  cumsum(dim: number): Tensor {
-    return new Tensor(native.cumsum(this.handle, dim));
-  }
 
   // ---- in place ----
   add_(o: Operand, alpha?: number): this {
@@ -334,14 +237,6 @@ export class Tensor {
   }
   sub_(o: Operand, alpha = 1): this {
     native.add_(this.handle, h(o), -alpha);
-    return this;
-  }
-  mul_(o: Operand): this {
-    native.mul_(this.handle, h(o));
-    return this;
-  }
-  div_(o: Operand): this {
-    native.div_(this.handle, h(o));
     return this;
   }
   addcmul_(a: Tensor, b: Tensor, value = 1): this {
@@ -356,20 +251,8 @@ export class Tensor {
     native.clamp_(this.handle, optH(min), optH(max));
     return this;
   }
-  sign_(): this {
-    native.sign_(this.handle);
-    return this;
-  }
-  relu_(): this {
-    native.relu_(this.handle);
-    return this;
-  }
   copy_(src: Tensor): this {
     native.copy_(this.handle, src.handle);
-    return this;
-  }
-  zero_(): this {
-    native.zero_(this.handle);
     return this;
   }
   fill_(value: number | boolean): this {
@@ -416,9 +299,6 @@ export class Tensor {
   flatten(start = 0, end = -1): Tensor {
     return new Tensor(native.flatten(this.handle, start, end));
   }
-  squeeze(dim?: number): Tensor {
-    return new Tensor(native.squeeze(this.handle, dim));
-  }
   unsqueeze(dim: number): Tensor {
     return new Tensor(native.unsqueeze(this.handle, dim));
   }
@@ -442,9 +322,6 @@ export class Tensor {
   maskedFill(mask: Tensor, value: Operand): Tensor {
     return new Tensor(native.maskedFill(this.handle, mask.handle, h(value)));
   }
-  maskedSelect(mask: Tensor): Tensor {
-    return new Tensor(native.maskedSelect(this.handle, mask.handle));
-  }
   flip(...dims: number[]): Tensor {
     return new Tensor(native.flip(this.handle, dims));
   }
@@ -458,4 +335,36 @@ export class Tensor {
 
 function dimList(dims: number | number[] | undefined): number[] | undefined {
   return typeof dims === "number" ? [dims] : dims;
+}
+
+/** Puts a table's method on every Tensor (the interface above types it). */
+function define(name: string, method: (this: Tensor, ...args: never[]) => unknown): void {
+  Object.defineProperty(Tensor.prototype, name, { value: method, writable: true });
+}
+for (const op of UNARY_OPS) {
+  define(op, function (this: Tensor) {
+    return new Tensor(native[op](this.handle));
+  });
+}
+for (const op of OPERAND_OPS) {
+  define(op, function (this: Tensor, o: Operand) {
+    return new Tensor(native[op](this.handle, h(o)));
+  });
+}
+for (const op of TENSOR_PAIR_OPS) {
+  define(op, function (this: Tensor, o: Tensor) {
+    return new Tensor(native[op](this.handle, o.handle));
+  });
+}
+for (const op of IN_PLACE_OPS) {
+  define(op, function (this: Tensor) {
+    native[op](this.handle);
+    return this;
+  });
+}
+for (const op of OPERAND_IN_PLACE_OPS) {
+  define(op, function (this: Tensor, o: Operand) {
+    native[op](this.handle, h(o));
+    return this;
+  });
 }
