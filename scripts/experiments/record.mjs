@@ -8,6 +8,7 @@ const craft = JSON.parse(craftJson);
 const rows = existsSync(file) ? JSON.parse(readFileSync(file, "utf-8")) : [];
 const row = {
   recipe,
+  method: recipe,
   eps: Number(eps),
   steps: Number(steps),
   budget: 1,
@@ -17,6 +18,9 @@ const row = {
   peak_test_acc: Number(victim.peak_test_acc.toFixed(4)),
   peak_epoch: victim.peak_epoch,
   ...(variant ? { variant } : {}),
+  precision: process.env.PRECISION ?? "fp32",
+  victim_precision: victim.precision ?? "fp32",
+  ...(process.env.SUBSET ? { subset: Number(process.env.SUBSET) } : {}),
   settings: JSON.parse(settingsJson),
   attack_success: craft ? Number(craft.attack_success.toFixed(4)) : null,
   craft_seconds: craft ? Math.round(craft.seconds) : null,

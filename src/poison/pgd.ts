@@ -162,10 +162,17 @@ function score(
   return noGrad(() =>
     scope(() => {
       const input = x.add(delta);
-      const loss = ensembleLoss(models, input, y, target, objective).toTypedArray() as Float32Array;
-      // An ensemble is fooled when its mean logits are.
+      // One forward per model gives both the ensemble's mean objective and its mean logits (an ensemble is
+      // fooled when its mean logits are); the sums run in the same order as ensembleLoss's.
+      let total: Tensor | undefined;
       let logits: Tensor | undefined;
-      for (const m of models) logits = logits ? logits.add(m.forward(input)) : m.forward(input);
+      for (const m of models) {
+        const out = m.forward(input);
+        const l = objective.loss(out, y, target);
+        total = total ? total.add(l) : l;
+        logits = logits ? logits.add(out) : out;
+      }
+      const loss = total!.div(models.length).toTypedArray() as Float32Array;
       const success = objective.success(logits!, y, target).toTypedArray() as Uint8Array;
       return { loss, success };
     }),
