@@ -38,13 +38,13 @@ export function addDeviceOption(cmd: Command): Command {
 }
 
 /**
- * The device to run on, as the library takes it: undefined for the CPU (the default path), else the name.
+ * The device to run on, as the library takes it ("cpu", "cuda", "cuda:1", ...).
  * "auto" picks the GPU of a CUDA libtorch (see README: LIBTORCH). A named device is tried once here, so that a
  * typo or a CPU-only libtorch fails before any work starts, not minutes later.
  */
-export function resolveDevice(name: string | undefined): string | undefined {
-  if (name === undefined || name === "auto") return defaultDevice() === "cuda" ? "cuda" : undefined;
-  if (name === "cpu") return undefined;
+export function resolveDevice(name: string | undefined): string {
+  if (name === undefined || name === "auto") return defaultDevice() === "cuda" ? "cuda" : "cpu";
+  if (name === "cpu") return "cpu";
   try {
     zeros([1], { device: name }).dispose();
   } catch (e) {
@@ -63,10 +63,6 @@ export function addPrecisionOption(cmd: Command): Command {
       .default("fp32"),
   );
 }
-
-/** Spreads into library options: `{ device }` off the CPU, nothing on it. */
-export const onDevice = (device: string | undefined): { device: string } | Record<string, never> =>
-  device ? { device } : {};
 
 export function positiveInt(v: string): number {
   const n = Number(v);

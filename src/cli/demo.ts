@@ -77,7 +77,7 @@ export function registerDemo(program: Command): void {
     .option("--json", "print one JSON result as the last line");
   addPrecisionOption(addDeviceOption(cmd)).action(
     action(async (o: DemoOptions) => {
-      const device = resolveDevice(o.device) ?? "cpu";
+      const device = resolveDevice(o.device);
       const precision = resolvePrecision(o.precision, device);
       const t0 = performance.now();
       const progress = terminalProgress();

@@ -3,15 +3,7 @@ import type { Command } from "commander";
 import { loadDataset } from "../data/index.js";
 import { loadModel } from "../models/index.js";
 import { evaluate } from "../train/index.js";
-import {
-  action,
-  addDeviceOption,
-  addPrecisionOption,
-  onDevice,
-  printJson,
-  resolveDevice,
-  resolvePrecision,
-} from "./common.js";
+import { action, addDeviceOption, addPrecisionOption, printJson, resolveDevice, resolvePrecision } from "./common.js";
 
 export function registerEvaluate(program: Command): void {
   const cmd = program
@@ -42,8 +34,8 @@ export function registerEvaluate(program: Command): void {
           numClasses: test.numClasses,
           imageSize: test.height,
         });
-        if (device) model.to(device);
-        const ev = evaluate(model, test, { ...onDevice(device), precision });
+        model.to(device);
+        const ev = evaluate(model, test, { device, precision });
         console.log(
           `${info.model} on ${o.dataset} test (${ev.count} images): accuracy ${(100 * ev.accuracy).toFixed(2)}%`,
         );

@@ -340,7 +340,7 @@ export function registerExperiment(program: Command): void {
         sets: o.set,
       });
       // An unset device means the GPU of a CUDA libtorch when there is one, else the CPU.
-      const device = resolveDevice(resolved.config.device ?? undefined) ?? null;
+      const device = resolveDevice(resolved.config.device ?? undefined);
       const r = await runExperiment(
         n,
         { ...resolved, config: { ...resolved.config, device } },

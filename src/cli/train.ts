@@ -21,7 +21,6 @@ import {
   type DataOptions,
   loadData,
   nonNegativeInt,
-  onDevice,
   positiveInt,
   positiveNumber,
   printJson,
@@ -113,10 +112,10 @@ export function registerTrain(program: Command): void {
           imageSize: trainSet.height,
         };
         const model = createModel(o.model, info);
-        if (device) model.to(device);
+        model.to(device);
         const transform = makeDefense(defense, DEFENSE_DEFAULTS, { seed, numClasses: trainSet.numClasses });
         const result = await train(model, trainSet, {
-          ...onDevice(device),
+          device,
           recipe: r,
           seed,
           precision,

@@ -112,9 +112,9 @@ class BatchAssembler {
         for (let q = 0, s = c; q < plane; q++, s += channels) x[dst + q] = table[base + pixels[s]!]!;
       }
     }
-    const device = this.options.device === undefined ? {} : { device: this.options.device };
-    const xt = tensor(x, [indices.length, channels, height, width], device);
-    const yt = tensor(y, [indices.length], device);
+    const on = { device: this.options.device ?? "cpu" };
+    const xt = tensor(x, [indices.length, channels, height, width], on);
+    const yt = tensor(y, [indices.length], on);
     return {
       x: xt,
       y: yt,

@@ -12,7 +12,7 @@ import { CHUNK_JOB, type ChunkJobData, type ChunkJobResult, RELEASE_JOB, type Re
 import { DEVICE_ENV } from "./processor-env.js";
 import { chunkDir, type RunRecord, readRunFile } from "./run-store.js";
 
-const device = process.env[DEVICE_ENV] || undefined;
+const device = process.env[DEVICE_ENV] || "cpu";
 
 interface Loaded {
   dir: string;
@@ -41,7 +41,7 @@ function load(dir: string, digest: string): Loaded {
         if (m.sha256 !== c.sha256)
           throw new Error(`${c.file}: sha256 ${m.sha256}, the plan's crafting model is ${c.sha256}`);
         // The frozen copy in the plan's precision, as a local craft makes it (craftRelease).
-        models.push(prepareForCrafting(m.model, { precision: precisionOf(rec.plan), device: device ?? "cpu" }));
+        models.push(prepareForCrafting(m.model, { precision: precisionOf(rec.plan), device }));
       } finally {
         m.model.dispose();
       }
@@ -74,7 +74,7 @@ async function chunkJob(job: SandboxedJob<ChunkJobData>): Promise<ChunkJobResult
   const ctx = load(dir, digest);
   const stats = await craftChunks(ctx.train, ctx.rec.plan, ctx.models, ctx.store, [chunk], {
     progress: jobProgress(job),
-    ...(device ? { device } : {}),
+    device,
   });
   const r = ctx.store.load(chunk);
   return {

@@ -14,8 +14,8 @@ const PROCESSOR = fileURLToPath(new URL("./processor.js", import.meta.url));
 
 export interface WorkerOptions {
   concurrency: number;
-  /** Torch device of the crafting; undefined: the CPU. */
-  device: string | undefined;
+  /** Torch device of the crafting ("cpu", "cuda", ...). */
+  device: string;
   /** A job's lock lasts this long without renewal: a dead worker's job is taken again after about this. */
   lockDurationMs: number;
   name?: string;
@@ -42,7 +42,7 @@ export async function startWorker(target: RedisTarget, o: WorkerOptions): Promis
     stalledInterval: o.lockDurationMs,
     // Crafting a chunk again gives the same bytes, so a chunk may stall (its worker die) several times.
     maxStalledCount: 5,
-    workerForkOptions: { env: { ...process.env, [DEVICE_ENV]: o.device ?? "" } },
+    workerForkOptions: { env: { ...process.env, [DEVICE_ENV]: o.device } },
   });
   const runs = new RunStore(redis);
   worker.on("active", (job) => {
@@ -63,7 +63,7 @@ export async function startWorker(target: RedisTarget, o: WorkerOptions): Promis
     if (redis.status === "ready") o.log(`worker error: ${e.message}`);
   });
   await worker.waitUntilReady();
-  o.log(`worker ${name}: taking jobs from ${target.shown}, concurrency ${o.concurrency}, device ${o.device ?? "cpu"}`);
+  o.log(`worker ${name}: taking jobs from ${target.shown}, concurrency ${o.concurrency}, device ${o.device}`);
   return {
     name,
     stop: async () => {
