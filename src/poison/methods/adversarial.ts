@@ -5,7 +5,7 @@ import { tensor } from "../../torch/index.js";
 import type { Objective } from "../objective.js";
 import { pgd } from "../pgd.js";
 import { augmentOf } from "../plan.js";
-import type { ChunkInput, ChunkOutput } from "./method.js";
+import type { ChunkedMethod, ChunkInput, ChunkOutput } from "./method.js";
 
 /** The authors' PGD: 250 signed steps of 0.05 eps from a Gaussian start. */
 export const ADVERSARIAL_DEFAULTS = { steps: 250, tau: 0.05, init: "randn" } as const;
@@ -34,4 +34,28 @@ export function craftAdversarial(input: ChunkInput, objective: Objective): Chunk
   } finally {
     target.dispose();
   }
+}
+
+/** An adversarial poison method: what differs between the two is the objective and what success means. */
+export function adversarialMethod(
+  name: string,
+  citation: string,
+  objective: Objective,
+  success: { short: string; long: string },
+): ChunkedMethod<typeof NO_SETTINGS> {
+  return {
+    name,
+    citation,
+    needsCrafter: true,
+    ownModel: false,
+    augments: true,
+    restartable: true,
+    defaults: ADVERSARIAL_DEFAULTS,
+    budget: () => "linf",
+    success,
+    settings: NO_SETTINGS,
+    flags: [],
+    chunked: true,
+    craftChunk: (input) => craftAdversarial(input, objective),
+  };
 }
