@@ -18,7 +18,7 @@ type HS = H | number;
 type Opt<T> = T | undefined;
 
 /** The addon: the ops of the tables in ops.ts, and every other function, typed one by one. */
-export interface NativeTorch extends NativeOps {
+export interface NativeTorch extends NativeOps<NativeHandle> {
   readonly TensorHandle: abstract new () => NativeHandle;
   readonly torchVersion: string;
   // creation and metadata

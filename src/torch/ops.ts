@@ -2,10 +2,8 @@
 // and both the NativeTorch type (native.ts) and the Tensor methods (tensor.ts) are made from these lists. The
 // addon's side of each table is the macro list of the same name in native/*.cc; test/torch/ops.test.ts checks
 // that the two agree.
-import type { NativeHandle } from "./native.js";
-import type { Tensor } from "./tensor.js";
-
-type H = NativeHandle;
+// The types take the handle and tensor types as parameters, so that this file imports neither native.ts nor
+// tensor.ts (which both import it).
 
 /** (a) -> a new tensor, e.g. t.exp(). */
 export const UNARY_OPS = [
@@ -36,15 +34,15 @@ export const OPERAND_IN_PLACE_OPS = ["mul_", "div_"] as const;
 
 type Names<T extends readonly string[]> = T[number];
 
-/** The native functions of the tables. */
-export type NativeOps = { [K in Names<typeof UNARY_OPS>]: (a: H) => H } & {
+/** The native functions of the tables, over handles H. */
+export type NativeOps<H> = { [K in Names<typeof UNARY_OPS>]: (a: H) => H } & {
   [K in Names<typeof OPERAND_OPS>]: (a: H, b: H | number) => H;
 } & { [K in Names<typeof TENSOR_PAIR_OPS>]: (a: H, b: H) => H } & {
   [K in Names<typeof IN_PLACE_OPS>]: (a: H) => H;
 } & { [K in Names<typeof OPERAND_IN_PLACE_OPS>]: (a: H, b: H | number) => H };
 
-/** The Tensor methods of the tables. */
-export type TensorOps = { [K in Names<typeof UNARY_OPS>]: () => Tensor } & {
+/** The Tensor methods of the tables, for tensors Tensor. */
+export type TensorOps<Tensor> = { [K in Names<typeof UNARY_OPS>]: () => Tensor } & {
   [K in Names<typeof OPERAND_OPS>]: (o: Tensor | number) => Tensor;
 } & { [K in Names<typeof TENSOR_PAIR_OPS>]: (o: Tensor) => Tensor } & {
   [K in Names<typeof IN_PLACE_OPS>]: () => Tensor;

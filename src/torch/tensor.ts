@@ -25,7 +25,7 @@ export interface ToOptions {
 }
 
 // The methods of the op tables (ops.ts: neg, exp, mul, eq, matmul, zero_, mul_, ...), installed below.
-export interface Tensor extends TensorOps {}
+export interface Tensor extends TensorOps<Tensor> {}
 
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the prototype gets exactly the interface's methods below
 export class Tensor {
