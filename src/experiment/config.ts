@@ -12,6 +12,10 @@ import { z } from "zod";
 import { DIFF_AUGMENT_KINDS, LSP_SETTINGS, MAX_EPS } from "../poison/index.js";
 import { DEFENSE_DEFAULTS, DEFENSE_NAMES } from "./defenses/index.js";
 
+/** How the labels experiment labels a release's images. */
+export const LABELINGS = ["original", "permuted", "predicted"] as const;
+export type Labeling = (typeof LABELINGS)[number];
+
 export const EXPERIMENT_NAMES = ["methods", "eps", "budget", "transfer", "defenses", "labels"] as const;
 export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];
 
@@ -178,8 +182,14 @@ export const CONFIG_SCHEMAS = {
   labels: z.strictObject({
     ...common,
     poison: PoisonSchema,
-    /** original: the release with its labels y; permuted: with the attack's target labels pi(y). */
-    labels: z.array(z.enum(["original", "permuted"])).min(1),
+    /**
+     * original: the release with its labels y; permuted: with the attack's target labels pi(y); predicted: with
+     * the crafting model's own prediction on each poisoned image (the paper's "adversarial labels").
+     */
+    labels: z.array(z.enum(LABELINGS)).min(1),
+    /** Budgets and PGD step counts swept (every pair is one release); empty: the poison's own eps and steps. */
+    sweepEps: z.array(eps),
+    sweepSteps: z.array(posInt),
     cleanReference: z.boolean(),
   }),
 } as const;
@@ -307,7 +317,9 @@ export const DEFAULT_CONFIGS: Record<ExperimentName, JsonObject> = {
     experiment: "labels",
     ...SCALED,
     out: "runs/experiment-labels",
-    labels: ["original", "permuted"],
+    labels: ["original", "permuted", "predicted"],
+    sweepEps: [16, 32, 64],
+    sweepSteps: [40, 120],
     cleanReference: true,
     full: withFull("labels", {}),
   },

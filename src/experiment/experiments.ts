@@ -3,7 +3,7 @@
 import { type BudgetNorm, budgetOf, methodOf, planEps } from "../poison/index.js";
 import { formatPercent, type HeadlineStat } from "../report/index.js";
 import { recipe } from "../train/index.js";
-import type { ConfigOf, ExperimentName, MethodName } from "./config.js";
+import type { ConfigOf, ExperimentName, Labeling, MethodName } from "./config.js";
 import {
   type DefenseName,
   defenseSettingsOf,
@@ -317,35 +317,54 @@ const defenses: ExperimentDef<"defenses"> = {
   ],
 };
 
+const LABEL_CELLS: Record<Labeling, string> = {
+  original: "y (original)",
+  permuted: "π(y) = y+1 mod C",
+  predicted: "the crafting model's prediction",
+};
+
 const labels: ExperimentDef<"labels"> = {
   title: "original against adversarial labels",
   question:
-    "Fowl et al.: the release is unlearnable with its labels y, yet learnable with the attack's labels pi(y). Is it?",
-  columns: ["trained on", "labels"],
+    "Fowl et al.: the release is unlearnable with its labels y, yet learnable with adversarial labels. Is it, and " +
+    "how does that depend on how often the attack reached its target?",
+  columns: ["eps", "steps", "trained on", "labels"],
   conditions(c) {
     const victim = victimSpec(c.victim, null, c.testSubset);
-    const release = adversarialRelease(c.poison, c.poison.eps);
+    const sweep = (c.sweepEps.length ? c.sweepEps : [c.poison.eps]).flatMap((eps) =>
+      (c.sweepSteps.length ? c.sweepSteps : [c.poison.steps]).map((steps) => ({ eps, steps })),
+    );
+    const single = sweep.length === 1 && sweep[0]!.eps === c.poison.eps && sweep[0]!.steps === c.poison.steps;
     return [
       ...(c.cleanReference
-        ? [{ id: "clean", cells: { "trained on": "clean data", labels: "y" }, release: null, victim }]
+        ? [
+            {
+              id: "clean",
+              cells: { eps: "–", steps: "–", "trained on": "clean data", labels: "y" },
+              release: null,
+              victim,
+            },
+          ]
         : []),
-      ...[...new Set(c.labels)].map((l) => ({
-        id: l === "original" ? "release-y" : "release-pi",
-        cells: {
-          "trained on": "release",
-          labels: l === "original" ? "y (original)" : "π(y) = y+1 mod C (adversarial)",
-        },
-        release,
-        permutedLabels: l === "permuted",
-        victim,
-      })),
+      ...sweep.flatMap(({ eps, steps }) =>
+        [...new Set(c.labels)].map((l) => ({
+          // The ids of the poison's own setting are the ones this experiment always had.
+          id: `${single ? "" : `eps${eps}-steps${steps}/`}${l === "original" ? "release-y" : l === "permuted" ? "release-pi" : "release-predicted"}`,
+          cells: { eps: epsLabel(eps), steps, "trained on": "release", labels: LABEL_CELLS[l] },
+          release: { ...adversarialRelease(c.poison, eps), steps },
+          ...(l === "original" ? {} : { labels: l }),
+          victim,
+        })),
+      ),
     ];
   },
-  headline: (rows) => cleanVersus(rows, "clean", "release-y"),
+  headline: (rows) => cleanVersus(rows, "clean"),
   notes: () => [
-    "Targeted perturbations carry features of the target class pi(y): relabelling the release with pi(y) (in memory) " +
-      "turns it into a training set whose perturbations agree with its labels. The paper finds victims trained that way " +
-      "reach high accuracy on the clean test set (scored against the true labels y), while those trained with y fail.",
+    "Targeted perturbations carry features of the target class pi(y). Relabelling the release in memory with pi(y), " +
+      "or with what the crafting model predicts on each poisoned image (the paper's adversarial labels), turns it " +
+      "into a training set whose perturbations agree with its labels. The paper finds victims trained that way reach " +
+      "high accuracy on the clean test set (scored against the true labels y), while those trained with y fail. " +
+      "The attack success column says how many poisons the crafting model put into their target class.",
   ],
 };
 

@@ -104,7 +104,8 @@ export async function runExperiment<N extends ExperimentName>(
         releases.set(c.id, rel);
         data = withBudget(runner.train, rel.data, c.budget ?? 1, config.seed);
       }
-      if (c.permutedLabels) data = relabel(data, runner.permutation);
+      if (c.labels === "permuted") data = relabel(data, runner.permutation);
+      if (c.labels === "predicted") data = { ...data, labels: await runner.predictions(data) };
       const units: VictimUnit[] = [];
       for (let run = 1; run <= config.runs; run++) units.push(await runner.victim(c, run, rel?.id ?? null, data));
       victims.set(c.id, units);

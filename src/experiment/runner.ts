@@ -6,7 +6,7 @@
 // Keys digest everything a unit depends on, so a changed setting makes new units instead of reusing stale ones.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { type Dataset, loadDataset, loadSplit, subset } from "../data/index.js";
+import { buildBatch, type Dataset, loadDataset, loadSplit, subset } from "../data/index.js";
 import { createModel, type LoadedModel } from "../models/index.js";
 import {
   type CrafterRef,
@@ -23,7 +23,7 @@ import {
   releaseSpec,
   shiftPermutation,
 } from "../poison/index.js";
-import { manualSeed, type Precision, resolvePrecision } from "../torch/index.js";
+import { manualSeed, noGrad, type Precision, resolvePrecision, scope } from "../torch/index.js";
 import { type Progress, type Recipe, recipe, silentProgress, testAccuracies, train } from "../train/index.js";
 import type { AnyConfig } from "./config.js";
 import type { BatchTransform } from "./defenses/index.js";
@@ -61,8 +61,8 @@ export interface Condition {
   release: ReleaseSpec | null;
   /** Poisoned fraction of the release kept (see withBudget); default 1. */
   budget?: number;
-  /** Train on the attack's labels pi(y) instead of y. */
-  permutedLabels?: boolean;
+  /** Train with other labels than y: the attack's pi(y), or the crafting model's prediction on each image. */
+  labels?: "permuted" | "predicted";
   victim: VictimSpec;
   /** A defence in the training loop: its name and settings (part of the key) and its transform. */
   defense?: { name: string; settings: unknown; make: (seed: number) => BatchTransform | undefined };
@@ -278,6 +278,28 @@ export class Runner {
     return manifest!;
   }
 
+  /**
+   * The crafting model's prediction on every image of `data` (a release): the paper's adversarial labels. The
+   * model sees the images as the attack did, [0, 1] pixels without normalisation.
+   */
+  async predictions(data: Dataset): Promise<Int32Array> {
+    const { model } = await this.crafter();
+    model.eval();
+    const out = new Int32Array(data.count);
+    const batch = 512;
+    for (let start = 0; start < data.count; start += batch) {
+      const indices = Int32Array.from({ length: Math.min(batch, data.count - start) }, (_, i) => start + i);
+      const predicted = noGrad(() =>
+        scope(() => {
+          const b = buildBatch(data, indices, { device: this.device });
+          return model.forward(b.x).argmax(1).toTypedArray();
+        }),
+      );
+      out.set(Int32Array.from(predicted as ArrayLike<number>, Number), start);
+    }
+    return out;
+  }
+
   /** The key of run `run` (1-based) of a condition: digests its data, victim, defence and seed. */
   victimKey(c: Condition, run: number, releaseId: string | null): string {
     const seed = this.victimSeed(run);
@@ -287,7 +309,9 @@ export class Runner {
       images: this.train.count,
       release: releaseId,
       budget: c.budget ?? 1,
-      permutedLabels: c.permutedLabels ?? false,
+      permutedLabels: c.labels === "permuted",
+      // Keys of the labellings that came first stay as they were.
+      ...(c.labels === "predicted" ? { predictedLabels: true } : {}),
       victim: c.victim,
       defense: c.defense ? { name: c.defense.name, settings: c.defense.settings } : null,
       seed,

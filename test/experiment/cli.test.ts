@@ -146,11 +146,33 @@ describe("advpoison experiment", { skip: needs(existsSync(FMNIST), `Fashion-MNIS
 
   test("labels and defenses run end to end; grayscale on grey images is skipped with the reason", () => {
     const labelsDir = join(tmp, "labels");
-    const l = cli(["experiment", "labels", ...MICRO, "--out", labelsDir, "--json"]);
+    const sweep = ["--set", "sweepEps=[16,32]", "--set", "sweepSteps=[1]"];
+    const l = cli(["experiment", "labels", ...MICRO, ...sweep, "--out", labelsDir, "--json"]);
     assert.equal(l.status, 0, l.stderr);
+    const rows = lastJson(l.stdout).rows as { condition: string; attack_success: number | null }[];
+    const labellings = ["release-y", "release-pi", "release-predicted"];
     assert.deepEqual(
-      (lastJson(l.stdout).rows as { condition: string }[]).map((r) => r.condition),
-      ["clean", "release-y", "release-pi"],
+      rows.map((r) => r.condition),
+      ["clean", ...labellings.map((c) => `eps16-steps1/${c}`), ...labellings.map((c) => `eps32-steps1/${c}`)],
+    );
+    for (const r of rows.slice(1)) assert.ok(r.attack_success !== null, `${r.condition}: no attack success recorded`);
+    // Without a sweep the conditions keep the ids they always had.
+    const plain = cli([
+      "experiment",
+      "labels",
+      ...MICRO,
+      "--set",
+      "sweepEps=[]",
+      "--set",
+      "sweepSteps=[]",
+      "--out",
+      join(tmp, "labels-plain"),
+      "--json",
+    ]);
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.deepEqual(
+      (lastJson(plain.stdout).rows as { condition: string }[]).map((r) => r.condition),
+      ["clean", ...labellings],
     );
     const defDir = join(tmp, "defenses");
     const d = cli([
