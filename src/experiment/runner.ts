@@ -99,6 +99,7 @@ export class Runner {
   readonly test: Dataset;
   readonly permutation: number[];
   #crafter: { model: LoadedModel; ref: CrafterRef } | undefined;
+  #precision: Precision | undefined;
   #releases = new Map<string, LoadedRelease>();
 
   constructor(
@@ -126,9 +127,10 @@ export class Runner {
     return this.config.device ?? "cpu";
   }
 
-  /** The precision resolved for the device ("auto": bf16 where it is native). */
+  /** The precision resolved for the device ("auto": bf16 where it is native), once per run. */
   get precision(): Precision {
-    return resolvePrecision(this.config.precision, this.device);
+    this.#precision ??= resolvePrecision(this.config.precision, this.device);
+    return this.#precision;
   }
 
   /** The crafting model: the configured file, or trained once into crafters/ (resumable, recorded). */

@@ -22,8 +22,12 @@ export function cpuinfoHasBf16(cpuinfo: string): boolean {
 export function bf16Supported(device: string | undefined): boolean {
   const name = device ?? "cpu";
   if (autocastDeviceType(name) === "cuda") return native.cudaBf16Supported(Number(name.split(":")[1] ?? 0));
-  return existsSync("/proc/cpuinfo") && cpuinfoHasBf16(readFileSync("/proc/cpuinfo", "utf-8"));
+  cpuBf16 ??= existsSync("/proc/cpuinfo") && cpuinfoHasBf16(readFileSync("/proc/cpuinfo", "utf-8"));
+  return cpuBf16;
 }
+
+/** The CPU's answer, read once: its flags do not change while the process runs. */
+let cpuBf16: boolean | undefined;
 
 /**
  * The precision to run in: "fp32" as asked; "bf16" where supported, else an error naming the device; "auto" bf16
