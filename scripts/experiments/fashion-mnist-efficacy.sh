@@ -8,8 +8,9 @@
 # PRECISION (what the crafting model computes in: fp32 or bf16), VICTIM_PRECISION (the victim's training: fp32
 # or bf16), SUBSET (craft and train on the first N images),
 # VARIANT (a name for the rows and directories); baselines: EM_STEPS (10 per round), EM_ROUNDS (2), TC_STEPS (3),
-# TC_TAU (0.5), all cut from the published settings (20 steps, up to 10 rounds; 100 steps) to fit 60k images on
-# 2 CPU cores; LSP and OPS run as published (no model, no steps).
+# TC_TAU (0.5), the first rows' settings cut from the published ones (error-min: 20 steps of eps/10 per round until
+# 99 % on the poisons, EM_STEPS=20 with a round cap EM_ROUNDS; TensorClog: TC_STEPS=100 TC_TAU=0.05); error-min's
+# rows record the rounds it took; LSP and OPS run as published (no model, no steps).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cli="node dist/src/cli/main.js"
@@ -49,7 +50,7 @@ for recipe in "${recipes[@]}"; do
   case "$recipe" in
     error-min) # trains its own model from scratch: no crafter
       s=${EM_STEPS:-10}; args=(--steps "$s" --em-max-rounds "${EM_ROUNDS:-2}")
-      settings="{\"tau\":0.1,\"init\":\"uniform\",\"rounds\":${EM_ROUNDS:-2},\"train_steps\":10,\"mode\":\"sample\"}" ;;
+      settings="{\"tau\":0.1,\"init\":\"uniform\",\"max_rounds\":${EM_ROUNDS:-2},\"train_steps\":10,\"stop_acc\":0.99,\"mode\":\"sample\"}" ;;
     tensorclog)
       s=${TC_STEPS:-3}; args=(--steps "$s" --tau "${TC_TAU:-0.5}" --crafter "$crafter/model.safetensors")
       settings="{\"tau\":${TC_TAU:-0.5},\"init\":\"zero\",\"batch\":128,\"crafter_epochs\":$crafter_epochs}" ;;

@@ -23,6 +23,10 @@ const row = {
   ...(process.env.SUBSET ? { subset: Number(process.env.SUBSET) } : {}),
   settings: JSON.parse(settingsJson),
   attack_success: craft ? Number(craft.attack_success.toFixed(4)) : null,
+  // error-min: the rounds it ran (the stop rule or the cap ended it) and its model's accuracy on the poisons then.
+  ...(craft?.rounds
+    ? { rounds: craft.rounds.length, min_min_acc: Number(craft.rounds.at(-1).accuracy.toFixed(4)) }
+    : {}),
   craft_seconds: craft ? Math.round(craft.seconds) : null,
   victim_seconds: Math.round(victim.seconds),
   command,

@@ -183,8 +183,11 @@ export function registerCraft(program: Command): void {
         throw new Error(`${method.name} cannot be sharded: it optimises all poisoned images together`);
       checkOutput(o.out, o.force ?? false, shard !== undefined);
       const device = resolveDevice(o.device);
-      // Only the crafting models' passes have a precision: "auto" means fp32 for the methods without one.
-      const precision = method.needsCrafter || o.precision === "bf16" ? resolvePrecision(o.precision, device) : "fp32";
+      // Only a model's passes have a precision: "auto" means fp32 for the methods that run none.
+      const precision =
+        method.needsCrafter || method.ownModel || o.precision === "bf16"
+          ? resolvePrecision(o.precision, device)
+          : "fp32";
       checkRequest({ ...request, precision }, 0);
       const t0 = performance.now();
       const { train: trainSet, test } = loadData(o);
@@ -262,6 +265,8 @@ export function registerCraft(program: Command): void {
             max_linf: s.max_linf,
             attack_success: s.attack_success,
             seconds,
+            // Methods that alternate model and noise (error-min) report their rounds: the stop rule may end them early.
+            ...("history" in stats ? { rounds: stats.history } : {}),
           });
         }
       } finally {

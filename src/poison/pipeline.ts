@@ -71,8 +71,8 @@ export function checkRequest(req: Omit<PlanRequest, "dataset">, crafters: number
     throw new Error(
       `${method.name} has no restarts (${method.ownModel ? "its noise is warm-started every round" : "no attack to restart"})`,
     );
-  if ((req.precision ?? "fp32") !== "fp32" && !method.needsCrafter)
-    throw new Error(`${method.name} runs no crafting model, so it has no precision to choose; leave --precision fp32`);
+  if ((req.precision ?? "fp32") !== "fp32" && !method.needsCrafter && !method.ownModel)
+    throw new Error(`${method.name} runs no model, so it has no precision to choose; leave --precision fp32`);
   if (method.ownModel && crafters > 0)
     throw new Error(
       `${method.name} trains its own model from scratch; name its architecture with --crafter-model instead of --crafter/--train-crafter`,

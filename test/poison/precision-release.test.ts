@@ -67,9 +67,25 @@ describe("bf16 releases", {
     assert.ok(images(join(tmp, "merged")).equals(images(join(tmp, "bf16"))), "merged bf16 shards differ from one run");
   });
 
-  test("a method without a crafting model has no precision to choose", () => {
+  test("a method without a model has no precision to choose", () => {
     const r = cli(["craft", ...BASE, "--method", "random", "--precision", "bf16", "--out", join(tmp, "random")]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /random runs no crafting model, so it has no precision to choose/);
+    assert.match(r.stderr, /random runs no model, so it has no precision to choose/);
+  });
+
+  test("error-min trains and attacks its own model in bf16: the plan says so, the release keeps its budget", () => {
+    const em = ["--method", "error-min", "--em-max-rounds", "1", "--em-train-steps", "2"];
+    const runs = ["fp32", "bf16"].map((p) => {
+      const r = cli(["craft", ...BASE, ...em, "--precision", p, "--out", join(tmp, `em-${p}`), "--json"]);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    });
+    const [fp32, bf16] = [manifestOf(join(tmp, "em-fp32")), manifestOf(join(tmp, "em-bf16"))];
+    assert.equal(fp32.plan.precision, undefined, "fp32 error-min plans keep their old shape (and bytes: golden test)");
+    assert.equal(bf16.plan.precision, "bf16");
+    assert.ok(runs.every((r) => r.max_linf <= 8));
+    // Same seeds, other arithmetic: the noise differs, but a few bf16 roundings cannot change most images' verdict.
+    assert.ok(!images(join(tmp, "em-fp32")).equals(images(join(tmp, "em-bf16"))), "bf16 changed nothing");
+    assert.ok(Math.abs(runs[0].attack_success - runs[1].attack_success) < 0.25, JSON.stringify(runs));
   });
 });

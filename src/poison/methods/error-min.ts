@@ -13,22 +13,33 @@
 // model, optimiser and noise in the work directory (a training checkpoint, src/train/checkpoint.ts); a killed
 // run resumes from the last finished round and, as every round is seeded, reaches the same bytes. The model trains on the poisoned images only (with a
 // budget below 1 the clean rest plays no part). The success flags say whether the final model predicts y on
-// x + delta (before quantisation).
+// x + delta (before quantisation). With the plan's precision bf16 the model's forward passes run under bf16
+// autocast (weights, optimiser and noise stay fp32, as PyTorch's bf16 AMP), for both the model's steps and PGD.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { buildBatch, type Dataset, Rng } from "../../data/index.js";
 import { createModel } from "../../models/index.js";
-import type { Module } from "../../nn/index.js";
+import { Module } from "../../nn/index.js";
 import { SGD } from "../../optim/index.js";
-import { F, keep, manualSeed, noGrad, scope, type Tensor, tensor } from "../../torch/index.js";
+import {
+  F,
+  inPrecision,
+  keep,
+  manualSeed,
+  noGrad,
+  type Precision,
+  scope,
+  type Tensor,
+  tensor,
+} from "../../torch/index.js";
 import { loadCheckpoint, type ProgressTask, saveCheckpoint, silentProgress } from "../../train/index.js";
 import { yieldToEventLoop } from "../../util/event-loop.js";
 import { pixelUnits, quantize, toGreyLevelsNHWC } from "../budget.js";
 import type { ChunkSink, CraftRunOptions, CraftRunStats } from "../craft-run.js";
 import { errorMinimizing } from "../objective.js";
 import { descend, initDelta, intoPixelRange, pgd } from "../pgd.js";
-import { type CraftPlan, chunkCount, chunkSeed, poisonedIndices } from "../plan.js";
+import { type CraftPlan, chunkCount, chunkSeed, poisonedIndices, precisionOf } from "../plan.js";
 import { methodSettings, type WholeSetMethod } from "./method.js";
 
 export type ErrorMinMode = "sample" | "class";
@@ -145,9 +156,29 @@ export async function craftErrorMin(
   }
 }
 
+/** A trainable model whose forward passes run in a precision (fp32: the model itself, bit for bit). */
+class InPrecision extends Module {
+  readonly model: Module;
+
+  constructor(
+    model: Module,
+    readonly precision: Precision,
+  ) {
+    super();
+    this.model = this.child("model", model);
+  }
+
+  forward(x: Tensor): Tensor {
+    return inPrecision(this.precision, x.device, () => this.model.forward(x));
+  }
+}
+
 /** The state of one min-min run: model, optimiser, noise, and the model's verdict on x + delta. */
 class MinMin {
+  /** The model as trained and attacked: its forward passes in the plan's precision. */
   readonly model: Module;
+  /** The model itself (checkpoints hold its parameters' names). */
+  readonly net: Module;
   readonly opt: SGD;
   readonly imageSize: number;
   /** Pixel units, N,C,H,W: one image per poisoned sample, or one per class. */
@@ -165,9 +196,10 @@ class MinMin {
     readonly device: string,
   ) {
     manualSeed(plan.seed);
-    this.model = createModel(s.model, { inChannels: ds.channels, numClasses: ds.numClasses, imageSize: ds.height });
-    this.model.to(device);
-    this.opt = new SGD(this.model.parameters(), { lr: s.lr, momentum: s.momentum, weightDecay: s.weightDecay });
+    this.net = createModel(s.model, { inChannels: ds.channels, numClasses: ds.numClasses, imageSize: ds.height });
+    this.net.to(device);
+    this.model = new InPrecision(this.net, precisionOf(plan));
+    this.opt = new SGD(this.net.parameters(), { lr: s.lr, momentum: s.momentum, weightDecay: s.weightDecay });
     this.imageSize = ds.channels * ds.height * ds.width;
     ({ eps: this.eps, stepSize: this.stepSize } = pixelUnits(plan));
     const rows = s.mode === "sample" ? poisoned.length : ds.numClasses;
@@ -362,7 +394,7 @@ class MinMin {
       ["correct", tensor(this.correct, [this.correct.length])],
     ]);
     try {
-      saveCheckpoint(path, this.model, this.opt, { epochsDone: state.history.length, info: state }, own);
+      saveCheckpoint(path, this.net, this.opt, { epochsDone: state.history.length, info: state }, own);
     } finally {
       for (const t of own.values()) t.dispose();
     }
@@ -370,7 +402,7 @@ class MinMin {
 
   /** Restores a checkpoint of the same plan, if there is one. */
   restore(path: string, digest: string): State | undefined {
-    const saved = loadCheckpoint<State>(path, this.model, this.opt, ({ info }, extra) => {
+    const saved = loadCheckpoint<State>(path, this.net, this.opt, ({ info }, extra) => {
       if (info.plan !== digest) throw new Error(`${path}: made under plan ${info.plan}, not ${digest}`);
       const delta = extra.get("delta")?.toTypedArray() as Float32Array | undefined;
       const correct = extra.get("correct")?.toTypedArray() as Uint8Array | undefined;
@@ -384,7 +416,7 @@ class MinMin {
 
   dispose(): void {
     this.opt.dispose();
-    this.model.dispose();
+    this.net.dispose();
   }
 }
 
