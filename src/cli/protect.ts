@@ -1,0 +1,132 @@
+// `advpoison protect DIR --out OUT`: a photo collection in, the same tree out, every photo at its own size and
+// format with a perturbation within eps that makes it unlearnable to models like the crafting one.
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { loadModel, prepareForCrafting } from "../models/index.js";
+import { checkEps } from "../poison/index.js";
+import { protectTree } from "../protect/index.js";
+import { resolvePrecision } from "../torch/index.js";
+import {
+  action,
+  addDeviceOption,
+  addPrecisionOption,
+  collect,
+  positiveInt,
+  positiveNumber,
+  printJson,
+  resolveDevice,
+} from "./common.js";
+import { terminalProgress } from "./progress.js";
+
+interface ProtectCliOptions {
+  out: string;
+  crafter: string[];
+  crafterModel?: string;
+  numClasses?: number;
+  method: "targeted" | "untargeted";
+  eps: number;
+  steps: number;
+  tau: number;
+  views: number;
+  inputSize: number;
+  labels: "auto" | "folders" | "predicted";
+  jpegQuality: number;
+  seed: number;
+  precision: string;
+  device?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+function jpegQuality(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError(`expected 1..100, got '${v}'`);
+  return n;
+}
+
+export function registerProtect(program: Command): void {
+  const cmd = program
+    .command("protect")
+    .description(
+      "protect a photo collection: the same tree (PNG/JPEG/WebP, any size) with an unlearnable perturbation in each photo",
+    )
+    .argument("<dir>", "the photos (class folders DIR/CLASS/... give labels; otherwise the crafter's predictions do)")
+    .requiredOption("--out <dir>", "where the protected tree goes (same relative paths, sizes and formats)")
+    .option("--crafter <file>", "crafting model (.safetensors); repeat for an ensemble", collect, [])
+    .option("--crafter-model <name>", "architecture of --crafter files without metadata (e.g. resnet18-imagenet)")
+    .option("--num-classes <n>", "classes of --crafter files without metadata (default 1000)", positiveInt)
+    .addOption(
+      new Option("--method <m>", "targeted (to pi(label) = label+1 mod C) or untargeted")
+        .choices(["targeted", "untargeted"])
+        .default("targeted"),
+    )
+    .option("--eps <levels>", "L-inf budget in grey levels, after decoding the written file", positiveNumber, 8)
+    .option("--steps <n>", "PGD steps per photo", positiveInt, 100)
+    .option("--tau <x>", "step size as a fraction of eps", positiveNumber, 0.05)
+    .option("--views <n>", "pipeline views per step (the centre crop and random resized crops + flips)", positiveInt, 4)
+    .option("--input-size <px>", "the crafting model's input side", positiveInt, 224)
+    .addOption(
+      new Option("--labels <kind>", "auto, folders or predicted")
+        .choices(["auto", "folders", "predicted"])
+        .default("auto"),
+    )
+    .option("--jpeg-quality <q>", "quality of JPEG outputs (raised where needed to keep the budget)", jpegQuality, 95)
+    .option("--seed <n>", "random seed", (v) => Number.parseInt(v, 10), 0)
+    .option("--force", "replace an earlier, different protection in --out")
+    .option("--json", "print one JSON result as the last line");
+  addPrecisionOption(cmd);
+  addDeviceOption(cmd);
+  cmd.action(
+    action(async (dir: string, o: ProtectCliOptions) => {
+      if (o.crafter.length === 0) throw new Error("protect needs a crafting model: --crafter FILE");
+      checkEps(o.eps);
+      const device = resolveDevice(o.device);
+      const precision = resolvePrecision(o.precision, device);
+      const loaded = o.crafter.map((file) =>
+        loadModel(file, {
+          ...(o.crafterModel ? { model: o.crafterModel } : {}),
+          inChannels: 3,
+          numClasses: o.numClasses ?? 1000,
+          imageSize: o.inputSize,
+        }),
+      );
+      const classes = new Set(loaded.map((l) => l.info.numClasses));
+      if (classes.size > 1)
+        throw new Error(`the crafting models disagree on their classes (${[...classes].join(", ")})`);
+      if (loaded.some((l) => l.info.inChannels !== 3))
+        throw new Error("protect needs RGB crafting models (3 input channels)");
+      const models = loaded.map((l) => prepareForCrafting(l.model, { precision, device }));
+      try {
+        const { manifest, resumed } = await protectTree({
+          source: dir,
+          out: o.out,
+          models,
+          crafters: loaded.map((l) => ({ model: l.info.model, sha256: l.sha256 })),
+          numClasses: loaded[0]!.info.numClasses,
+          method: o.method,
+          eps: o.eps,
+          steps: o.steps,
+          stepSize: o.tau * o.eps,
+          views: o.views,
+          inputSide: o.inputSize,
+          labels: o.labels,
+          jpegQuality: o.jpegQuality,
+          seed: o.seed,
+          precision,
+          device,
+          force: o.force ?? false,
+          progress: terminalProgress(),
+        });
+        const s = manifest.summary;
+        for (const k of manifest.skipped) console.error(`advpoison: skipped: ${k.error}`);
+        console.log(
+          `protected: ${o.out} (${s.count} photos, ${s.skipped} skipped, max L-inf ${s.max_linf}/255, ` +
+            `${(100 * s.attack_success).toFixed(1)}% fool the crafter, ${s.seconds.toFixed(1)} s; report.html)`,
+        );
+        if (o.json) printJson({ out: o.out, resumed, ...s, skipped_files: manifest.skipped.map((k) => k.path) });
+      } finally {
+        for (const l of loaded) l.model.dispose();
+        for (const m of models) m.dispose();
+      }
+    }),
+  );
+}

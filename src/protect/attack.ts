@@ -1,0 +1,78 @@
+// The perturbation of one photo, at the photo's own resolution: PGD (signed steps, the eps ball, the pixel
+// range) on the crafting models' loss averaged over a fresh batch of pipeline views every step (expectation
+// over transformation), one of which is always the evaluation pipeline's centre crop.
+import type { Module } from "../nn/index.js";
+import type { Objective } from "../poison/objective.js";
+import { descend, initDelta, intoPixelRange } from "../poison/pgd.js";
+import { keep, noGrad, rand, scope, type Tensor, tensor } from "../torch/index.js";
+import { type Crop, centreCrop, randomCrop, views } from "./view.js";
+
+export interface PhotoAttack {
+  /** Pixel units ([0, 1] images). */
+  eps: number;
+  stepSize: number;
+  steps: number;
+  /** Views per step: the centre crop and views - 1 random crops. */
+  views: number;
+  /** The models' input side. */
+  side: number;
+  objective: Objective;
+}
+
+/** The views of one step: the evaluation crop, then random crops from the generator (seeded by the caller). */
+function stepCrops(width: number, height: number, o: PhotoAttack): Crop[] {
+  const draws = o.views > 1 ? (rand([o.views - 1, 5]).toTypedArray() as Float32Array) : new Float32Array();
+  const crops = [centreCrop(width, height)];
+  for (let v = 0; v + 1 < o.views; v++)
+    crops.push(randomCrop(width, height, Array.from(draws.subarray(5 * v, 5 * v + 5))));
+  return crops;
+}
+
+/** The ensemble's mean objective over `input`'s views. */
+function viewLoss(
+  models: readonly Module[],
+  input: Tensor,
+  crops: readonly Crop[],
+  y: number,
+  target: number,
+  o: PhotoAttack,
+) {
+  const batch = views(input, crops, o.side);
+  const n = crops.length;
+  const ys = tensor(new BigInt64Array(n).fill(BigInt(y)), [n], { device: input.device });
+  const ts = tensor(new BigInt64Array(n).fill(BigInt(target)), [n], { device: input.device });
+  let total: Tensor | undefined;
+  for (const m of models) {
+    const l = o.objective.loss(m.forward(batch), ys, ts).mean();
+    total = total ? total.add(l) : l;
+  }
+  return total!.div(models.length);
+}
+
+/**
+ * The perturbation (pixel units, x's shape) of photo x [1, 3, H, W] in [0, 1] with label y against `models`
+ * (frozen, eval mode): `target` for a targeted objective. Starts from the authors' randn init.
+ */
+export function attackPhoto(models: readonly Module[], x: Tensor, y: number, target: number, o: PhotoAttack): Tensor {
+  const [, , height, width] = x.shape as [number, number, number, number];
+  const start = keep(noGrad(() => scope(() => intoPixelRange(x, initDelta(x.shape, "randn", o.eps, x.device)))));
+  return descend(start, {
+    eps: o.eps,
+    stepSize: o.stepSize,
+    steps: o.steps,
+    objective: (d) => viewLoss(models, x.add(d), stepCrops(width, height, o), y, target, o),
+    project: (d) => intoPixelRange(x, d),
+  });
+}
+
+/** The models' (ensemble-mean) logits on a batch of model-sized inputs [N, 3, side, side]. */
+export function ensembleLogits(models: readonly Module[], input: Tensor): Tensor {
+  return noGrad(() => {
+    let total: Tensor | undefined;
+    for (const m of models) {
+      const l = m.forward(input);
+      total = total ? total.add(l) : l;
+    }
+    return total!.div(models.length);
+  });
+}
