@@ -1,0 +1,161 @@
+// `advpoison protect` on generated photo trees: every photo comes back at its path, size and format, within eps
+// after decoding the written file; a corrupt photo is reported and skipped, never dropped silently; the
+// manifest accounts for every file; verify passes and catches a changed photo; a killed run resumes to the same
+// bytes; EXIF orientation is applied; an unlabeled folder is labelled by the crafter's predictions.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import sharp from "sharp";
+import { createModel, saveModel } from "../../src/models/index.js";
+import { decodePhoto, linf } from "../../src/protect/index.js";
+import { manualSeed } from "../../src/torch/index.js";
+import { CORRUPT, LABELLED, makeTree, writeCorrupt } from "./trees.js";
+
+const CLI = join(process.cwd(), "dist/src/cli/main.js");
+const env = { ...process.env, ADVPOISON_THREADS: "1" };
+const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env });
+const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1)!);
+
+describe("advpoison protect", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "advpoison-protect-"));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+  const src = join(tmp, "photos");
+  const crafter = join(tmp, "crafter.safetensors");
+  // A small seeded CIFAR-style ResNet-18 with the tree's two classes at a 32 px input: fast enough for a test.
+  const base = ["--crafter", crafter, "--input-size", "32", "--steps", "6", "--views", "2", "--eps", "8"];
+
+  before(async () => {
+    await makeTree(src, LABELLED);
+    writeCorrupt(src);
+    writeFileSync(join(src, "cat", "notes.txt"), "not a photo");
+    manualSeed(0);
+    const m = createModel("resnet18", { inChannels: 3, numClasses: 2, imageSize: 32 });
+    saveModel(crafter, m, { model: "resnet18", inChannels: 3, numClasses: 2, imageSize: 32 });
+    m.dispose();
+  });
+
+  test("same paths, sizes and formats; within eps after decoding; corrupt photo skipped and reported", async () => {
+    const out = join(tmp, "out");
+    const r = cli(["protect", src, "--out", out, ...base, "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    const res = lastJson(r.stdout);
+    assert.equal(res.count, LABELLED.length);
+    assert.equal(res.skipped, 1);
+    assert.deepEqual(res.skipped_files, [CORRUPT]);
+    assert.match(r.stderr, /skipped: dog\/broken\.jpg: cannot decode the photo/);
+    assert.equal(res.same_sizes, true);
+    assert.ok(res.max_linf <= 8 && res.max_linf > 0, `max_linf ${res.max_linf}`);
+    for (const s of LABELLED) {
+      const [a, b] = [readFileSync(join(src, s.rel)), readFileSync(join(out, s.rel))];
+      const [da, db] = [await decodePhoto(a, s.rel), await decodePhoto(b, s.rel)];
+      assert.deepEqual([db.width, db.height], [da.width, da.height], s.rel);
+      assert.equal(db.format, da.format, `${s.rel} keeps its format`);
+      const d = linf(da.rgb, db.rgb);
+      assert.ok(d <= 8 && d > 0, `${s.rel}: L-inf ${d}`);
+    }
+    // EXIF orientation 6 (stored 120x80, shown 80x120): the copy is written upright at the shown size.
+    const meta = await sharp(join(out, "dog/e.jpg")).metadata();
+    assert.deepEqual([meta.width, meta.height, meta.orientation ?? 1], [80, 120, 1]);
+    const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+    assert.equal(m.kind, "protected-photos");
+    assert.equal(m.settings.labels, "folders");
+    assert.deepEqual(m.class_names, ["cat", "dog"]);
+    assert.deepEqual(m.photos.map((p: { path: string }) => p.path).sort(), LABELLED.map((s) => s.rel).sort());
+    assert.deepEqual(
+      m.skipped.map((s: { path: string }) => s.path),
+      [CORRUPT],
+    );
+    assert.deepEqual(m.ignored, ["cat/notes.txt"]);
+    for (const p of m.photos) {
+      assert.equal(p.label, p.path.startsWith("cat/") ? 0 : 1);
+      assert.equal(p.target, 1 - p.label);
+      assert.ok(p.ssim > 0.5 && p.ssim <= 1 && p.psnr > 30, JSON.stringify(p));
+      if (p.format === "jpeg") assert.ok(p.jpeg_quality >= 95 && p.kept > 0.3, JSON.stringify(p));
+      else assert.equal(p.kept, 1);
+    }
+    assert.ok(!existsSync(join(out, "cat", "notes.txt")), "non-photos are not copied");
+    assert.ok(!existsSync(join(out, ".advpoison-protect.jsonl")), "the journal goes once the manifest is written");
+    assert.match(readFileSync(join(out, "report.html"), "utf8"), /data:image\/jpeg;base64,/);
+
+    const v = cli(["verify", "--protected", out, "--source", src, "--eps", "8", "--json"]);
+    assert.equal(v.status, 0, v.stderr);
+    assert.equal(lastJson(v.stdout).photos, LABELLED.length);
+    // A changed photo (re-encoded a little brighter) is caught: by checksum and by its budget.
+    const png = join(out, "dog/f.png");
+    const original = readFileSync(png);
+    writeFileSync(png, await sharp(original).modulate({ brightness: 1.1 }).png().toBuffer());
+    const bad = cli(["verify", "--protected", out, "--source", src, "--eps", "8"]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /dog\/f\.png: the protected photo was changed/);
+    assert.match(bad.stderr, /dog\/f\.png: L-inf \d+ after decoding, above the budget 8/);
+    writeFileSync(png, original);
+    rmSync(join(out, "cat/a.png"));
+    const missing = cli(["verify", "--protected", out, "--source", src, "--eps", "8"]);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /cat\/a\.png: missing from the protected tree/);
+  });
+
+  test("a killed run resumes without redoing finished photos, to the same bytes", async () => {
+    const whole = join(tmp, "whole");
+    assert.equal(cli(["protect", src, "--out", whole, ...base]).status, 0);
+    const out = join(tmp, "killed");
+    const child = spawn(process.execPath, [CLI, "protect", src, "--out", out, ...base], { env, stdio: "ignore" });
+    const journal = join(out, ".advpoison-protect.jsonl");
+    // Kill it once three photos are journalled.
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => {
+        if (existsSync(journal) && readFileSync(journal, "utf8").trim().split("\n").length >= 4) {
+          clearInterval(t);
+          child.kill("SIGKILL");
+          resolve();
+        }
+      }, 50);
+    });
+    await new Promise((resolve) => child.on("exit", resolve));
+    assert.ok(!existsSync(join(out, "manifest.json")), "killed before the end");
+    const r = cli(["protect", src, "--out", out, ...base, "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(lastJson(r.stdout).resumed >= 3, r.stdout);
+    for (const s of LABELLED) assert.ok(readFileSync(join(out, s.rel)).equals(readFileSync(join(whole, s.rel))), s.rel);
+  });
+
+  test("an unlabeled folder is labelled by the crafter's prediction; untargeted moves away from it", () => {
+    const flat = join(tmp, "flat");
+    // dog/ holds loose photos beside sub/: not all in class folders, so unlabeled.
+    const r = cli(["protect", join(src, "dog"), "--out", flat, ...base, "--method", "untargeted", "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    const man = JSON.parse(readFileSync(join(flat, "manifest.json"), "utf8"));
+    assert.equal(man.settings.labels, "predicted");
+    assert.deepEqual(man.class_names, []);
+    for (const p of man.photos) {
+      assert.equal(p.label, p.clean_pred);
+      assert.equal(p.fooled, p.pred !== p.label);
+    }
+  });
+
+  test("bad input: one clear error line, nothing written", () => {
+    const out = join(tmp, "never");
+    const cases: [string[], RegExp][] = [
+      [["protect", join(tmp, "nope"), "--out", out, ...base], /nope: no such directory/],
+      [["protect", src, "--out", join(src, "inside"), ...base], /is inside the source/],
+      [["protect", src, "--out", out, ...base, "--eps", "300"], /eps must be in/],
+      [["protect", src, "--out", out, "--eps", "8"], /needs a crafting model/],
+      [["protect", join(src, "dog"), "--out", out, ...base, "--labels", "folders"], /not all in class folders/],
+    ];
+    for (const [args, re] of cases) {
+      const r = cli(args);
+      assert.equal(r.status, 1, args.join(" "));
+      assert.match(r.stderr, re);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+    assert.ok(!existsSync(out));
+    // A folder that holds someone else's files is never replaced.
+    const r = cli(["protect", src, "--out", tmp, ...base]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /exists and is not empty/);
+    assert.ok(existsSync(join(src, "cat/a.png")));
+  });
+});
