@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libtorch-dev libopenblas0-openmp dataset-fashion-mnist python3-torch python3-pil chromium redis-server)
+packages=(libtorch-dev libopenblas0-openmp dataset-fashion-mnist python3-torch python3-torchvision python3-pil chromium redis-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

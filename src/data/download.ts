@@ -1,10 +1,10 @@
 // Fetching the official archives for users with a network: each file is streamed to a temporary
 // directory beside the destination while its MD5 is computed, checked, unpacked if it is a .tar.gz,
 // and the directory is renamed into place only when everything is there.
-import { createHash } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeFileDurable } from "../util/atomic.js";
+import { describeFetchError, fetchToFile } from "../util/fetch.js";
 import { assertReplaceable, DOWNLOAD_FILE } from "../util/ownership.js";
 import { checkDestination, commitDirectory, makeTempBeside } from "./atomic.js";
 import { DatasetError } from "./errors.js";
@@ -69,7 +69,11 @@ async function fetchFirstWorking(resource: Resource, file: string, options: Down
   for (const url of resource.urls) {
     options.log?.(`downloading ${url}`);
     try {
-      const md5 = await fetchToFile(url, file, options.stallTimeoutMs ?? 30_000);
+      const { digests } = await fetchToFile(url, file, {
+        stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+        algorithms: ["md5"],
+      });
+      const md5 = digests.md5;
       if (md5 === resource.md5) return;
       failures.push(`${url}: checksum mismatch (MD5 ${md5}, expected ${resource.md5})`);
     } catch (e) {
@@ -81,41 +85,6 @@ async function fetchFirstWorking(resource: Resource, file: string, options: Down
     `could not download ${resource.fileName}:\n  ${failures.join("\n  ")}\n` +
       "If this machine is offline, fetch the file elsewhere and place the dataset by hand (see --data-dir).",
   );
-}
-
-/** Streams `url` into `file` and returns the MD5 of what arrived. */
-async function fetchToFile(url: string, file: string, stallTimeoutMs: number): Promise<string> {
-  const controller = new AbortController();
-  const stalled = () => controller.abort(new Error(`no data for ${stallTimeoutMs / 1000} s`));
-  let timer = setTimeout(stalled, stallTimeoutMs);
-  const fd = openSync(file, "w");
-  try {
-    const response = await fetch(url, { signal: controller.signal });
-    if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} ${response.statusText}`);
-    const hash = createHash("md5");
-    for await (const chunk of response.body) {
-      clearTimeout(timer);
-      timer = setTimeout(stalled, stallTimeoutMs);
-      hash.update(chunk);
-      let offset = 0;
-      while (offset < chunk.length) offset += writeSync(fd, chunk, offset, chunk.length - offset);
-    }
-    fsyncSync(fd);
-    return hash.digest("hex");
-  } finally {
-    clearTimeout(timer);
-    closeSync(fd);
-  }
-}
-
-/** fetch() reports network failures as "fetch failed" with the real reason in `cause`. */
-function describeFetchError(e: unknown): string {
-  const err = e as Error & { cause?: { code?: string; message?: string } };
-  const cause = err.cause;
-  if (cause?.code === "ECONNREFUSED") return "connection refused (ECONNREFUSED)";
-  if (cause?.code === "ENOTFOUND" || cause?.code === "EAI_AGAIN") return `host not found (${cause.code}): offline?`;
-  if (cause?.code) return `${cause.message ?? err.message} (${cause.code})`;
-  return cause?.message ? `${err.message}: ${cause.message}` : err.message;
 }
 
 /** Writes the files under `inner`/ of the .tar.gz `archive` into `dest`, without that prefix. */

@@ -1,12 +1,13 @@
 // Model files: a safetensors state dict with PyTorch's names (loads in PyTorch as it is), plus metadata
 // naming the architecture so advpoison can rebuild it. Files from PyTorch without that metadata load when
-// the architecture and data shape are given.
+// the architecture and data shape are given (for the ImageNet architectures the shape defaults to ImageNet's:
+// a torchvision or timm `tv_in1k` state dict loads with only the architecture named).
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import type { Module } from "../nn/index.js";
 import { decodeSafetensors, encodeSafetensors } from "../torch/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import { createModel, isModelName, modelNames } from "./registry.js";
+import { createModel, defaultSpec, isModelName, modelNames } from "./registry.js";
 import type { ModelSpec } from "./spec.js";
 
 export interface ModelInfo extends ModelSpec {
@@ -91,11 +92,13 @@ function modelInfo(path: string, metadata: Record<string, string>, fallback: Par
   if (!model) throw new Error(`${path}: the file does not name its architecture; pass --crafter-model NAME`);
   if (!isModelName(model))
     throw new Error(`${path}: unknown model '${model}'; valid names: ${modelNames().join(", ")}`);
+  // A torchvision file names no shape: its architecture's defaults (3 channels, 1000 classes) apply.
+  const implied = defaultSpec(model);
   const field = (name: keyof ModelSpec): number => {
     const { key, max } = MODEL_SPEC_BOUNDS[name];
     const text = metadata[key];
     if (text === undefined) {
-      const v = fallback[name];
+      const v = fallback[name] ?? implied[name];
       if (v === undefined) throw new Error(`${path}: no ${key} in the file's metadata; pass it explicitly`);
       return v;
     }

@@ -103,6 +103,14 @@ export class BatchNorm2d extends Module {
       this.buffer("num_batches_tracked", full([], 0, { dtype: "int64" }));
     }
   }
+  /**
+   * Checkpoints from before PyTorch 0.4.1 have no `num_batches_tracked` (torchvision's ImageNet weights among
+   * them); PyTorch loads them with the counter at 0, and so does loadStateDict.
+   */
+  protected override defaultsOnLoad(): ReadonlyMap<string, number> {
+    return this.tracking && !this.#folded ? new Map([["num_batches_tracked", 0]]) : new Map();
+  }
+
   /** Whether foldInto() moved this batch norm into its conv, leaving the identity. */
   get folded(): boolean {
     return this.#folded;

@@ -109,13 +109,26 @@ export abstract class Module {
   }
 
   /**
+   * Names of this module's own buffers that a state dict may lack, and the value each then takes (as
+   * PyTorch's `_load_from_state_dict` hooks do): a batch norm's `num_batches_tracked`.
+   */
+  protected defaultsOnLoad(): ReadonlyMap<string, number> {
+    return new Map();
+  }
+
+  /**
    * Copies `state` into this module's tensors. Strict: every name must match both ways, with equal shapes;
    * the error lists every missing, unexpected and mismatched name. Dtypes are converted as PyTorch does.
+   * A buffer that its module gives a default on load (defaultsOnLoad) may be absent: it is set to that default.
    */
   loadStateDict(state: ReadonlyMap<string, Tensor>, options: { strict?: boolean } = {}): void {
     const strict = options.strict ?? true;
     const own = this.stateDict();
-    const missing = [...own.keys()].filter((k) => !state.has(k));
+    const defaults = new Map<string, number>();
+    for (const [path, m] of this.namedModules()) {
+      for (const [name, value] of m.defaultsOnLoad()) defaults.set(path ? `${path}.${name}` : name, value);
+    }
+    const missing = [...own.keys()].filter((k) => !state.has(k) && !defaults.has(k));
     const unexpected = [...state.keys()].filter((k) => !own.has(k));
     const mismatched: string[] = [];
     for (const [k, t] of own) {
@@ -134,6 +147,7 @@ export abstract class Module {
       for (const [k, t] of own) {
         const src = state.get(k);
         if (src) t.copy_(src);
+        else if (defaults.has(k)) t.fill_(defaults.get(k)!);
       }
     });
   }

@@ -1,8 +1,9 @@
 // Every model of the registry: its state dict against the PyTorch reference definitions (names, shapes and
 // dtypes, in order, and parameter counts, for 3x32x32 images and 10 classes: test/fixtures/zoo-reference.json,
 // written by scripts/fixtures/zoo_reference.py), so PyTorch checkpoints load unchanged; one forward and backward
-// pass on batches of 2 grey 28x28 and colour 32x32 images, which must give [2, classes] logits and a finite
-// gradient for every parameter; and an eval-mode forward pass on larger images.
+// pass on batches of 2 grey 28x28 (not the RGB-only ImageNet models, which refuse them) and colour 32x32 images,
+// which must give [2, classes] logits and a finite gradient for every parameter; and an eval-mode forward pass
+// on larger images.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { before, describe, test } from "node:test";
@@ -47,6 +48,9 @@ describe("model registry", () => {
       "mobilenetv2",
       "densenet121",
       "googlenet",
+      "resnet18-imagenet",
+      "resnet50-imagenet",
+      "mobilenet_v2-imagenet",
     ]);
   });
 
@@ -85,7 +89,16 @@ for (const name of modelNames()) {
       }
     });
 
-    for (const spec of [GREY, CIFAR]) {
+    // The ImageNet models normalise RGB with ImageNet's mean and std: one channel is refused, by name.
+    if (name.endsWith("-imagenet")) {
+      test(`refuses ${label(GREY)}`, () => {
+        assert.throws(() => createModel(name, GREY), {
+          message: `${name} takes RGB images (3 channels, normalised with ImageNet's mean and std), not 1`,
+        });
+      });
+    }
+
+    for (const spec of name.endsWith("-imagenet") ? [CIFAR] : [GREY, CIFAR]) {
       test(`forward and backward on ${label(spec)}`, () => {
         const model = createModel(name, spec);
         try {

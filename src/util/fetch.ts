@@ -1,0 +1,74 @@
+// Streaming an HTTP(S) download into a file while hashing it, for `advpoison download` (datasets and model
+// weights). Redirects are followed by hand so that the headers of every hop can be read: Hugging Face answers a
+// file's resolve URL with a redirect to its CDN whose own headers carry the file's sha256 (X-Linked-Etag), which
+// the CDN's final response does not repeat.
+import { createHash } from "node:crypto";
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+
+export interface FetchToFileOptions {
+  /** Give up when no data arrives for this long. */
+  stallTimeoutMs: number;
+  /** Digests of the body to compute, by node:crypto name ("md5", "sha256"). */
+  algorithms: readonly string[];
+  /** Called once the final response's headers are in, before any body byte is read: it may throw to stop. */
+  onHeaders?: (hops: readonly Response[], final: Response) => void;
+  /** Redirects to follow at most; default 10. */
+  maxRedirects?: number;
+}
+
+export interface FetchedFile {
+  /** Hex digest of what arrived, per algorithm asked for. */
+  digests: Record<string, string>;
+  /** How many body bytes arrived. */
+  bytes: number;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** Streams `url` (following redirects) into `file` and returns the digests and size of what arrived. */
+export async function fetchToFile(url: string, file: string, options: FetchToFileOptions): Promise<FetchedFile> {
+  const controller = new AbortController();
+  const { stallTimeoutMs } = options;
+  const stalled = () => controller.abort(new Error(`no data for ${stallTimeoutMs / 1000} s`));
+  let timer = setTimeout(stalled, stallTimeoutMs);
+  const fd = openSync(file, "w");
+  try {
+    const hops: Response[] = [];
+    let response = await fetch(url, { signal: controller.signal, redirect: "manual" });
+    while (REDIRECTS.has(response.status)) {
+      const location = response.headers.get("location");
+      if (!location) throw new Error(`HTTP ${response.status} without a Location header`);
+      if (hops.length >= (options.maxRedirects ?? 10)) throw new Error(`more than ${hops.length} redirects`);
+      await response.body?.cancel();
+      hops.push(response);
+      response = await fetch(new URL(location, response.url || url), { signal: controller.signal, redirect: "manual" });
+    }
+    if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+    options.onHeaders?.(hops, response);
+    const hashes = options.algorithms.map((a) => [a, createHash(a)] as const);
+    let bytes = 0;
+    for await (const chunk of response.body) {
+      clearTimeout(timer);
+      timer = setTimeout(stalled, stallTimeoutMs);
+      for (const [, h] of hashes) h.update(chunk);
+      bytes += chunk.length;
+      let offset = 0;
+      while (offset < chunk.length) offset += writeSync(fd, chunk, offset, chunk.length - offset);
+    }
+    fsyncSync(fd);
+    return { digests: Object.fromEntries(hashes.map(([a, h]) => [a, h.digest("hex")])), bytes };
+  } finally {
+    clearTimeout(timer);
+    closeSync(fd);
+  }
+}
+
+/** fetch() reports network failures as "fetch failed" with the real reason in `cause`. */
+export function describeFetchError(e: unknown): string {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  const cause = err.cause;
+  if (cause?.code === "ECONNREFUSED") return "connection refused (ECONNREFUSED)";
+  if (cause?.code === "ENOTFOUND" || cause?.code === "EAI_AGAIN") return `host not found (${cause.code}): offline?`;
+  if (cause?.code) return `${cause.message ?? err.message} (${cause.code})`;
+  return cause?.message ? `${err.message}: ${cause.message}` : err.message;
+}
