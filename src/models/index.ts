@@ -20,3 +20,15 @@ export { ResNetImageNet, resnet18ImageNet, resnet50ImageNet } from "./resnet-ima
 export { SmallCNN } from "./smallcnn.js";
 export type { ModelSpec } from "./spec.js";
 export { VGG, VGG11, VGG16, type VGGConfig, vgg11, vgg16 } from "./vgg.js";
+export {
+  type DownloadedWeights,
+  defaultWeightsDir,
+  downloadWeights,
+  HF_ENDPOINT,
+  isWeightsName,
+  WEIGHT_ARCHITECTURES,
+  WEIGHT_SOURCES,
+  type WeightSource,
+  type WeightsDownloadOptions,
+  type WeightsName,
+} from "./weights.js";

@@ -47,13 +47,17 @@ export async function fetchToFile(url: string, file: string, options: FetchToFil
     options.onHeaders?.(hops, response);
     const hashes = options.algorithms.map((a) => [a, createHash(a)] as const);
     let bytes = 0;
-    for await (const chunk of response.body) {
-      clearTimeout(timer);
-      timer = setTimeout(stalled, stallTimeoutMs);
-      for (const [, h] of hashes) h.update(chunk);
-      bytes += chunk.length;
-      let offset = 0;
-      while (offset < chunk.length) offset += writeSync(fd, chunk, offset, chunk.length - offset);
+    try {
+      for await (const chunk of response.body) {
+        clearTimeout(timer);
+        timer = setTimeout(stalled, stallTimeoutMs);
+        for (const [, h] of hashes) h.update(chunk);
+        bytes += chunk.length;
+        let offset = 0;
+        while (offset < chunk.length) offset += writeSync(fd, chunk, offset, chunk.length - offset);
+      }
+    } catch (e) {
+      throw new Error(`the transfer broke off after ${bytes} bytes: ${describeFetchError(e)}`);
     }
     fsyncSync(fd);
     return { digests: Object.fromEntries(hashes.map(([a, h]) => [a, h.digest("hex")])), bytes };

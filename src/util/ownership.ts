@@ -9,7 +9,7 @@ export const MANIFEST_FILE = "manifest.json";
 export const PLAN_FILE = "plan.json";
 /** A finished `advpoison train` run's record. */
 export const RUN_FILE = "run.json";
-/** What `advpoison download` fetched into a dataset directory (names and checksums). */
+/** What `advpoison download` fetched into a dataset or weights directory (names and checksums). */
 export const DOWNLOAD_FILE = ".advpoison-download.json";
 
 function isAdvpoisonManifest(path: string): boolean {
