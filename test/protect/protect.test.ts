@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { createModel, saveModel } from "../../src/models/index.js";
 import { decodePhoto, linf } from "../../src/protect/index.js";
-import { manualSeed } from "../../src/torch/index.js";
+import { encodeSafetensors, manualSeed } from "../../src/torch/index.js";
 import { CORRUPT, LABELLED, makeTree, writeCorrupt } from "./trees.js";
 
 const CLI = join(process.cwd(), "dist/src/cli/main.js");
@@ -134,6 +134,23 @@ describe("advpoison protect", () => {
       assert.equal(p.label, p.clean_pred);
       assert.equal(p.fooled, p.pred !== p.label);
     }
+  });
+
+  test("a torchvision-layout ImageNet crafter without metadata (1000 classes): labels from its predictions", () => {
+    const file = join(tmp, "tv.safetensors");
+    manualSeed(1);
+    const m = createModel("resnet18-imagenet", { inChannels: 3, numClasses: 1000, imageSize: 224 });
+    writeFileSync(file, encodeSafetensors(m.stateDict(), {})); // as torchvision's weights come: names only
+    m.dispose();
+    const out = join(tmp, "tv-out");
+    const args = ["protect", join(src, "cat"), "--out", out, "--crafter", file, "--crafter-model", "resnet18-imagenet"];
+    const r = cli([...args, "--input-size", "64", "--steps", "2", "--views", "2", "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    const man = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+    assert.equal(man.settings.num_classes, 1000);
+    assert.equal(man.settings.labels, "predicted", "an unlabeled folder: the crafter's predictions");
+    assert.equal(man.settings.crafters[0].model, "resnet18-imagenet");
+    for (const p of man.photos) assert.equal(p.target, (p.clean_pred + 1) % 1000);
   });
 
   test("bad input: one clear error line, nothing written", () => {
