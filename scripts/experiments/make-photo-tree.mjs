@@ -1,5 +1,7 @@
-// Writes generated photos for protect measurements: a coloured disc (its colour is the class) on a textured
-// colour field, mixed sizes from 97x131 to 1200x800 (or one fixed SIZE), PNG and JPEG alternating.
+// Writes generated photos for protect measurements: a faint grating whose orientation is the class (10
+// orientations 18 degrees apart, 6 cycles across the shorter side, +-24 grey levels) over a colour field with a
+// disc of a random colour, mixed sizes from 97x131 to 1200x800 (or one fixed SIZE), PNG and JPEG alternating.
+// The class is a low-contrast texture, as the cues of real photos' classifiers often are, not a robust blob.
 // Usage: node make-photo-tree.mjs DIR COUNT [SEED] [CLASSES] [WxH]
 //   CLASSES 0 (default): a flat, unlabeled folder of photos of random classes; CLASSES n: DIR/class-K/..., n classes.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -46,7 +48,9 @@ const random = () => {
 for (let k = 0; k < Number(count); k++) {
   const [w, h] = SIZES[k % SIZES.length];
   const c = classes > 0 ? k % classes : Math.floor(random() * PALETTE.length);
-  const disc = PALETTE[c % PALETTE.length];
+  const disc = PALETTE[Math.floor(random() * PALETTE.length)];
+  const angle = (c * Math.PI) / 10;
+  const phase = 2 * Math.PI * random();
   const [cx, cy, r] = [0.25 + 0.5 * random(), 0.25 + 0.5 * random(), 0.15 + 0.15 * random()];
   const [b0, b1, b2] = [random() * 160, random() * 160, random() * 160];
   const px = Buffer.alloc(w * h * 3);
@@ -55,10 +59,12 @@ for (let k = 0; k < Number(count); k++) {
     for (let x = 0; x < w; x++) {
       const i = 3 * (y * w + x);
       const inside = ((x - cx * w) / side) ** 2 + ((y - cy * h) / side) ** 2 < r * r;
-      const t = ((x * 7 + y * 13 + k * 31) % 23) * 2;
-      px[i] = inside ? disc[0] : Math.min(255, b0 + Math.floor((x * 60) / w) + t);
-      px[i + 1] = inside ? disc[1] : Math.min(255, b1 + Math.floor((y * 60) / h) + t);
-      px[i + 2] = inside ? disc[2] : Math.min(255, b2 + t);
+      const u = ((x * Math.cos(angle) + y * Math.sin(angle)) / side) * 6 * 2 * Math.PI + phase;
+      const t = 24 * Math.sin(u) + 40;
+      const clip = (v) => Math.max(0, Math.min(255, Math.round(v)));
+      px[i] = clip((inside ? disc[0] * 0.7 : b0 + (x * 60) / w) + t);
+      px[i + 1] = clip((inside ? disc[1] * 0.7 : b1 + (y * 60) / h) + t);
+      px[i + 2] = clip((inside ? disc[2] * 0.7 : b2) + t);
     }
   }
   const img = sharp(px, { raw: { width: w, height: h, channels: 3 } });

@@ -122,14 +122,20 @@ describe("advpoison protect", () => {
     for (const s of LABELLED) assert.ok(readFileSync(join(out, s.rel)).equals(readFileSync(join(whole, s.rel))), s.rel);
   });
 
-  test("an unlabeled folder is labelled by the crafter's prediction; untargeted moves away from it", () => {
+  test("a flat, unlabeled folder is labelled by the crafter's prediction; untargeted moves away from it", async () => {
+    const flatSrc = join(tmp, "flat-photos");
+    await makeTree(flatSrc, [
+      { rel: "one.jpg", width: 211, height: 157 },
+      { rel: "two.png", width: 90, height: 140 },
+      { rel: "three.webp", width: 128, height: 128 },
+    ]);
     const flat = join(tmp, "flat");
-    // dog/ holds loose photos beside sub/: not all in class folders, so unlabeled.
-    const r = cli(["protect", join(src, "dog"), "--out", flat, ...base, "--method", "untargeted", "--json"]);
+    const r = cli(["protect", flatSrc, "--out", flat, ...base, "--method", "untargeted", "--json"]);
     assert.equal(r.status, 0, r.stderr);
     const man = JSON.parse(readFileSync(join(flat, "manifest.json"), "utf8"));
     assert.equal(man.settings.labels, "predicted");
     assert.deepEqual(man.class_names, []);
+    assert.equal(man.photos.length, 3);
     for (const p of man.photos) {
       assert.equal(p.label, p.clean_pred);
       assert.equal(p.fooled, p.pred !== p.label);
