@@ -179,7 +179,9 @@ function jpegFrame(bytes: Uint8Array): { width: number; height: number; componen
 /** A lossless PNG of an H,W,C image (C = 1 grayscale or 3 RGB), 8 bits per sample. */
 export function encodePng(pixels: Uint8Array, height: number, width: number, channels: number): Uint8Array {
   const colorType = channels === 1 ? 0 : 2;
-  const png = new PNG({ width, height, colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8 });
-  png.data = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
-  return PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8 });
+  // The sync writer reads only width, height and data of its first argument. A `new PNG()` there would set
+  // up stream machinery that process.nextTick keeps alive until the event loop turns: in a synchronous loop
+  // over many images (a streamed release) every image's buffers would stay resident until the loop ends.
+  const image = { width, height, data: Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength) };
+  return PNG.sync.write(image as PNG, { colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8 });
 }
