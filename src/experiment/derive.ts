@@ -32,8 +32,8 @@ export function withBudget(clean: Dataset, poisoned: Dataset, budget: number, se
   if (!clean.images || !poisoned.images) {
     // Streamed: image i read from the release when chosen, else from the clean set.
     const both: Dataset = { ...clean, images: undefined, store: undefined };
+    const picked = new Set(chosen);
     const read = (indices: ArrayLike<number>) => {
-      const picked = new Set(chosen);
       const size = imageSizeOf(clean);
       const out = new Uint8Array(indices.length * size);
       for (let b = 0; b < indices.length; b++) {

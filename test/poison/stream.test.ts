@@ -13,19 +13,23 @@ import {
   type Dataset,
   encodePng,
   imageBytes,
+  inMemory,
   loadDataset,
   readImages,
   readRange,
   subset,
 } from "../../src/data/index.js";
+import { withBudget } from "../../src/experiment/derive.js";
 import { createModel, type LoadedModel } from "../../src/models/index.js";
 import {
   ChunkStore,
   type CraftPlan,
   craftRelease,
   craftShard,
+  loadReleaseSplit,
   makePlan,
   type PlanRequest,
+  readManifest,
   verifyRelease,
 } from "../../src/poison/index.js";
 import { manualSeed, scope } from "../../src/torch/index.js";
@@ -191,6 +195,17 @@ describe("streamed folder datasets", () => {
       for (const m of models) m.model.dispose();
     });
   }
+
+  test("a release loads streamed in the source's order; a lower budget derived from it streams too", () => {
+    const dir = join(root, "targeted-with-the-authors-augmentation-streamed");
+    const release = loadReleaseSplit(readManifest(dir), dir, "train");
+    assert.equal(release.images, undefined);
+    const eagerRelease = inMemory(release);
+    const mixed = withBudget(streamed.train, release, 0.5, 9);
+    assert.equal(mixed.images, undefined);
+    assert.deepEqual(readRange(mixed, 0, mixed.count), withBudget(eager.train, eagerRelease, 0.5, 9).images);
+    assert.notDeepEqual(readRange(mixed, 0, mixed.count), eager.train.images);
+  });
 
   test("a streamed craft resumed from some finished chunks writes the same bytes", async () => {
     const req = request("random", { budget: 0.6 });
