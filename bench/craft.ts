@@ -90,7 +90,7 @@ for (const c of CASES) {
   const ds: Dataset = {
     ...all,
     count,
-    images: all.images.subarray(0, count * size),
+    images: all.images!.subarray(0, count * size),
     labels: all.labels.subarray(0, count),
   };
   manualSeed(0);

@@ -2,7 +2,7 @@
 // image stored channel-planar (1024 red, 1024 green, 1024 blue bytes, each row-major).
 import { dirname, join } from "node:path";
 import { writeFileDurable } from "../util/atomic.js";
-import { checkDataset, type Dataset, numberedClassNames, type Split } from "./dataset.js";
+import { checkDataset, type Dataset, imageBytes, numberedClassNames, type Split } from "./dataset.js";
 import { DatasetError } from "./errors.js";
 import { isFile, readBytes, readNameList, writeNameList } from "./files.js";
 
@@ -161,7 +161,7 @@ function encodeRecords(ds: Dataset, start: number, end: number, labelBytes: (i: 
   for (let i = start, o = 0; i < end; i++, o += recordSize) {
     const labels = labelBytes(i);
     out.set(labels, o);
-    interleavedToPlanar(ds.images, i * IMAGE_BYTES, out, o + labels.length);
+    interleavedToPlanar(imageBytes(ds, i), 0, out, o + labels.length);
   }
   return out;
 }

@@ -1,5 +1,7 @@
-// The in-memory dataset: every image as uint8 in one N,H,W,C buffer, labels as Int32Array, and a record of
-// where it came from so it can be written back in its own format.
+// A dataset: labels as Int32Array, a record of where it came from (so it can be written back in its own
+// format) and its uint8 N,H,W,C images, either all in one buffer (in-memory formats: IDX, CIFAR, npy) or read
+// on demand from an ImageStore (streamed: folder trees, decoded a few files at a time). Callers read pixels
+// through readImages / readRange / imageBytes / imageBlocks, which work for both.
 import { DatasetError } from "./errors.js";
 
 /** Integer npy dtypes accepted for labels (little-endian or byte-order-free), kept to write labels back unchanged. */
@@ -49,9 +51,22 @@ export type Source =
 
 export type DatasetFormat = Source["format"];
 
+/**
+ * Where a streamed dataset's images come from: `read` returns the N,H,W,C bytes of the images at `indices`
+ * (each in 0..count-1 of the dataset it was made for; repeats allowed), in that order, in a new buffer.
+ */
+export interface ImageStore {
+  read(indices: ArrayLike<number>): Uint8Array;
+}
+
 export interface Dataset {
-  /** count*height*width*channels bytes, row-major N,H,W,C. Treat as read-only: it may view a file buffer. */
-  readonly images: Uint8Array;
+  /**
+   * In-memory datasets: count*height*width*channels bytes, row-major N,H,W,C. Treat as read-only: it may view
+   * a file buffer. Undefined for a streamed dataset (`store`); read pixels with readImages and its kin.
+   */
+  readonly images: Uint8Array | undefined;
+  /** Streamed datasets: reads images by index (`images` is undefined then). */
+  readonly store?: ImageStore;
   readonly labels: Int32Array;
   readonly count: number;
   readonly height: number;
@@ -63,10 +78,84 @@ export interface Dataset {
   readonly source: Source;
 }
 
-/** The bytes of one image (a view, not a copy). */
+/** How many images a whole-set pass over a streamed dataset reads at a time (imageBlocks). */
+export const STREAM_BLOCK = 256;
+
+export const imageSizeOf = (ds: Pick<Dataset, "height" | "width" | "channels">): number =>
+  ds.height * ds.width * ds.channels;
+
+/** Whether the dataset's images are read on demand (a store) rather than held in memory. */
+export const isStreamed = (ds: Dataset): boolean => ds.images === undefined;
+
+function storeOf(ds: Dataset): ImageStore {
+  if (!ds.store) throw new DatasetError("dataset has neither images in memory nor an image store");
+  return ds.store;
+}
+
+function checkIndex(ds: Dataset, i: number): void {
+  if (!(Number.isInteger(i) && i >= 0 && i < ds.count))
+    throw new DatasetError(`sample index ${i} out of range 0..${ds.count - 1}`);
+}
+
+/** The bytes of one image: a view of an in-memory dataset's buffer, a fresh copy of a streamed one's. */
 export function imageBytes(ds: Dataset, index: number): Uint8Array {
-  const size = ds.height * ds.width * ds.channels;
-  return ds.images.subarray(index * size, (index + 1) * size);
+  return readRange(ds, index, index + 1);
+}
+
+/** Images start..end-1, N,H,W,C: a view for an in-memory dataset (do not write to it), read for a streamed one. */
+export function readRange(ds: Dataset, start: number, end: number): Uint8Array {
+  if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= ds.count))
+    throw new DatasetError(`image range ${start}..${end} outside 0..${ds.count}`);
+  const size = imageSizeOf(ds);
+  if (ds.images) return ds.images.subarray(start * size, end * size);
+  return storeOf(ds).read(Int32Array.from({ length: end - start }, (_, k) => start + k));
+}
+
+/** The images at `indices`, N,H,W,C in that order, in a new buffer. */
+export function readImages(ds: Dataset, indices: ArrayLike<number>): Uint8Array {
+  for (let b = 0; b < indices.length; b++) checkIndex(ds, indices[b]!);
+  if (!ds.images) return storeOf(ds).read(indices);
+  const size = imageSizeOf(ds);
+  const out = new Uint8Array(indices.length * size);
+  for (let b = 0; b < indices.length; b++) {
+    const i = indices[b]!;
+    out.set(ds.images.subarray(i * size, (i + 1) * size), b * size);
+  }
+  return out;
+}
+
+/**
+ * Every image in order, `block` at a time: [start, bytes of images start..start+n-1]. One view of the buffer
+ * for an in-memory dataset; a streamed one is read block by block, so a whole-set pass holds one block.
+ */
+export function* imageBlocks(ds: Dataset, block = STREAM_BLOCK): Generator<[number, Uint8Array]> {
+  if (ds.images) {
+    yield [0, ds.images];
+    return;
+  }
+  for (let start = 0; start < ds.count; start += block)
+    yield [start, readRange(ds, start, Math.min(ds.count, start + block))];
+}
+
+/** The dataset with every image in memory: itself if it is already, else all its images read. */
+export function inMemory(ds: Dataset): Dataset {
+  if (ds.images) return ds;
+  const { store: _, ...rest } = ds;
+  return { ...rest, images: readRange(ds, 0, ds.count) };
+}
+
+/**
+ * A store whose image i is image `map[i]` of `inner`: a reordering or selection of another dataset's images,
+ * nothing read up front.
+ */
+export function mappedStore(inner: Dataset, map: ArrayLike<number>): ImageStore {
+  return {
+    read: (indices) =>
+      readImages(
+        inner,
+        Array.from(indices, (i) => map[i]!),
+      ),
+  };
 }
 
 /**
@@ -80,7 +169,8 @@ export function subset(ds: Dataset, n: number): Dataset {
   const size = ds.height * ds.width * ds.channels;
   return {
     ...ds,
-    images: ds.images.subarray(0, n * size),
+    // A store reads by index, and the first n indices are the same images: it serves the subset as it is.
+    images: ds.images?.subarray(0, n * size),
     labels: ds.labels.subarray(0, n),
     count: n,
     source: subsetSource(ds.source, n),
@@ -104,7 +194,9 @@ export function checkDataset(ds: Dataset, where: string): Dataset {
   if (channels !== 1 && channels !== 3) {
     throw new DatasetError(`images must have 1 or 3 channels, found ${channels}`, where);
   }
-  if (ds.images.length !== count * height * width * channels) {
+  if (ds.images === undefined) {
+    if (!ds.store) throw new DatasetError("neither images nor an image store", where);
+  } else if (ds.images.length !== count * height * width * channels) {
     throw new DatasetError(
       `holds ${ds.images.length} image bytes, expected ${count}x${height}x${width}x${channels} = ${count * height * width * channels}`,
       where,

@@ -3,11 +3,11 @@
 import { mkdirSync, readdirSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { writeFileDurable } from "../util/atomic.js";
-import { checkDataset, type Dataset, imageBytes, type Split } from "./dataset.js";
+import { checkDataset, type Dataset, type ImageStore, imageBytes, inMemory, type Split } from "./dataset.js";
 import { DatasetError } from "./errors.js";
 import { isDirectory, readBytes } from "./files.js";
-import { decodeImage, encodePng } from "./image.js";
-import { centerCrop, type HwcImage, resizeShorterSide } from "./resize.js";
+import { decodeImage, encodePng, readImageHeader } from "./image.js";
+import { centerCrop, type HwcImage, resizeShorterSide, shorterSideSize } from "./resize.js";
 
 const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg"];
 
@@ -16,6 +16,11 @@ export interface FolderOptions {
   resize?: number;
   /** Then keep the centered crop x crop window (torchvision's CenterCrop(crop)). */
   crop?: number;
+  /**
+   * Read every image into memory up front (readImageFolder) instead of streaming them (indexImageFolder, the
+   * default): the same bytes; faster to train on repeatedly when the set fits in memory.
+   */
+  memory?: boolean;
 }
 
 /** A split's tree inside a dataset directory: DIR/train, and DIR/test or else DIR/val. */
@@ -25,7 +30,7 @@ export function folderSplitRoot(dir: string, split: Split): string | undefined {
 }
 
 /**
- * Reads one split. The test split is numbered by the training split's classes, matched by name (as a model
+ * Reads one split, streamed (indexImageFolder) unless `options.memory`. The test split is numbered by the training split's classes, matched by name (as a model
  * trained on train/ predicts them): a class missing from test/ just has no test images, while a class only in
  * test/ is an error, since no model trained on train/ can predict it.
  */
@@ -36,7 +41,8 @@ export function readFolderSplit(dir: string, split: Split, options: FolderOption
     throw new DatasetError(`no ${split} split: expected a ${expected} directory holding <class>/<image> files`, dir);
   }
   const trainRoot = split === "test" ? folderSplitRoot(dir, "train") : undefined;
-  if (trainRoot === undefined) return readImageFolder(root, options);
+  const read = options.memory ? readImageFolder : indexImageFolder;
+  if (trainRoot === undefined) return read(root, options);
   const trainClasses = classDirectories(trainRoot);
   const extra = classDirectories(root).filter((c) => !trainClasses.includes(c));
   if (extra.length > 0) {
@@ -46,7 +52,7 @@ export function readFolderSplit(dir: string, split: Split, options: FolderOption
       root,
     );
   }
-  return readImageFolder(root, options, trainClasses);
+  return read(root, options, trainClasses);
 }
 
 /** The class directories of a split's root, in torchvision's (plain sorted) order. */
@@ -68,19 +74,31 @@ function listDir(dir: string): { name: string; isDir: boolean }[] {
 }
 
 /**
- * Reads every image directly inside ROOT's class directories (subdirectories are not searched; an empty
- * class directory still counts as a class, so class indices survive subsetting). Images become grayscale
- * (1 channel) when every file is grayscale and RGB (3 channels) otherwise; alpha is dropped. `classes`
- * numbers the classes instead of ROOT's own directories (each directory must be one of them; a class
- * without a directory has no images).
+ * Reads every image directly inside ROOT's class directories into memory (subdirectories are not searched;
+ * an empty class directory still counts as a class, so class indices survive subsetting). Images become
+ * grayscale (1 channel) when every file is grayscale and RGB (3 channels) otherwise; alpha is dropped.
+ * `classes` numbers the classes instead of ROOT's own directories (each directory must be one of them; a
+ * class without a directory has no images). The same images, byte for byte, as indexImageFolder's
+ * streamed dataset; every file is decoded here, so a damaged one is an error now.
  */
 export function readImageFolder(root: string, options: FolderOptions = {}, classes?: readonly string[]): Dataset {
+  return checkDataset(inMemory(indexImageFolder(root, options, classes)), root);
+}
+
+/**
+ * Indexes ROOT's images without decoding them (as readImageFolder reads them, same order, labels, size and
+ * channels): each file's class, name and size are listed and its header read (size, grayscale or colour),
+ * and a streamed dataset is returned whose store decodes, resizes and crops just the files asked for, so
+ * memory holds the index, not the images. A file damaged after its header, or changed since it was
+ * indexed (another size), is an error naming it when it is read.
+ */
+export function indexImageFolder(root: string, options: FolderOptions = {}, classes?: readonly string[]): Dataset {
   if (!isDirectory(root)) throw new DatasetError("image folder not found", root);
   const classNames = classes ?? classDirectories(root);
   if (classNames.length === 0) throw new DatasetError("no class directories (expected ROOT/<class>/<image>)", root);
-  const images: HwcImage[] = [];
   const labels: number[] = [];
   const fileNames: string[] = [];
+  const sizes: number[] = [];
   let allGray = true;
   let first: { file: string; height: number; width: number } | undefined;
   for (const [label, className] of classNames.entries()) {
@@ -90,48 +108,89 @@ export function readImageFolder(root: string, options: FolderOptions = {}, class
     );
     for (const { name } of files) {
       const file = join(root, className, name);
-      const decoded = decodeImage(readBytes(file), file);
-      const image = fitImage(
-        { pixels: decoded.rgb, height: decoded.height, width: decoded.width, channels: 3 },
-        options,
-        file,
-      );
-      first ??= { file, height: image.height, width: image.width };
-      if (image.height !== first.height || image.width !== first.width) {
+      const header = readImageHeader(file);
+      const [height, width] = fittedSize(header.height, header.width, options, file);
+      first ??= { file, height, width };
+      if (height !== first.height || width !== first.width) {
         throw new DatasetError(
-          `mixed image sizes: ${image.height}x${image.width}, but ${first.file} is ${first.height}x${first.width}; ` +
+          `mixed image sizes: ${height}x${width}, but ${first.file} is ${first.height}x${first.width}; ` +
             "pass resize and crop options to bring them to one size",
           file,
         );
       }
-      allGray &&= decoded.grayscale;
-      images.push(image);
+      allGray &&= header.grayscale;
       labels.push(label);
       fileNames.push(name);
+      sizes.push(header.fileSize);
     }
   }
   if (!first) throw new DatasetError(`no images (${IMAGE_EXTENSIONS.join(", ")}) in any class directory`, root);
-  const channels = allGray ? 1 : 3;
-  const size = first.height * first.width;
-  const pixels = new Uint8Array(images.length * size * channels);
-  images.forEach((image, i) => {
-    if (channels === 3) pixels.set(image.pixels, i * size * 3);
-    else for (let p = 0; p < size; p++) pixels[i * size + p] = image.pixels[3 * p]!;
-  });
+  const labelArray = Int32Array.from(labels);
+  const shape = { height: first.height, width: first.width, channels: allGray ? 1 : 3 };
   return checkDataset(
     {
-      images: pixels,
-      labels: Int32Array.from(labels),
-      count: images.length,
-      height: first.height,
-      width: first.width,
-      channels,
+      images: undefined,
+      store: new FolderStore(root, classNames, labelArray, fileNames, Float64Array.from(sizes), shape, options),
+      labels: labelArray,
+      count: labels.length,
+      ...shape,
       numClasses: classNames.length,
       classNames,
       source: { format: "folder", root, fileNames },
     },
     root,
   );
+}
+
+/** What readImageFolder makes of an image of `height` x `width`: its size after resize and crop. */
+function fittedSize(height: number, width: number, { resize, crop }: FolderOptions, file: string): [number, number] {
+  const [h, w] = resize === undefined ? [height, width] : shorterSideSize(height, width, resize);
+  if (crop === undefined) return [h, w];
+  if (h < crop || w < crop) throw new DatasetError(`image is ${h}x${w}, smaller than the ${crop}x${crop} crop`, file);
+  return [crop, crop];
+}
+
+/** A folder's images, decoded (and resized, cropped, made grey) file by file when read. */
+class FolderStore implements ImageStore {
+  constructor(
+    readonly root: string,
+    readonly classNames: readonly string[],
+    readonly labels: Int32Array,
+    readonly fileNames: readonly string[],
+    readonly fileSizes: Float64Array,
+    readonly shape: { height: number; width: number; channels: number },
+    readonly options: FolderOptions,
+  ) {}
+
+  read(indices: ArrayLike<number>): Uint8Array {
+    const { height, width, channels } = this.shape;
+    const plane = height * width;
+    const out = new Uint8Array(indices.length * plane * channels);
+    for (let b = 0; b < indices.length; b++) {
+      const i = indices[b]!;
+      const file = join(this.root, this.classNames[this.labels[i]!]!, this.fileNames[i]!);
+      const bytes = readBytes(file);
+      if (bytes.length !== this.fileSizes[i])
+        throw new DatasetError(
+          `changed since the dataset was indexed: ${bytes.length} bytes, ${this.fileSizes[i]} when indexed`,
+          file,
+        );
+      const decoded = decodeImage(bytes, file);
+      const image = fitImage(
+        { pixels: decoded.rgb, height: decoded.height, width: decoded.width, channels: 3 },
+        this.options,
+        file,
+      );
+      if (image.height !== height || image.width !== width)
+        throw new DatasetError(`decodes to ${image.height}x${image.width}, indexed as ${height}x${width}`, file);
+      if (channels === 1 && !decoded.grayscale)
+        throw new DatasetError("is in colour, but it was grayscale when the dataset was indexed", file);
+      const at = b * plane * channels;
+      if (channels === 3) out.set(image.pixels, at);
+      else for (let p = 0; p < plane; p++) out[at + p] = image.pixels[3 * p]!;
+    }
+    return out;
+  }
 }
 
 function fitImage(image: HwcImage, { resize, crop }: FolderOptions, file: string): HwcImage {

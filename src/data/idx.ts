@@ -3,7 +3,7 @@
 import { basename, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { writeFileDurable } from "../util/atomic.js";
-import { checkDataset, type Dataset, type Split } from "./dataset.js";
+import { checkDataset, type Dataset, readRange, type Split } from "./dataset.js";
 import { DatasetError } from "./errors.js";
 import { decodeMaybeGzip, isFile, isGzip, readBytes, readMaybeGzip, sameBytes } from "./files.js";
 
@@ -145,7 +145,7 @@ export function writeIdxSplit(dir: string, ds: Dataset): void {
   if (ds.source.format !== "idx") throw new DatasetError(`cannot write a ${ds.source.format} dataset as IDX`);
   if (ds.channels !== 1) throw new DatasetError(`IDX holds grayscale images; this dataset has ${ds.channels} channels`);
   const { gzip, imagesFile, labelsFile } = ds.source;
-  const images = encodeIdx([ds.count, ds.height, ds.width], ds.images);
+  const images = encodeIdx([ds.count, ds.height, ds.width], readRange(ds, 0, ds.count));
   const labels = encodeIdx([ds.count], Uint8Array.from(ds.labels));
   writeFileDurable(join(dir, basename(imagesFile)), gzip ? gzipLikeOriginal(images, imagesFile) : images);
   writeFileDurable(join(dir, basename(labelsFile)), gzip ? gzipLikeOriginal(labels, labelsFile) : labels);

@@ -1,5 +1,6 @@
 // Single-image codecs over the pure-JS pngjs and jpeg-js: decoding to 8-bit RGB plus whether the file is
 // grayscale, and lossless PNG encoding of 1- or 3-channel images.
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import { DatasetError } from "./errors.js";
@@ -23,6 +24,77 @@ const startsWith = (bytes: Uint8Array, magic: readonly number[]) => magic.every(
  * headers are rejected before the decoders allocate anything, as a decompression bomb would be.
  */
 export const MAX_IMAGE_PIXELS = 89_478_485;
+
+export interface ImageHeader {
+  readonly width: number;
+  readonly height: number;
+  /** As DecodedImage.grayscale: PNG color types 0 and 4, one-component JPEG. */
+  readonly grayscale: boolean;
+  /** The file's size in bytes when its header was read. */
+  readonly fileSize: number;
+}
+
+/**
+ * The size and colour kind of a PNG or JPEG file, from its header alone (a PNG's first 26 bytes; a JPEG's
+ * segments up to its start-of-frame, read a few KiB at a time): what decodeImage would decode it to, without
+ * decoding. Rejects what decodeImage rejects by its header (not PNG/JPEG, too many pixels, a JPEG of other
+ * than 1 or 3 components); a file damaged after its header is only found when decoded.
+ */
+export function readImageHeader(path: string): ImageHeader {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    throw new DatasetError(`cannot read file: ${(e as Error).message}`, path);
+  }
+  try {
+    const fileSize = fstatSync(fd).size;
+    let head = readAt(fd, Math.min(fileSize, 4096));
+    const header = (width: number, height: number, grayscale: boolean): ImageHeader => {
+      if (width * height > MAX_IMAGE_PIXELS) {
+        throw new DatasetError(
+          `image header claims ${width}x${height} = ${width * height} pixels, more than the ` +
+            `${MAX_IMAGE_PIXELS}-pixel limit (PIL's MAX_IMAGE_PIXELS)`,
+          path,
+        );
+      }
+      return { width, height, grayscale, fileSize };
+    };
+    if (startsWith(head, PNG_MAGIC)) {
+      const ihdr = head.length >= 26 && String.fromCharCode(...head.subarray(12, 16)) === "IHDR";
+      if (!ihdr) throw new DatasetError("unreadable image: PNG without an IHDR header", path);
+      const size = pngSize(head)!;
+      // pngjs's `color`: the colour bit (2) of the IHDR colour type.
+      return header(size.width, size.height, (head[25]! & 2) === 0);
+    }
+    if (startsWith(head, JPEG_MAGIC)) {
+      let frame = jpegFrame(head);
+      while (!frame && head.length < fileSize) {
+        head = readAt(fd, Math.min(fileSize, head.length * 4));
+        frame = jpegFrame(head);
+      }
+      if (!frame) throw new DatasetError("unreadable image: JPEG without a frame header", path);
+      if (frame.components !== 1 && frame.components !== 3)
+        throw new DatasetError(`unreadable image: JPEG with ${frame.components} color components`, path);
+      return header(frame.width, frame.height, frame.components === 1);
+    }
+    throw new DatasetError("unreadable image: neither PNG nor JPEG data", path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The first `n` bytes of the open file `fd`. */
+function readAt(fd: number, n: number): Uint8Array {
+  const buf = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const r = readSync(fd, buf, got, n - got, got);
+    if (r === 0) break;
+    got += r;
+  }
+  return buf.subarray(0, got);
+}
 
 /** Decodes a PNG or JPEG (recognised by content, not name); `path` names the file in errors. */
 export function decodeImage(bytes: Uint8Array, path: string): DecodedImage {
@@ -107,7 +179,9 @@ function jpegFrame(bytes: Uint8Array): { width: number; height: number; componen
 /** A lossless PNG of an H,W,C image (C = 1 grayscale or 3 RGB), 8 bits per sample. */
 export function encodePng(pixels: Uint8Array, height: number, width: number, channels: number): Uint8Array {
   const colorType = channels === 1 ? 0 : 2;
-  const png = new PNG({ width, height, colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8 });
-  png.data = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
-  return PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8 });
+  // The sync writer reads only width, height and data of its first argument. A `new PNG()` there would set
+  // up stream machinery that process.nextTick keeps alive until the event loop turns: in a synchronous loop
+  // over many images (a streamed release) every image's buffers would stay resident until the loop ends.
+  const image = { width, height, data: Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength) };
+  return PNG.sync.write(image as PNG, { colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8 });
 }

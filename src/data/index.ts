@@ -4,17 +4,26 @@ export { CIFAR10_CLASS_NAMES, type Cifar100LabelKind, type CifarVariant, readCif
 export {
   type Dataset,
   type DatasetFormat,
+  type ImageStore,
+  imageBlocks,
   imageBytes,
+  imageSizeOf,
+  inMemory,
+  isStreamed,
+  mappedStore,
   type NpyLabelDescr,
+  readImages,
+  readRange,
   type Source,
   type Split,
+  STREAM_BLOCK,
   subset,
 } from "./dataset.js";
 export { type DownloadOptions, download, installResources } from "./download.js";
 export { DatasetError } from "./errors.js";
-export { type FolderOptions, readImageFolder } from "./folder.js";
+export { type FolderOptions, indexImageFolder, readImageFolder } from "./folder.js";
 export { encodeIdx, parseIdx, readIdxSplit } from "./idx.js";
-export { decodeImage, encodePng } from "./image.js";
+export { decodeImage, encodePng, readImageHeader } from "./image.js";
 export {
   type Batch,
   type BatchOptions,

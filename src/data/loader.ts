@@ -1,9 +1,10 @@
 // Mini-batches for training and evaluation. Each batch is assembled in JS from the uint8 images (gather,
-// augment, scale, normalise in one pass per sample) and handed to libtorch as one contiguous float32
+// augment, scale, normalise in one pass per sample; a streamed dataset's batch is read, i.e. its files
+// decoded, as it is built) and handed to libtorch as one contiguous float32
 // NCHW tensor, so the loader costs a small fraction of a train step and leaves no intermediate tensors.
 import { type Tensor, tensor } from "../torch/index.js";
 import { type AugmentOptions, type AugmentParams, augmentImage, drawAugmentParams, IDENTITY } from "./augment.js";
-import type { Dataset } from "./dataset.js";
+import { type Dataset, readImages } from "./dataset.js";
 import { DatasetError } from "./errors.js";
 import { Rng } from "./rng.js";
 
@@ -96,11 +97,17 @@ class BatchAssembler {
     const table = this.#table;
     const x = new Float32Array(indices.length * imageSize);
     const y = new BigInt64Array(indices.length);
+    for (const i of indices)
+      if (i < 0 || i >= ds.count) throw new DatasetError(`sample index ${i} out of range 0..${ds.count - 1}`);
+    // In memory: each image is a view of the buffer; streamed: the batch's images are read (decoded) here.
+    const images = ds.images;
+    const block = images ? undefined : readImages(ds, indices);
     for (let b = 0; b < indices.length; b++) {
       const i = indices[b]!;
-      if (i < 0 || i >= ds.count) throw new DatasetError(`sample index ${i} out of range 0..${ds.count - 1}`);
       y[b] = BigInt(ds.labels[i]!);
-      const image = ds.images.subarray(i * imageSize, (i + 1) * imageSize);
+      const image = images
+        ? images.subarray(i * imageSize, (i + 1) * imageSize)
+        : block!.subarray(b * imageSize, (b + 1) * imageSize);
       const p = params?.[b] ?? IDENTITY;
       const pixels = p === IDENTITY ? image : scratch;
       if (p !== IDENTITY) augmentImage(image, height, width, channels, p, scratch);

@@ -2,7 +2,14 @@
 // ({'descr': '|u1', 'fortran_order': False, 'shape': (N, H, W), }) padded to 64 bytes, then raw C-order data.
 import { join } from "node:path";
 import { writeFileDurable } from "../util/atomic.js";
-import { checkDataset, type Dataset, type NpyLabelDescr, numberedClassNames, type Split } from "./dataset.js";
+import {
+  checkDataset,
+  type Dataset,
+  type NpyLabelDescr,
+  numberedClassNames,
+  readRange,
+  type Split,
+} from "./dataset.js";
 import { DatasetError } from "./errors.js";
 import { isFile, readBytes, readNameList, writeNameList } from "./files.js";
 
@@ -330,7 +337,7 @@ export function writeNpySplit(dir: string, split: Split, ds: Dataset): void {
   const shape = ndim === 3 ? [ds.count, ds.height, ds.width] : [ds.count, ds.height, ds.width, ds.channels];
   const descr = source?.labelDescr ?? "<i8";
   const files = npyFiles(dir, split);
-  writeFileDurable(files.images, encodeNpy("|u1", shape, ds.images));
+  writeFileDurable(files.images, encodeNpy("|u1", shape, readRange(ds, 0, ds.count)));
   writeFileDurable(files.labels, encodeNpy(descr, [ds.count], encodeLabels(ds.labels, descr)));
   writeNameList(join(dir, CLASS_NAMES_FILE), ds.classNames);
 }

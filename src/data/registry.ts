@@ -149,7 +149,11 @@ export function loadSplit(spec: string, split: Split, options: LoadOptions = {})
     case "cifar100":
       return readCifarSplit(found, parsed.name, split, options.labels);
     case "folder":
-      return readFolderSplit(found, split, options);
+      // Streamed unless asked otherwise (ADVPOISON_FOLDER_MEMORY=1 asks it of every command).
+      return readFolderSplit(found, split, {
+        ...options,
+        memory: options.memory ?? process.env.ADVPOISON_FOLDER_MEMORY === "1",
+      });
     case "npy":
       return readNpySplit(found, split);
   }

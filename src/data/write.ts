@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { writeFileDurable } from "../util/atomic.js";
 import { writeDirectoryAtomic } from "./atomic.js";
 import { writeCifarSplit } from "./cifar.js";
-import { checkDataset, type Dataset, type Split } from "./dataset.js";
+import { checkDataset, type Dataset, inMemory, type Split } from "./dataset.js";
 import { DatasetError } from "./errors.js";
 import { writeFolderSplit } from "./folder.js";
 import { writeIdxSplit } from "./idx.js";
@@ -61,11 +61,14 @@ export function writeDataset(dest: string, splits: Partial<Record<Split, Dataset
 /** Writes one split into `dir`; image-per-file formats return each image's file (see WrittenSplits). */
 type SplitWriter = (dir: string, split: Split, ds: Dataset) => readonly string[] | undefined;
 
-/** A writer of a format whose files hold many images (nothing to list). */
+/**
+ * A writer of a format whose files hold many images (nothing to list). Its file is made whole in memory, so a
+ * streamed dataset is read into memory first; folder trees are written image by image (streamed).
+ */
 const manyPerFile =
   (write: (dir: string, split: Split, ds: Dataset) => void): SplitWriter =>
   (dir, split, ds) => {
-    write(dir, split, ds);
+    write(dir, split, inMemory(ds));
     return undefined;
   };
 

@@ -1,5 +1,5 @@
 // Training sets derived in memory from a release: a lower poisoning budget, and the attack's labels.
-import type { Dataset } from "../data/index.js";
+import { type Dataset, imageBytes, imageSizeOf } from "../data/index.js";
 import { checkPermutation, poisonedIndices } from "../poison/index.js";
 
 /**
@@ -24,13 +24,28 @@ export function relabel(ds: Dataset, pi: readonly number[]): Dataset {
  */
 export function withBudget(clean: Dataset, poisoned: Dataset, budget: number, seed: number): Dataset {
   if (!(budget >= 0 && budget <= 1)) throw new RangeError(`budget must be in [0, 1], got ${budget}`);
-  if (clean.count !== poisoned.count || clean.images.length !== poisoned.images.length)
+  if (clean.count !== poisoned.count || imageSizeOf(clean) !== imageSizeOf(poisoned))
     throw new Error(`the release (${poisoned.count} images) does not match its source (${clean.count})`);
   if (budget === 0) return clean;
   if (budget === 1) return poisoned;
+  const chosen = poisonedIndices(clean.count, budget, seed);
+  if (!clean.images || !poisoned.images) {
+    // Streamed: image i read from the release when chosen, else from the clean set.
+    const both: Dataset = { ...clean, images: undefined, store: undefined };
+    const picked = new Set(chosen);
+    const read = (indices: ArrayLike<number>) => {
+      const size = imageSizeOf(clean);
+      const out = new Uint8Array(indices.length * size);
+      for (let b = 0; b < indices.length; b++) {
+        const i = indices[b]!;
+        out.set(imageBytes(picked.has(i) ? poisoned : clean, i), b * size);
+      }
+      return out;
+    };
+    return { ...both, store: { read } };
+  }
   const size = clean.height * clean.width * clean.channels;
   const images = new Uint8Array(clean.images);
-  for (const i of poisonedIndices(clean.count, budget, seed))
-    images.set(poisoned.images.subarray(i * size, (i + 1) * size), i * size);
+  for (const i of chosen) images.set(poisoned.images.subarray(i * size, (i + 1) * size), i * size);
   return { ...clean, images };
 }

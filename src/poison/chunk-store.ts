@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import type { Dataset } from "../data/index.js";
+import { type Dataset, readImages } from "../data/index.js";
 import { decodeSafetensors, encodeSafetensors, tensor } from "../torch/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { PLAN_FILE } from "../util/ownership.js";
@@ -193,8 +193,9 @@ export class ChunkStore implements ChunkSink {
       const norm = budgetOf(methodOf(this.plan.recipe), this.plan.extra);
       const levels = levelsOf(valueBound(norm, this.plan.eps));
       const bound = norm === "linf" ? `eps ${this.plan.eps}` : `the ${levels} any value may move`;
+      const sources = readImages(source, c.indices);
       for (const [b, i] of c.indices.entries()) {
-        const src = source.images.subarray(i * size, (i + 1) * size);
+        const src = sources.subarray(b * size, (b + 1) * size);
         const img = c.images.subarray(b * size, (b + 1) * size);
         for (let p = 0; p < size; p++) {
           const d = Math.abs(img[p]! - src[p]!);

@@ -1,7 +1,7 @@
 // Crafting the chunks of a chunked method: each chunk's poisons depend only on the plan and the chunk number
 // (its seed is chunkSeed(plan.seed, k)), so runs that resume, or that split the work into shards or queue
 // jobs, produce the same bytes.
-import { buildBatch, type Dataset } from "../data/index.js";
+import { buildBatch, type Dataset, readImages } from "../data/index.js";
 import type { Module } from "../nn/index.js";
 import { manualSeed } from "../torch/index.js";
 import { silentProgress } from "../train/index.js";
@@ -22,19 +22,27 @@ function craftChunk(
   device: string,
 ): ChunkResult {
   const t0 = performance.now();
-  const batch = buildBatch(ds, indices, { device });
+  // The chunk's source images, read once (a streamed dataset's files decoded once): the batch is built from
+  // them, and the released images are them plus the quantised perturbation.
+  const source = readImages(ds, indices);
+  const batch = buildBatch(chunkDataset(ds, indices, source), iota(indices.length), { device });
   try {
-    const input = { ds, plan, models, indices, x: batch.x, y: batch.y, ...pixelUnits(plan) };
+    const input = { ds, plan, models, indices, x: batch.x, y: batch.y, source, ...pixelUnits(plan) };
     const { delta, success } = method.craftChunk(input, settings);
-    const size = ds.height * ds.width * ds.channels;
-    const source = new Uint8Array(indices.length * size);
-    for (const [b, i] of indices.entries()) source.set(ds.images.subarray(i * size, (i + 1) * size), b * size);
     const images = quantize(source, toGreyLevelsNHWC(delta), valueBound(method.budget(settings), plan.eps));
     delta.dispose();
     return { indices, images, success, seconds: (performance.now() - t0) / 1000 };
   } finally {
     batch.dispose();
   }
+}
+
+const iota = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+
+/** The images `indices` of `ds`, whose bytes are `images`, as an in-memory dataset of their own. */
+function chunkDataset(ds: Dataset, indices: Int32Array, images: Uint8Array): Dataset {
+  const { store: _, ...rest } = ds;
+  return { ...rest, images, labels: Int32Array.from(indices, (i) => ds.labels[i]!), count: indices.length };
 }
 
 /** The plan's method, which must be crafted chunk by chunk. */

@@ -3,7 +3,7 @@
 // source image is, so that verify and the reports compare every image with the one it was made from.
 import { join, relative, sep } from "node:path";
 import type { Dataset, Split } from "../data/index.js";
-import { loadSplit } from "../data/index.js";
+import { loadSplit, mappedStore } from "../data/index.js";
 import { type Manifest, releaseSpec } from "./release.js";
 
 /** The release's split `split`, images (and labels) in the source's order. Throws naming a file not mapped. */
@@ -15,7 +15,9 @@ export function loadReleaseSplit(manifest: Manifest, dir: string, split: Split):
     throw new Error(`${dir}: the manifest maps image files but ${split} is not a folder`);
   const { root, fileNames } = ds.source;
   const size = ds.height * ds.width * ds.channels;
-  const images = new Uint8Array(ds.images.length);
+  // In memory: the images copied into place; streamed: a store reading source position i from file j.
+  const images = ds.images ? new Uint8Array(ds.images.length) : undefined;
+  const fileOf = new Int32Array(ds.count);
   const labels = new Int32Array(ds.count);
   const names: string[] = new Array(ds.count);
   const filled = new Uint8Array(ds.count);
@@ -28,9 +30,11 @@ export function loadReleaseSplit(manifest: Manifest, dir: string, split: Split):
     if (!(Number.isInteger(i) && i >= 0 && i < ds.count) || filled[i])
       throw new Error(`${dir}: ${file} maps to source index ${i}, outside 0..${ds.count - 1} or taken twice`);
     filled[i] = 1;
-    images.set(ds.images.subarray(j * size, (j + 1) * size), i * size);
+    images?.set(ds.images!.subarray(j * size, (j + 1) * size), i * size);
+    fileOf[i] = j;
     labels[i] = ds.labels[j]!;
     names[i] = fileNames[j]!;
   }
-  return { ...ds, images, labels, source: { ...ds.source, fileNames: names } };
+  const pixels = images ? { images } : { images: undefined, store: mappedStore(ds, fileOf) };
+  return { ...ds, ...pixels, labels, source: { ...ds.source, fileNames: names } };
 }

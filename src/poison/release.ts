@@ -2,11 +2,19 @@
 // the source's format (or as a PNG folder / .npy) with a manifest, in one atomic step. Only chunks that check
 // out (see ChunkStore.load: checksum, indices, eps) are assembled; the manifest lists every file it wrote.
 import { createHash } from "node:crypto";
-import { type Dataset, type OutputFormat, parseSpec, type Split, writeDataset } from "../data/index.js";
+import {
+  type Dataset,
+  type ImageStore,
+  type OutputFormat,
+  parseSpec,
+  readImages,
+  type Split,
+  writeDataset,
+} from "../data/index.js";
 import { MANIFEST_FILE } from "../util/ownership.js";
 import { VERSION } from "../util/version.js";
 import { perturbationNorms } from "./budget.js";
-import type { ChunkStore } from "./chunk-store.js";
+import type { ChunkResult, ChunkStore } from "./chunk-store.js";
 import { type CraftPlan, chunkCount, poisonedIndices, precisionOf } from "./plan.js";
 import { type FileEntry, recordReleaseFiles } from "./release-files.js";
 
@@ -100,19 +108,28 @@ export function writeRelease(
   }
 
   const size = source.height * source.width * source.channels;
-  const images = new Uint8Array(source.images);
+  // An in-memory source's release is assembled in memory, as before; a streamed source's is a streamed
+  // dataset over the chunks (ReleasedImages), which the writer reads image by image, one chunk at a time.
+  const images = source.images ? new Uint8Array(source.images) : undefined;
   const fooled = new Uint8Array(source.count);
+  const linf = new Float32Array(source.count);
+  const l2 = new Float32Array(source.count);
   let seconds = 0;
   for (let k = 0; k < total; k++) {
-    const chunk = owner.get(k)!.load(k, source);
+    // Checked against the source by done() above: here only its checksum and indices again.
+    const chunk = owner.get(k)!.load(k);
+    const norms = perturbationNorms(readImages(source, chunk.indices), chunk.images, size);
     chunk.indices.forEach((i, b) => {
-      images.set(chunk.images.subarray(b * size, (b + 1) * size), i * size);
+      images?.set(chunk.images.subarray(b * size, (b + 1) * size), i * size);
       fooled[i] = chunk.success[b]!;
+      linf[i] = norms.linf[b]!;
+      l2[i] = norms.l2[b]!;
     });
     seconds += chunk.seconds;
   }
-  const released: Dataset = { ...source, images };
-  const { linf, l2 } = perturbationNorms(source.images, images, size);
+  const released: Dataset = images
+    ? { ...source, images }
+    : { ...source, store: new ReleasedImages(source, poisoned, plan.chunkSize, (k) => owner.get(k)!.load(k)) };
   const pick = (a: ArrayLike<number>) => Array.from(poisoned, (i) => +a[i]!.toFixed(3));
   const format = o.format ?? "same";
   const manifest: Omit<Manifest, "files" | "statistics_sha256"> = {
@@ -155,4 +172,53 @@ export function writeRelease(
     },
   );
   return written!;
+}
+
+/**
+ * A streamed source's release, read on demand: image i is its crafted image when i is poisoned (from its
+ * chunk, the last chunk read kept: the writer reads images in order, so each chunk is read once), else the
+ * source's.
+ */
+class ReleasedImages implements ImageStore {
+  readonly #position: Int32Array;
+  #cached: { k: number; chunk: ChunkResult } | undefined;
+
+  constructor(
+    readonly source: Dataset,
+    poisoned: Int32Array,
+    readonly chunkSize: number,
+    readonly loadChunk: (k: number) => ChunkResult,
+  ) {
+    this.#position = new Int32Array(source.count).fill(-1);
+    poisoned.forEach((i, p) => {
+      this.#position[i] = p;
+    });
+  }
+
+  read(indices: ArrayLike<number>): Uint8Array {
+    const size = this.source.height * this.source.width * this.source.channels;
+    const out = new Uint8Array(indices.length * size);
+    const clean: number[] = [];
+    const cleanAt: number[] = [];
+    for (let b = 0; b < indices.length; b++) {
+      const i = indices[b]!;
+      const p = this.#position[i]!;
+      if (p < 0) {
+        clean.push(i);
+        cleanAt.push(b);
+        continue;
+      }
+      const k = Math.floor(p / this.chunkSize);
+      if (this.#cached?.k !== k) this.#cached = { k, chunk: this.loadChunk(k) };
+      const at = p - k * this.chunkSize;
+      out.set(this.#cached.chunk.images.subarray(at * size, (at + 1) * size), b * size);
+    }
+    if (clean.length) {
+      const bytes = readImages(this.source, clean);
+      cleanAt.forEach((b, j) => {
+        out.set(bytes.subarray(j * size, (j + 1) * size), b * size);
+      });
+    }
+    return out;
+  }
 }

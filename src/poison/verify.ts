@@ -1,4 +1,4 @@
-// Checking a release against its source, whole:
+// Checking a release against its source, whole (a streamed source and release are compared block by block):
 // - files: every file the manifest lists is there with its size and sha256, and nothing else is (no extra
 //   script, no second copy of a split that a reader might take instead);
 // - the training split: image count and shape, labels equal to the source's, every image within its method's
@@ -13,7 +13,7 @@
 // release is what its manifest says and that it respects the budget against the source, not who wrote it.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Dataset } from "../data/index.js";
+import { type Dataset, imageSizeOf, readRange, STREAM_BLOCK } from "../data/index.js";
 import { type BudgetNorm, changedPixels, l2Radius, levelsOf, perturbationNorms } from "./budget.js";
 import { budgetOf, methodOf } from "./methods/index.js";
 import { planDigest, poisonedIndices } from "./plan.js";
@@ -94,8 +94,8 @@ export function verifyRelease(source: Dataset, releaseDir: string, eps: number, 
     return failed(`release images are ${release.height}x${release.width}x${release.channels}, source ${h}x${w}x${c}`);
 
   const poisoned = new Set(manifest.poisoned_indices);
-  const { linf, l2 } = perturbationNorms(source.images, release.images, size);
-  const measure = norm === "linf" ? linf : norm === "l2" ? l2 : changedPixels(source.images, release.images, h * w, c);
+  const { linf, l2, changed } = compareImages(source, release, norm === "l0");
+  const measure = norm === "linf" ? linf : norm === "l2" ? l2 : changed;
   const labelErrors: number[] = [];
   const outside: number[] = [];
   const changedUnpoisoned: number[] = [];
@@ -123,6 +123,28 @@ export function verifyRelease(source: Dataset, releaseDir: string, eps: number, 
     problems,
     checked: { files, images: source.count, poisoned: poisoned.size, maxLinf, budget: budget.text },
   };
+}
+
+/**
+ * Per image of `a` and `b` (same count and shape): L-inf and L2 of their difference and, if asked, how many
+ * pixels differ. In memory in one pass; a streamed dataset block by block, so only a block is held.
+ */
+function compareImages(a: Dataset, b: Dataset, pixels: boolean) {
+  const linf = new Float32Array(a.count);
+  const l2 = new Float32Array(a.count);
+  const changed = new Int32Array(pixels ? a.count : 0);
+  const size = imageSizeOf(a);
+  const block = a.images && b.images ? Math.max(1, a.count) : STREAM_BLOCK;
+  for (let start = 0; start < a.count; start += block) {
+    const end = Math.min(a.count, start + block);
+    const x = readRange(a, start, end);
+    const y = readRange(b, start, end);
+    const norms = perturbationNorms(x, y, size);
+    linf.set(norms.linf, start);
+    l2.set(norms.l2, start);
+    if (pixels) changed.set(changedPixels(x, y, a.height * a.width, a.channels), start);
+  }
+  return { linf, l2, changed };
 }
 
 /** The plan and the poisoned set: what the manifest says it was made under (`eps`: the largest plan eps allowed). */
@@ -189,13 +211,19 @@ function testSplitProblems(manifest: Manifest, releaseDir: string, source: Datas
   }
   if (release.count !== source.count) return [`test split has ${release.count} images, the source's ${source.count}`];
   const size = source.height * source.width * source.channels;
-  if (release.images.length !== source.images.length) return ["test images differ in shape from the source's"];
+  if (imageSizeOf(release) !== size) return ["test images differ in shape from the source's"];
   const images: number[] = [];
   const labels: number[] = [];
-  for (let i = 0; i < source.count; i++) {
-    const a = release.images.subarray(i * size, (i + 1) * size);
-    if (Buffer.compare(a, source.images.subarray(i * size, (i + 1) * size)) !== 0) images.push(i);
-    if (release.labels[i] !== source.labels[i]) labels.push(i);
+  for (let start = 0; start < source.count; start += STREAM_BLOCK) {
+    const end = Math.min(source.count, start + STREAM_BLOCK);
+    const x = readRange(release, start, end);
+    const y = readRange(source, start, end);
+    for (let i = start; i < end; i++) {
+      const k = i - start;
+      if (Buffer.compare(x.subarray(k * size, (k + 1) * size), y.subarray(k * size, (k + 1) * size)) !== 0)
+        images.push(i);
+      if (release.labels[i] !== source.labels[i]) labels.push(i);
+    }
   }
   const problems: string[] = [];
   if (images.length) problems.push(`${images.length} test images differ from the source's: ${list(images)}`);

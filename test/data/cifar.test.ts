@@ -59,7 +59,7 @@ test("CIFAR-10: written back byte-identical, same batch split; a subset keeps ba
   assert.deepEqual(readdirSync(join(root, "sub")).sort(), ["batches.meta.txt", "data_batch_1.bin", "data_batch_2.bin"]);
   assert.equal(readFileSync(join(root, "sub", "data_batch_2.bin")).length, 2 * 3073);
   const back = readCifarSplit(join(root, "sub"), "cifar10", "train");
-  assert.deepEqual(back.images, splits.train.images.subarray(0, 6 * 3072));
+  assert.deepEqual(back.images!, splits.train.images!.subarray(0, 6 * 3072));
   assert.deepEqual(back.labels, splits.train.labels.subarray(0, 6));
 });
 
@@ -80,7 +80,7 @@ for (const kind of ["fine", "coarse"] as const) {
       assert.deepEqual(readFileSync(join(root, "out", name)), readFileSync(join(src, name)), name);
     }
     // A changed image changes only that record's image bytes.
-    const images = train.images.slice();
+    const images = train.images!.slice();
     images[0] = images[0]! ^ 0xff;
     writeDataset(join(root, "poisoned"), { train: { ...train, images } });
     const diff = [...readFileSync(join(root, "poisoned", "train.bin"))]

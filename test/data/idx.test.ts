@@ -55,7 +55,7 @@ test("IDX: a modified (poisoned) dataset is written in the input format and read
   const root = tempDir();
   const fx = writeIdxFixture(join(root, "in"), true);
   const train = loadSplit(`mnist:${fx.dir}`, "train");
-  const poisoned = { ...train, images: train.images.map((v) => 255 - v) };
+  const poisoned = { ...train, images: train.images!.map((v) => 255 - v) };
   writeDataset(join(root, "out"), { train: poisoned });
   const back = loadSplit(`mnist:${join(root, "out")}`, "train");
   assert.deepEqual(back.images, poisoned.images);

@@ -95,9 +95,9 @@ test("loader: NCHW float32 in [0,1] equal to pixels/255, int64 labels, in order 
   const x = first!.x.toTypedArray() as Float32Array;
   assert.ok(x.every((v) => v >= 0 && v <= 1));
   // x[b=1, c=2, y=2, x=3] is byte (1*12 + 2*4 + 3)*3 + 2 of the N,H,W,C images.
-  assert.equal(x[1 * 36 + 2 * 12 + 2 * 4 + 3], Math.fround(ds.images[(12 + 2 * 4 + 3) * 3 + 2]! / 255));
+  assert.equal(x[1 * 36 + 2 * 12 + 2 * 4 + 3], Math.fround(ds.images![(12 + 2 * 4 + 3) * 3 + 2]! / 255));
   // Exactly what libtorch computes for ToTensor: uint8 -> permute -> float -> / 255.
-  const reference = tensor(ds.images.subarray(0, 4 * 36), [4, 3, 4, 3])
+  const reference = tensor(ds.images!.subarray(0, 4 * 36), [4, 3, 4, 3])
     .permute(0, 3, 1, 2)
     .float()
     .div(255);
@@ -113,7 +113,7 @@ test("loader: normalisation matches libtorch's (x - mean) / std exactly; channel
     const { x } = buildBatch(ds, Int32Array.of(0, 1, 2), { normalize });
     const mean = tensor(normalize.mean, [1, 3, 1, 1]);
     const std = tensor(normalize.std, [1, 3, 1, 1]);
-    const reference = tensor(ds.images, [3, 2, 2, 3]).permute(0, 3, 1, 2).float().div(255).sub(mean).div(std);
+    const reference = tensor(ds.images!, [3, 2, 2, 3]).permute(0, 3, 1, 2).float().div(255).sub(mean).div(std);
     assert.ok(x.equal(reference));
   });
   assert.throws(() => buildBatch(ds, Int32Array.of(0), { normalize: { mean: [0.5], std: [0.5] } }), DatasetError);
@@ -170,7 +170,7 @@ test("loader: augmentation is seeded and keeps content (each flipped sample is t
   a.forEach((x, batch) => {
     for (let s = 0; s < 8; s++) {
       const index = batch * 8 + s;
-      const original = ds.images.subarray(index * 15, (index + 1) * 15);
+      const original = ds.images!.subarray(index * 15, (index + 1) * 15);
       const mirror = augment(original, 3, 5, 1, { padding: 0, top: 0, left: 0, flip: true });
       const got = Array.from(x.subarray(s * 15, (s + 1) * 15), (v) => Math.round(v * 255));
       const isOriginal = got.every((v, i) => v === original[i]);
@@ -192,10 +192,10 @@ test("loader: crop augmentation moves pixels but never invents values; shuffling
   const x = c!.x.toTypedArray() as Float32Array;
   let moved = 0;
   for (let s = 0; s < 8; s++) {
-    const original = new Set(ds.images.subarray(c!.indices[s]! * 36, (c!.indices[s]! + 1) * 36));
+    const original = new Set(ds.images!.subarray(c!.indices[s]! * 36, (c!.indices[s]! + 1) * 36));
     const got = Array.from(x.subarray(s * 36, (s + 1) * 36), (v) => Math.round(v * 255));
     assert.ok(got.every((v) => v === 0 || original.has(v)));
-    moved += got.some((v, i) => v !== ds.images[c!.indices[s]! * 36 + i]) ? 1 : 0;
+    moved += got.some((v, i) => v !== ds.images![c!.indices[s]! * 36 + i]) ? 1 : 0;
   }
   assert.ok(moved >= 4, `only ${moved} of 8 samples were shifted`);
   p!.dispose();

@@ -69,7 +69,7 @@ test("named datasets load both splits with their class names; subset takes the f
 
   const small = subset(train, 4);
   assert.equal(small.count, 4);
-  assert.deepEqual(small.images, train.images.subarray(0, 4 * 48));
+  assert.deepEqual(small.images!, train.images!.subarray(0, 4 * 48));
   assert.deepEqual(small.labels, train.labels.subarray(0, 4));
   assert.equal(subset(train, 12), train);
   assert.equal(subset(train, 0).count, 0);

@@ -258,14 +258,14 @@ describe("derived training sets", () => {
 
   test("withBudget poisons exactly the images craft --budget would", () => {
     const clean = toyDataset(40);
-    const poisoned = { ...clean, images: Uint8Array.from(clean.images, (v) => 255 - v) };
+    const poisoned = { ...clean, images: Uint8Array.from(clean.images!, (v) => 255 - v) };
     for (const b of [0.25, 0.5, 0.75]) {
       const mixed = withBudget(clean, poisoned, b, 9);
       const chosen = new Set(poisonedIndices(40, b, 9));
       assert.equal(chosen.size, Math.round(40 * b));
       for (let i = 0; i < 40; i++) {
         const from = chosen.has(i) ? poisoned : clean;
-        assert.deepEqual([...mixed.images.subarray(i * 4, i * 4 + 4)], [...from.images.subarray(i * 4, i * 4 + 4)]);
+        assert.deepEqual([...mixed.images!.subarray(i * 4, i * 4 + 4)], [...from.images!.subarray(i * 4, i * 4 + 4)]);
       }
       assert.deepEqual([...mixed.labels], [...clean.labels]);
     }

@@ -349,7 +349,7 @@ describe("defences as batch transforms", () => {
       scope(() => {
         const ds = syntheticDataset(16, 1);
         const x = tensor(
-          Float32Array.from(ds.images, (v) => v / 255),
+          Float32Array.from(ds.images!, (v) => v / 255),
           [16, 1, SIDE, SIDE],
         );
         const y = tensor(ds.labels, [16]).long();

@@ -55,7 +55,7 @@ function planFor(ds: Dataset, recipeName: CraftPlan["recipe"], o: Partial<CraftP
 /** The released training images of a finished store (without writing a release). */
 function releasedImages(ds: Dataset, store: ChunkStore): Uint8Array {
   const size = ds.height * ds.width * ds.channels;
-  const images = new Uint8Array(ds.images);
+  const images = new Uint8Array(ds.images!);
   for (const k of store.done()) {
     const c = store.load(k);
     c.indices.forEach((i, b) => {
@@ -110,7 +110,7 @@ describe("baseline poisons", {
     assert.equal(stats.imagesCrafted, 256);
     assert.ok(stats.history.length > 0 && stats.history.length <= 4);
     assert.deepEqual(store.done(), [0, 1]);
-    const clean = await freshTrainLoss(data, data.images);
+    const clean = await freshTrainLoss(data, data.images!);
     const poisoned = await freshTrainLoss(data, releasedImages(data, store));
     console.log(
       `error-min sample: rounds ${stats.history.map((h) => `${h.round}: loss ${h.trainLoss.toFixed(3)} acc ${h.accuracy.toFixed(3)}`).join("; ")}; ` +
@@ -170,7 +170,7 @@ describe("baseline poisons", {
         for (const i of members) {
           const r = released[i * size + p]!;
           if (r === 0 || r === 255) continue;
-          const d = r - data.images[i * size + p]!;
+          const d = r - data.images![i * size + p]!;
           if (seen === undefined) seen = d;
           else {
             assert.equal(d, seen, `class ${c}, pixel ${p}, image ${i}: ${d} vs ${seen}`);

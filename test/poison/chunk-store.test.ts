@@ -57,7 +57,7 @@ test("a chunk with the wrong indices, or a pixel beyond eps (with a valid checks
   assert.throws(() => store.load(0), /chunk-000000\.safetensors: its image indices are not the plan's for chunk 0/);
   const far = new Uint8Array(c0.images);
   const i0 = c0.indices[0]!;
-  far[3] = (s.train.images[i0 * 48 + 3]! + 134) % 256;
+  far[3] = (s.train.images![i0 * 48 + 3]! + 134) % 256;
   store.save(0, { ...c0, images: far }, [8, 6, 1]);
   assert.equal(store.has(0), true, "without the source only checksum and indices can be checked");
   const warnings: string[] = [];

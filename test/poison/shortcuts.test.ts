@@ -67,11 +67,11 @@ describe("shortcut poisons (LSP, OPS)", { skip: needs(existsSync(FMNIST), `Fashi
       stores.push(store);
     }
     writeRelease(data, stores, join(tmp, name));
-    return loadSplit(`fashion-mnist:${join(tmp, name)}`, "train").images;
+    return loadSplit(`fashion-mnist:${join(tmp, name)}`, "train").images!;
   }
 
   /** The released change of every image, in grey levels. */
-  const noiseOf = (released: Uint8Array) => Float64Array.from(released, (v, i) => v - data.images[i]!);
+  const noiseOf = (released: Uint8Array) => Float64Array.from(released, (v, i) => v - data.images![i]!);
 
   /**
    * A chunked method's perturbation of all images as one chunk, in grey levels, before release: the noise
@@ -171,7 +171,7 @@ describe("shortcut poisons (LSP, OPS)", { skip: needs(existsSync(FMNIST), `Fashi
     const plan = planOf("ops");
     assert.equal(plan.eps, 255, "an L0 plan records eps 255");
     const released = await release(plan, "ops");
-    const changed = changedPixels(data.images, released, PIXELS, 1);
+    const changed = changedPixels(data.images!, released, PIXELS, 1);
     assert.ok(
       changed.every((n) => n <= 1),
       "an image has more than one changed pixel",
@@ -181,7 +181,8 @@ describe("shortcut poisons (LSP, OPS)", { skip: needs(existsSync(FMNIST), `Fashi
       // The class's pixel, read off the release alone: the position every changed image of the class changed.
       const positions = new Set<number>();
       for (const i of members)
-        for (let p = 0; p < PIXELS; p++) if (released[i * PIXELS + p] !== data.images[i * PIXELS + p]) positions.add(p);
+        for (let p = 0; p < PIXELS; p++)
+          if (released[i * PIXELS + p] !== data.images![i * PIXELS + p]) positions.add(p);
       assert.equal(positions.size, 1, `class ${c}: changed positions ${[...positions]}`);
       const [p] = positions;
       const values = new Set(members.map((i) => released[i * PIXELS + p!]));
@@ -214,7 +215,7 @@ describe("shortcut poisons (LSP, OPS)", { skip: needs(existsSync(FMNIST), `Fashi
     ] as const) {
       const d = Array.from(indices)
         .filter((i) => data.labels[i] === c)
-        .map((i) => Math.abs(channelBit(v, 0, 1) - data.images[i * PIXELS + p]! / 255));
+        .map((i) => Math.abs(channelBit(v, 0, 1) - data.images![i * PIXELS + p]! / 255));
       const mean = d.reduce((s, x) => s + x, 0) / d.length;
       const std = Math.sqrt(d.reduce((s, x) => s + (x - mean) ** 2, 0) / d.length);
       const score = shortcutScore(sums[c]!, p, v, 1);

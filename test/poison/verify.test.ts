@@ -93,7 +93,7 @@ describe("verify", () => {
       (d) => {
         const i = manifest.poisoned_indices[0]!;
         const p = 16 + i * 48 + 7;
-        const src = s.train.images[i * 48 + 7]!;
+        const src = s.train.images![i * 48 + 7]!;
         // To the other side of the source, still within eps: the L-inf may stay, the bytes and L2 do not.
         editGz(
           join(d, "train-images-idx3-ubyte.gz"),

@@ -54,7 +54,7 @@ export function sampleSource(classNames: readonly string[] = CLASS_NAMES): Datas
 
 /** Every image but each 6th (0, 6, 12, ...) perturbed by at most EPS levels in a class-structured pattern. */
 export function samplePoisoned(source: Dataset): Dataset {
-  const images = new Uint8Array(source.images);
+  const images = new Uint8Array(source.images!);
   const rand = lcg(11);
   const size = SIDE * SIDE;
   for (let i = 0; i < source.count; i++) {
@@ -65,7 +65,7 @@ export function samplePoisoned(source: Dataset): Dataset {
       const y = Math.floor(p / SIDE);
       const sign = ((x >> 2) + (y >> 2) + c) % 2 === 0 ? 1 : -1;
       const d = Math.round(sign * EPS * (0.6 + 0.4 * rand()));
-      images[i * size + p] = Math.max(0, Math.min(255, source.images[i * size + p]! + d));
+      images[i * size + p] = Math.max(0, Math.min(255, source.images![i * size + p]! + d));
     }
   }
   return { ...source, images };

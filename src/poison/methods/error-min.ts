@@ -18,7 +18,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { buildBatch, type Dataset, Rng } from "../../data/index.js";
+import { buildBatch, type Dataset, Rng, readImages } from "../../data/index.js";
 import { createModel } from "../../models/index.js";
 import { Module } from "../../nn/index.js";
 import { SGD } from "../../optim/index.js";
@@ -364,14 +364,11 @@ class MinMin {
 
   /** The released chunks: quantised x + delta (class-wise: each image's class noise), with the flags. */
   saveChunks(store: ChunkSink, seconds: number): void {
-    const { ds, plan, poisoned, imageSize } = this;
+    const { ds, plan, poisoned } = this;
     for (let k = 0; k < chunkCount(poisoned.length, plan.chunkSize); k++) {
       const start = k * plan.chunkSize;
       const indices = poisoned.slice(start, start + plan.chunkSize);
-      const source = new Uint8Array(indices.length * imageSize);
-      indices.forEach((i, b) => {
-        source.set(ds.images.subarray(i * imageSize, (i + 1) * imageSize), b * imageSize);
-      });
+      const source = readImages(ds, indices);
       const rows = this.s.mode === "sample" ? indices.map((_, b) => start + b) : indices.map((i) => ds.labels[i]!);
       const delta255 = scope(() => toGreyLevelsNHWC(this.#rows(rows, "cpu")));
       store.save(

@@ -39,6 +39,8 @@ export interface ChunkInput {
   /** [N,C,H,W] images in [0, 1] and their labels. */
   x: Tensor;
   y: Tensor;
+  /** The same images as uint8 N,H,W,C bytes, when the caller has them (else read from `ds` if needed). */
+  source?: Uint8Array;
   /** The perturbation budget and step in pixel units ([0, 1] images), as PGD takes them. */
   eps: number;
   stepSize: number;

@@ -12,7 +12,7 @@
 // Chunked, not whole-set: the search is a deterministic function of the poisoned set (the plan's dataset,
 // budget and seed), one pass over its pixels, so every process (each shard, a resumed run) recomputes it
 // (memoised per dataset and plan) and chunks stay independent: the same bytes however the work is split.
-import type { Dataset } from "../../data/index.js";
+import { type Dataset, readImages, STREAM_BLOCK } from "../../data/index.js";
 import { tensor } from "../../torch/index.js";
 import { poisonedIndices } from "../plan.js";
 import { NO_SETTINGS } from "./adversarial.js";
@@ -33,16 +33,20 @@ export function classSums(ds: Dataset, indices: ArrayLike<number>): ClassSums[] 
     s1: new Float64Array(size),
     s2: new Float64Array(size),
   }));
-  for (let j = 0; j < indices.length; j++) {
-    const i = indices[j]!;
-    const c = sums[ds.labels[i]!]!;
-    c.images++;
-    const image = ds.images.subarray(i * size, (i + 1) * size);
-    for (let p = 0; p < size; p++) {
-      const g = image[p]!;
-      c.s1[p] = c.s1[p]! + g;
-      c.s2[p] = c.s2[p]! + g * g;
-    }
+  // A block of images at a time (a streamed dataset's files decoded block by block); integer sums, exact.
+  for (let start = 0; start < indices.length; start += STREAM_BLOCK) {
+    const block = Array.from({ length: Math.min(STREAM_BLOCK, indices.length - start) }, (_, j) => indices[start + j]!);
+    const images = readImages(ds, block);
+    block.forEach((i, j) => {
+      const c = sums[ds.labels[i]!]!;
+      c.images++;
+      const image = images.subarray(j * size, (j + 1) * size);
+      for (let p = 0; p < size; p++) {
+        const g = image[p]!;
+        c.s1[p] = c.s1[p]! + g;
+        c.s2[p] = c.s2[p]! + g * g;
+      }
+    });
   }
   return sums;
 }
@@ -130,16 +134,17 @@ export const ops: ChunkedMethod<typeof NO_SETTINGS> = {
   settings: NO_SETTINGS,
   flags: [],
   chunked: true,
-  craftChunk({ ds, plan, indices, x }) {
+  craftChunk({ ds, plan, indices, x, source }) {
     const { height: h, width: w, channels: ch } = ds;
     const chosen = pixelsOf(ds, plan);
+    const images = source ?? readImages(ds, indices);
     const size = ch * h * w;
     const delta = new Float32Array(indices.length * size);
     const success = new Uint8Array(indices.length);
     indices.forEach((i, b) => {
       const { pixel, value } = chosen[ds.labels[i]!]!;
       for (let k = 0; k < ch; k++) {
-        const grey = ds.images[(i * h * w + pixel) * ch + k]!;
+        const grey = images[(b * h * w + pixel) * ch + k]!;
         const target = 255 * channelBit(value, k, ch);
         // N,C,H,W pixel units; the released value is then exactly the target.
         delta[b * size + k * h * w + pixel] = (target - grey) / 255;
