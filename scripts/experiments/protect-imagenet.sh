@@ -5,7 +5,7 @@
 # sizes (97x131 to 1200x800, PNG and JPEG) is protected with labels from its class folders, targeted to pi(y), through
 # the resize/crop/flip view at the crafter's SIDE px; verify checks the copy. Appends a row to results/protect.json.
 # Environment: PHOTOS (40), STEPS (100), VIEWS (4), EPS (8), PRECISION (bf16), CRAFTER_EPOCHS (8), SIDE (64),
-# RUNS_DIR (runs/protect).
+# METHOD (targeted), JPEG_QUALITY (95), RUNS_DIR (runs/protect).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cli="node dist/src/cli/main.js"
@@ -23,7 +23,7 @@ if [ ! -f "$crafter/model.safetensors" ]; then
 fi
 rm -rf "$runs/photos" && node scripts/experiments/make-photo-tree.mjs "$runs/photos" "$photos" 3 10
 result=$($cli protect "$runs/photos" --out "$runs/out" --crafter "$crafter/model.safetensors" --input-size "$side" \
-  --labels folders --eps "$eps" --steps "$steps" --views "$views" --precision "$precision" --force --json | tail -n 1)
+  --labels folders --method "${METHOD:-targeted}" --jpeg-quality "${JPEG_QUALITY:-95}" --eps "$eps" --steps "$steps" --views "$views" --precision "$precision" --force --json | tail -n 1)
 verify=$($cli verify --protected "$runs/out" --source "$runs/photos" --eps "$eps" --json | tail -n 1)
 node -e '
 const fs = require("fs");
@@ -33,9 +33,10 @@ const r = JSON.parse(result);
 delete r.out;
 const c = JSON.parse(crafterJson);
 rows.push({ crafter: `resnet18-imagenet trained ${c.epochs} epochs on generated 10-class gratings`, crafter_test_acc: c.test_acc,
-  input_side: Number(process.env.SIDE ?? 64), steps: Number(process.env.STEPS ?? 100), views: Number(process.env.VIEWS ?? 4), ...r,
+  input_side: Number(process.env.SIDE ?? 64), method: process.env.METHOD ?? "targeted",
+  jpeg_quality: Number(process.env.JPEG_QUALITY ?? 95), steps: Number(process.env.STEPS ?? 100), views: Number(process.env.VIEWS ?? 4), ...r,
   verify_ok: JSON.parse(verify).ok, command, date: new Date().toISOString().slice(0, 10) });
 fs.writeFileSync(file + ".tmp", JSON.stringify(rows, null, 2) + "\n"); fs.renameSync(file + ".tmp", file);
 console.log(JSON.stringify(rows.at(-1)));
 ' results/protect.json "$(cat "$crafter.json")" "$result" "$verify" \
-  "$(env | grep -E '^(PHOTOS|STEPS|VIEWS|EPS|PRECISION|CRAFTER_EPOCHS)=' | sort | tr '\n' ' ')scripts/experiments/protect-imagenet.sh"
+  "$(env | grep -E '^(PHOTOS|STEPS|VIEWS|EPS|PRECISION|CRAFTER_EPOCHS|SIDE|METHOD|JPEG_QUALITY)=' | sort | tr '\n' ' ')scripts/experiments/protect-imagenet.sh"

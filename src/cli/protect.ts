@@ -30,6 +30,7 @@ interface ProtectCliOptions {
   inputSize: number;
   labels: "auto" | "folders" | "predicted";
   jpegQuality: number;
+  jpegMargin: number;
   seed: number;
   precision: string;
   device?: string;
@@ -70,6 +71,12 @@ export function registerProtect(program: Command): void {
         .default("auto"),
     )
     .option("--jpeg-quality <q>", "quality of JPEG outputs (raised where needed to keep the budget)", jpegQuality, 95)
+    .option(
+      "--jpeg-margin <levels>",
+      "grey levels of the budget kept free for JPEG's re-encoding error (JPEG photos are crafted within eps - margin)",
+      Number,
+      2,
+    )
     .option("--seed <n>", "random seed", (v) => Number.parseInt(v, 10), 0)
     .option("--force", "replace an earlier, different protection in --out")
     .option("--json", "print one JSON result as the last line");
@@ -110,6 +117,7 @@ export function registerProtect(program: Command): void {
           inputSide: o.inputSize,
           labels: o.labels,
           jpegQuality: o.jpegQuality,
+          jpegMargin: o.jpegMargin,
           seed: o.seed,
           precision,
           device,

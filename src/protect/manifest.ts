@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 
 export const PROTECT_KIND = "protected-photos";
-export const PROTECT_JOURNAL = ".advpoison-protect.jsonl";
+export { PROTECT_JOURNAL } from "../util/ownership.js";
 export const PROTECT_REPORT = "report.html";
 
 export const protectSettingsSchema = z.strictObject({
@@ -16,6 +16,7 @@ export const protectSettingsSchema = z.strictObject({
   input_side: z.number().int(),
   labels: z.enum(["folders", "predicted"]),
   jpeg_quality: z.number().int(),
+  jpeg_margin: z.number(),
   seed: z.number().int(),
   precision: z.enum(["fp32", "bf16"]),
   crafters: z.array(z.strictObject({ model: z.string(), sha256: z.string() })),

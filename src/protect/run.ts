@@ -51,6 +51,8 @@ export interface ProtectOptions {
   /** auto: the class folders when the tree has as many as the crafter has classes, else its predictions. */
   labels: "auto" | "folders" | "predicted";
   jpegQuality: number;
+  /** Grey levels of the budget left to JPEG's re-encoding error: JPEG photos are crafted within eps - margin. */
+  jpegMargin: number;
   seed: number;
   precision: "fp32" | "bf16";
   device?: string;
@@ -152,12 +154,15 @@ async function protectPhoto(photo: Photo, o: ProtectOptions, labels: "folders" |
   const cleanPred = await predict(o.models, src.rgb, w, h, o.inputSide, device);
   const label = labels === "folders" ? photo.label! : cleanPred;
   const target = o.method === "targeted" ? (label + 1) % o.numClasses : label;
+  // A perturbation at the edge of the ball everywhere (what signed PGD makes) leaves no room for JPEG's own error,
+  // and the encoder would have to take half of it back: JPEG photos are crafted inside a smaller ball.
+  const eps = format === "jpeg" ? Math.max(1, o.eps - o.jpegMargin) : o.eps;
   manualSeed(photoSeed(o.seed, photo.rel));
   const crafted = scope(() => {
     const x = tensor(src.rgb, [1, h, w, 3], { device }).permute(0, 3, 1, 2).float().div(255);
     const delta = attackPhoto(o.models, x, label, target, {
-      eps: o.eps / 255,
-      stepSize: o.stepSize / 255,
+      eps: eps / 255,
+      stepSize: (o.stepSize * eps) / o.eps / 255,
       steps: o.steps,
       views: o.views,
       side: o.inputSide,
@@ -166,7 +171,7 @@ async function protectPhoto(photo: Photo, o: ProtectOptions, labels: "folders" |
     const released = noGrad(() => x.add(delta).clamp(0, 1).mul(255).round().permute(0, 2, 3, 1).contiguous());
     const values = released.to({ dtype: "uint8" }).toTypedArray() as Uint8Array;
     // Rounding may not leave the ball: clip to within eps grey levels of the source.
-    const e = Math.floor(o.eps + 1e-9);
+    const e = Math.floor(eps + 1e-9);
     return Uint8Array.from(values, (v, i) => Math.min(src.rgb[i]! + e, Math.max(src.rgb[i]! - e, v)));
   });
   const isFooled = (pred: number) => (o.method === "targeted" ? pred === target : pred !== label);
@@ -231,6 +236,8 @@ export async function protectTree(o: ProtectOptions): Promise<ProtectResult> {
   const out = resolve(o.out);
   if (out === source || out.startsWith(`${source}/`))
     throw new Error(`--out ${o.out} is inside the source ${o.source}: the protected copy must go elsewhere`);
+  if (!(o.jpegMargin >= 0 && o.jpegMargin < o.eps))
+    throw new Error(`--jpeg-margin must be at least 0 and below eps (${o.eps}), got ${o.jpegMargin}`);
   const tree = indexPhotoTree(source);
   const labels = labelsOf(tree, o);
   const settings: ProtectSettings = {
@@ -242,6 +249,7 @@ export async function protectTree(o: ProtectOptions): Promise<ProtectResult> {
     input_side: o.inputSide,
     labels,
     jpeg_quality: o.jpegQuality,
+    jpeg_margin: o.jpegMargin,
     seed: o.seed,
     precision: o.precision,
     crafters: [...o.crafters],

@@ -11,6 +11,8 @@ export const PLAN_FILE = "plan.json";
 export const RUN_FILE = "run.json";
 /** What `advpoison download` fetched into a dataset or weights directory (names and checksums). */
 export const DOWNLOAD_FILE = ".advpoison-download.json";
+/** The journal of an unfinished `advpoison protect` (its finished output has a manifest.json). */
+export const PROTECT_JOURNAL = ".advpoison-protect.jsonl";
 
 function isAdvpoisonManifest(path: string): boolean {
   try {
@@ -26,6 +28,7 @@ export function advpoisonOutputKind(dir: string): string | undefined {
   if (existsSync(join(dir, PLAN_FILE))) return "a crafting work directory";
   if (existsSync(join(dir, RUN_FILE))) return "a training run";
   if (existsSync(join(dir, DOWNLOAD_FILE))) return "a download";
+  if (existsSync(join(dir, PROTECT_JOURNAL))) return "an unfinished protected photo tree";
   return undefined;
 }
 
@@ -40,7 +43,7 @@ export function assertReplaceable(dest: string): void {
   }
   if (readdirSync(dest).length === 0 || advpoisonOutputKind(dest) !== undefined) return;
   throw new Error(
-    `${dest} is not an advpoison output (no ${MANIFEST_FILE} of a release, ${PLAN_FILE}, ${RUN_FILE} or ${DOWNLOAD_FILE}); ` +
+    `${dest} is not an advpoison output (no ${MANIFEST_FILE} of a release, ${PLAN_FILE}, ${RUN_FILE}, ${DOWNLOAD_FILE} or ${PROTECT_JOURNAL}); ` +
       "--force replaces only those: choose another --out or empty it yourself",
   );
 }

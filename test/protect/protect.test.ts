@@ -4,7 +4,7 @@
 // bytes; EXIF orientation is applied; an unlabeled folder is labelled by the crafter's predictions.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -175,6 +175,16 @@ describe("advpoison protect", () => {
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     }
     assert.ok(!existsSync(out));
+    // Another run's unfinished output is replaced only with --force.
+    const other = join(tmp, "other-run");
+    mkdirSync(other);
+    writeFileSync(join(other, ".advpoison-protect.jsonl"), '{"settings_sha256":"another"}\n');
+    const refused = cli(["protect", src, "--out", other, ...base]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /holds another protection run/);
+    assert.equal(cli(["protect", src, "--out", other, ...base, "--force"]).status, 0);
+    const again = cli(["protect", src, "--out", other, ...base, "--seed", "1"]);
+    assert.match(again.stderr, /already holds a finished protection; use --force/);
     // A folder that holds someone else's files is never replaced.
     const r = cli(["protect", src, "--out", tmp, ...base]);
     assert.equal(r.status, 1);
