@@ -75,7 +75,7 @@ export function registerProtect(program: Command): void {
       "--jpeg-margin <levels>",
       "grey levels of the budget kept free for JPEG's re-encoding error (JPEG photos are crafted within eps - margin)",
       Number,
-      2,
+      3,
     )
     .option("--seed <n>", "random seed", (v) => Number.parseInt(v, 10), 0)
     .option("--force", "replace an earlier, different protection in --out")

@@ -2,7 +2,7 @@
 // the decoded pixels are the crafted ones (checked). JPEG is not: re-encoding adds its own error, so the
 // decoded pixels are checked against the source and, where they leave the eps ball, the encoder's input is
 // nudged back by the overshoot and encoded again; if that does not converge the quality is raised, and at
-// quality 100 the perturbation is halved. The result records the quality used and how much of the crafted
+// quality 100 the perturbation is shrunk by a fifth and tried again. The result records the quality used and how much of the crafted
 // perturbation the decoded file still carries.
 import { decodePhoto, encodePhoto, type PhotoFormat } from "./codec.js";
 import { linf } from "./quality.js";
@@ -17,8 +17,8 @@ export interface EncodedPhoto {
   kept: number;
 }
 
-const CORRECTIONS = 4;
-const HALVINGS = 3;
+const CORRECTIONS = 6;
+const SHRINKS = 8;
 
 function keptFraction(source: Uint8Array, crafted: Uint8Array, decoded: Uint8Array): number {
   let dot = 0;
@@ -54,7 +54,7 @@ export async function encodeWithinBudget(
     return { bytes, decoded, kept: 1 };
   }
   let wanted = crafted;
-  for (let halving = 0; halving <= HALVINGS; halving++) {
+  for (let shrink = 0; shrink <= SHRINKS; shrink++) {
     for (let quality = o.jpegQuality; quality <= 100; quality = quality < 100 ? Math.min(100, quality + 2) : 101) {
       const input = wanted.slice();
       for (let c = 0; c < CORRECTIONS; c++) {
@@ -71,7 +71,7 @@ export async function encodeWithinBudget(
         }
       }
     }
-    wanted = Uint8Array.from(wanted, (v, i) => source[i]! + Math.trunc((v - source[i]!) / 2));
+    wanted = Uint8Array.from(wanted, (v, i) => source[i]! + Math.trunc(((v - source[i]!) * 4) / 5));
   }
   throw new Error(
     `${o.path}: JPEG re-encoding leaves the eps ${eps} ball even at quality 100 (write PNG, or raise --eps)`,
