@@ -54,7 +54,7 @@ victim() { # victim NAME DATASET -> JSON line
 }
 record() { # record RECIPE EPS STEPS SETTINGS_JSON VICTIM_JSON CRAFT_JSON
   node scripts/experiments/record.mjs results/fashion-mnist.json "$1" "$2" "$3" "$4" "$5" "${6:-null}" \
-    "$variant" "$(env | grep -E '^(EPS_LIST|CRAFTER_EPOCHS|CRAFTER_MODELS|STEPS|TAU|RESTARTS|VARIANT|EM_STEPS|EM_ROUNDS|TC_STEPS|TC_TAU|AUGMENT_KIND|PRECISION|VICTIM_PRECISION|VICTIM_MODEL|VICTIM_EPOCHS|VICTIM_SUBSET|SUBSET|RELEASE_FROM)=' | sort | tr '\n' ' ')scripts/experiments/fashion-mnist-efficacy.sh $1"
+    "$variant" "$(env | grep -E '^(EPS_LIST|CRAFTER_EPOCHS|CRAFTER_MODELS|STEPS|TAU|RESTARTS|VARIANT|EM_STEPS|EM_ROUNDS|TC_STEPS|TC_TAU|AUGMENT_KIND|PRECISION|VICTIM_PRECISION|VICTIM_MODEL|VICTIM_EPOCHS|VICTIM_SUBSET|SUBSET|RELEASE_FROM)=' | sort | sed -E 's/^([A-Z_]+)=(.* .*)$/\1="\2"/' | tr '\n' ' ')scripts/experiments/fashion-mnist-efficacy.sh $1"
 }
 
 for i in "${!crafters[@]}"; do
