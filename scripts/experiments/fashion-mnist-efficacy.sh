@@ -7,10 +7,17 @@
 # CRAFTER_EPOCHS (3), STEPS (40), RESTARTS (1), AUGMENT_KIND (quarter, the rows' original; or authors),
 # PRECISION (what the crafting model computes in: fp32 or bf16), VICTIM_PRECISION (the victim's training: fp32
 # or bf16), SUBSET (craft and train on the first N images),
-# VARIANT (a name for the rows and directories); baselines: EM_STEPS (10 per round), EM_ROUNDS (2), TC_STEPS (3),
-# TC_TAU (0.5), the first rows' settings cut from the published ones (error-min: 20 steps of eps/10 per round until
-# 99 % on the poisons, EM_STEPS=20 with a round cap EM_ROUNDS; TensorClog: TC_STEPS=100 TC_TAU=0.05); error-min's
-# rows record the rounds it took; LSP and OPS run as published (no model, no steps).
+# VARIANT (a name for the rows and directories), TAU (0.1, the step as a fraction of eps; the authors' 0.05),
+# AUGMENT_KIND also none (--no-augment), CRAFTER_MODELS ("smallcnn-bn": space-separated architectures, an ensemble
+# when several; smallcnn-bn is runs/fashion-mnist/crafter, any other ARCH runs/fashion-mnist/crafter-ARCH, trained
+# CRAFTER_EPOCHS with the fast recipe and seed 0 when missing), VICTIM_MODEL (smallcnn-bn), VICTIM_EPOCHS (5),
+# VICTIM_SUBSET (the victim trains on the first N images of the release; default SUBSET), RELEASE_FROM (NAME:
+# train the victim on the existing runs/fashion-mnist/release-NAME instead of crafting; its attack success and
+# crafting time come from release-NAME.craft.json, so give the env it was crafted with); baselines: EM_STEPS (10 per
+# round), EM_ROUNDS (2), TC_STEPS (3), TC_TAU (0.5), the first rows' settings cut from the published ones
+# (error-min: 20 steps of eps/10 per round until 99 % on the poisons, EM_STEPS=20 with a round cap EM_ROUNDS;
+# TensorClog: TC_STEPS=100 TC_TAU=0.05); error-min's rows record the rounds it took; LSP and OPS run as published
+# (no model, no steps).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cli="node dist/src/cli/main.js"
@@ -21,30 +28,45 @@ precision=${PRECISION:-fp32}
 victim_precision=${VICTIM_PRECISION:-fp32}
 augment_kind=${AUGMENT_KIND:-quarter}
 subset=(); [ -z "${SUBSET:-}" ] || subset=(--subset "$SUBSET")
+victim_subset=("${subset[@]}"); [ -z "${VICTIM_SUBSET:-}" ] || victim_subset=(--subset "$VICTIM_SUBSET")
+victim_model=${VICTIM_MODEL:-smallcnn-bn}
+victim_epochs=${VICTIM_EPOCHS:-5}
 crafter_epochs=${CRAFTER_EPOCHS:-3}
-crafter="$runs/crafter"
-[ "$crafter_epochs" = 3 ] || crafter="$runs/crafter-${crafter_epochs}ep"
+crafter_models=(${CRAFTER_MODELS:-smallcnn-bn})
+crafters=()
+for arch in "${crafter_models[@]}"; do
+  if [ "$arch" = smallcnn-bn ]; then dir="$runs/crafter"; else dir="$runs/crafter-$arch"; fi
+  [ "$crafter_epochs" = 3 ] || dir="$dir-${crafter_epochs}ep"
+  crafters+=("$dir")
+done
+crafter=${crafters[0]}
+crafter_args=(); for dir in "${crafters[@]}"; do crafter_args+=(--crafter "$dir/model.safetensors"); done
+crafter_names=$(printf '"%s",' "${crafter_models[@]}"); crafter_names="[${crafter_names%,}]"
 steps=${STEPS:-40}
+tau=${TAU:-0.1}
 restarts=${RESTARTS:-1}
+augment_args=(--augment-kind "$augment_kind"); [ "$augment_kind" != none ] || augment_args=(--no-augment)
 variant=${VARIANT:-}
 suffix=${variant:+-$variant}
 mkdir -p "$runs"
 
 victim() { # victim NAME DATASET -> JSON line
-  $cli train --dataset "$2" "${subset[@]}" --model smallcnn-bn --recipe fast --epochs 5 --seed 1 --precision "$victim_precision" \
-    --out "$runs/victim-$1" --force --json | tail -n 1
+  $cli train --dataset "$2" "${victim_subset[@]}" --model "$victim_model" --recipe fast --epochs "$victim_epochs" --seed 1 \
+    --precision "$victim_precision" --out "$runs/victim-$1" --force --json | tail -n 1
 }
 record() { # record RECIPE EPS STEPS SETTINGS_JSON VICTIM_JSON CRAFT_JSON
   node scripts/experiments/record.mjs results/fashion-mnist.json "$1" "$2" "$3" "$4" "$5" "${6:-null}" \
-    "$variant" "$(env | grep -E '^(CRAFTER_EPOCHS|STEPS|RESTARTS|VARIANT|EM_STEPS|EM_ROUNDS|TC_STEPS|TC_TAU|AUGMENT_KIND|PRECISION|VICTIM_PRECISION|SUBSET)=' | sort | tr '\n' ' ')scripts/experiments/fashion-mnist-efficacy.sh $1"
+    "$variant" "$(env | grep -E '^(EPS_LIST|CRAFTER_EPOCHS|CRAFTER_MODELS|STEPS|TAU|RESTARTS|VARIANT|EM_STEPS|EM_ROUNDS|TC_STEPS|TC_TAU|AUGMENT_KIND|PRECISION|VICTIM_PRECISION|VICTIM_MODEL|VICTIM_EPOCHS|VICTIM_SUBSET|SUBSET|RELEASE_FROM)=' | sort | sed -E 's/^([A-Z_]+)=(.* .*)$/\1="\2"/' | tr '\n' ' ')scripts/experiments/fashion-mnist-efficacy.sh $1"
 }
 
-if [ ! -f "$crafter/model.safetensors" ]; then
-  $cli train --model smallcnn-bn --recipe fast --epochs "$crafter_epochs" --seed 0 --out "$crafter" --force --json | tail -n 1
-fi
+for i in "${!crafters[@]}"; do
+  if [ ! -f "${crafters[$i]}/model.safetensors" ]; then
+    $cli train --model "${crafter_models[$i]}" --recipe fast --epochs "$crafter_epochs" --seed 0 --out "${crafters[$i]}" --force --json | tail -n 1
+  fi
+done
 for recipe in "${recipes[@]}"; do
   if [ "$recipe" = clean ]; then
-    record clean 0 0 '{}' "$(victim clean fashion-mnist)"
+    record clean 0 0 '{}' "$(victim "clean$suffix" fashion-mnist)"
     continue
   fi
   case "$recipe" in
@@ -61,15 +83,23 @@ for recipe in "${recipes[@]}"; do
     ops) # Wu et al.: one pixel per class, L0 = 1 (eps does not apply)
       s=0; args=(); settings='{"budget":"L0 = 1 pixel","published":"Wu et al. 2023 (pixel search as APBench)"}' ;;
     *)
-      s=$steps; args=(--steps "$s" --tau 0.1 --init randn --restarts "$restarts" --augment-kind "$augment_kind" --crafter "$crafter/model.safetensors")
-      settings="{\"tau\":0.1,\"init\":\"randn\",\"restarts\":$restarts,\"augment\":\"$augment_kind\",\"crafter_epochs\":$crafter_epochs}" ;;
+      s=$steps; args=(--steps "$s" --tau "$tau" --init randn --restarts "$restarts" "${augment_args[@]}" "${crafter_args[@]}")
+      settings="{\"tau\":$tau,\"init\":\"randn\",\"restarts\":$restarts,\"augment\":\"$augment_kind\",\"crafter_epochs\":$crafter_epochs"
+      [ "$crafter_names" = '["smallcnn-bn"]' ] || settings="$settings,\"crafters\":$crafter_names"
+      settings="$settings}" ;;
   esac
   eps_list=${EPS_LIST:-8 16}
   [ "$recipe" != ops ] || eps_list=255 # one pixel at any value: the plan records 255
   for eps in $eps_list; do
     name="$recipe-eps$eps$suffix"
-    craft=$($cli craft --method "$recipe" --eps "$eps" "${subset[@]}" --precision "$precision" "${args[@]}" \
-      --out "$runs/release-$name" --force --json | tail -n 1)
-    record "$recipe" "$eps" "$s" "$settings" "$(victim "$name" "fashion-mnist:$runs/release-$name")" "$craft"
+    release="$name"
+    if [ -n "${RELEASE_FROM:-}" ]; then
+      release="$RELEASE_FROM"; craft=$(cat "$runs/release-$release.craft.json")
+    else
+      craft=$($cli craft --method "$recipe" --eps "$eps" "${subset[@]}" --precision "$precision" "${args[@]}" \
+        --out "$runs/release-$name" --force --json | tail -n 1)
+      echo "$craft" >"$runs/release-$name.craft.json"
+    fi
+    record "$recipe" "$eps" "$s" "$settings" "$(victim "$name" "fashion-mnist:$runs/release-$release")" "$craft"
   done
 done

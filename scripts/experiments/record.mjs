@@ -12,7 +12,7 @@ const row = {
   eps: Number(eps),
   steps: Number(steps),
   budget: 1,
-  victim: "smallcnn-bn",
+  victim: process.env.VICTIM_MODEL ?? "smallcnn-bn",
   victim_epochs: victim.epochs,
   test_acc: Number(victim.test_acc.toFixed(4)),
   peak_test_acc: Number(victim.peak_test_acc.toFixed(4)),
@@ -20,7 +20,14 @@ const row = {
   ...(variant ? { variant } : {}),
   precision: process.env.PRECISION ?? "fp32",
   victim_precision: victim.precision ?? "fp32",
-  ...(process.env.SUBSET ? { subset: Number(process.env.SUBSET) } : {}),
+  // subset: the first N images the victim trained on (and, unless release_images says otherwise, that were crafted)
+  ...(process.env.VICTIM_SUBSET || process.env.SUBSET
+    ? { subset: Number(process.env.VICTIM_SUBSET || process.env.SUBSET) }
+    : {}),
+  ...(process.env.VICTIM_SUBSET && recipe !== "clean"
+    ? { release_images: process.env.SUBSET ? Number(process.env.SUBSET) : 60000 }
+    : {}),
+  ...(process.env.RELEASE_FROM ? { release: process.env.RELEASE_FROM } : {}),
   settings: JSON.parse(settingsJson),
   attack_success: craft ? Number(craft.attack_success.toFixed(4)) : null,
   // error-min: the rounds it ran (the stop rule or the cap ended it) and its model's accuracy on the poisons then.
