@@ -46,7 +46,11 @@ export async function encodeWithinBudget(
 ): Promise<EncodedPhoto> {
   const encode = async (rgb: Uint8Array, jpegQuality: number) => {
     const bytes = await encodePhoto(rgb, width, height, format, { jpegQuality, alpha: o.alpha });
-    return { bytes, decoded: (await decodePhoto(bytes, o.path)).rgb };
+    const d = await decodePhoto(bytes, o.path);
+    // The summary's same_sizes rests on this: no photo is written at another size than its source's.
+    if (d.width !== width || d.height !== height)
+      throw new Error(`${o.path}: the encoder wrote ${d.width}x${d.height}, not the source's ${width}x${height}`);
+    return { bytes, decoded: d.rgb };
   };
   if (format !== "jpeg") {
     const { bytes, decoded } = await encode(crafted, o.jpegQuality);

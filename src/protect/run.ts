@@ -217,7 +217,7 @@ function summarise(photos: readonly PhotoRecord[], skipped: number, seconds: num
     count: photos.length,
     skipped,
     max_linf: photos.reduce((m, r) => Math.max(m, r.linf), 0),
-    // Every written photo decodes at its source's size (checked when each was written).
+    // Every written photo decodes at its source's size: encodeWithinBudget refuses to write any other.
     same_sizes: true,
     attack_success: mean((r) => (r.fooled ? 1 : 0)),
     attack_success_before_encoding: mean((r) => (r.fooled_before_encoding ? 1 : 0)),
