@@ -267,6 +267,8 @@ export async function protectTree(o: ProtectOptions): Promise<ProtectResult> {
   const resumed = done.size + skipped.size;
   if (resumed > 0) progress.log(`resuming: ${resumed} of ${tree.photos.length} photos already done`);
   const task = progress.start("protecting", tree.photos.length, "photos");
+  // Counted as photos finish: a collection may hold a million, so nothing per photo walks all the records.
+  let fooled = [...done.values()].filter((r) => r.fooled).length;
   let k = 0;
   for (const photo of tree.photos) {
     k++;
@@ -274,6 +276,7 @@ export async function protectTree(o: ProtectOptions): Promise<ProtectResult> {
     try {
       const record = await protectPhoto(photo, { ...o, out }, labels);
       done.set(photo.rel, record);
+      if (record.fooled) fooled++;
       appendFileSync(state.journal, `${JSON.stringify({ photo: record })}\n`);
     } catch (e) {
       const s = { path: photo.rel, error: (e as Error).message };
@@ -281,7 +284,6 @@ export async function protectTree(o: ProtectOptions): Promise<ProtectResult> {
       appendFileSync(state.journal, `${JSON.stringify({ skipped: s })}\n`);
       progress.log(`skipped: ${s.error}`);
     }
-    const fooled = [...done.values()].filter((r) => r.fooled).length;
     task.update(k, { fooled: `${((100 * fooled) / Math.max(1, done.size)).toFixed(1)}%` });
     await yieldToEventLoop();
   }
