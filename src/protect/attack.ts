@@ -28,19 +28,16 @@ function stepCrops(width: number, height: number, o: PhotoAttack): Crop[] {
   return crops;
 }
 
-/** The ensemble's mean objective over `input`'s views. */
+/** The ensemble's mean objective over `input`'s views; `ys`, `ts`: the label and target once per view. */
 function viewLoss(
   models: readonly Module[],
   input: Tensor,
   crops: readonly Crop[],
-  y: number,
-  target: number,
+  ys: Tensor,
+  ts: Tensor,
   o: PhotoAttack,
 ) {
   const batch = views(input, crops, o.side);
-  const n = crops.length;
-  const ys = tensor(new BigInt64Array(n).fill(BigInt(y)), [n], { device: input.device });
-  const ts = tensor(new BigInt64Array(n).fill(BigInt(target)), [n], { device: input.device });
   let total: Tensor | undefined;
   for (const m of models) {
     const l = o.objective.loss(m.forward(batch), ys, ts).mean();
@@ -51,16 +48,20 @@ function viewLoss(
 
 /**
  * The perturbation (pixel units, x's shape) of photo x [1, 3, H, W] in [0, 1] with label y against `models`
- * (frozen, eval mode): `target` for a targeted objective. Starts from the authors' randn init.
+ * (frozen, eval mode): `target` for a targeted objective. Starts from the authors' randn init. The label tensors
+ * it makes belong to the caller's scope.
  */
 export function attackPhoto(models: readonly Module[], x: Tensor, y: number, target: number, o: PhotoAttack): Tensor {
   const [, , height, width] = x.shape as [number, number, number, number];
   const start = keep(noGrad(() => scope(() => intoPixelRange(x, initDelta(x.shape, "randn", o.eps, x.device)))));
+  // Every step's views carry the same label and target: made once per photo, not per step.
+  const ys = tensor(new BigInt64Array(o.views).fill(BigInt(y)), [o.views], { device: x.device });
+  const ts = tensor(new BigInt64Array(o.views).fill(BigInt(target)), [o.views], { device: x.device });
   return descend(start, {
     eps: o.eps,
     stepSize: o.stepSize,
     steps: o.steps,
-    objective: (d) => viewLoss(models, x.add(d), stepCrops(width, height, o), y, target, o),
+    objective: (d) => viewLoss(models, x.add(d), stepCrops(width, height, o), ys, ts, o),
     project: (d) => intoPixelRange(x, d),
   });
 }
