@@ -17,7 +17,8 @@
 # round), EM_ROUNDS (2), TC_STEPS (3), TC_TAU (0.5), the first rows' settings cut from the published ones
 # (error-min: 20 steps of eps/10 per round until 99 % on the poisons, EM_STEPS=20 with a round cap EM_ROUNDS;
 # TensorClog: TC_STEPS=100 TC_TAU=0.05); error-min's rows record the rounds it took; LSP and OPS run as published
-# (no model, no steps).
+# (no model, no steps), LSP projected to the L-inf ball unless LSP_NORM=l2 (the authors' L2 ball of radius
+# eps sqrt(CHW)).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cli="node dist/src/cli/main.js"
@@ -56,7 +57,7 @@ victim() { # victim NAME DATASET -> JSON line
 }
 record() { # record RECIPE EPS STEPS SETTINGS_JSON VICTIM_JSON CRAFT_JSON
   node scripts/experiments/record.mjs results/fashion-mnist.json "$1" "$2" "$3" "$4" "$5" "${6:-null}" \
-    "$variant" "$(env | grep -E '^(EPS_LIST|CRAFTER_EPOCHS|CRAFTER_MODELS|STEPS|TAU|RESTARTS|VARIANT|EM_STEPS|EM_ROUNDS|TC_STEPS|TC_TAU|AUGMENT_KIND|PRECISION|VICTIM_PRECISION|VICTIM_MODEL|VICTIM_EPOCHS|VICTIM_SUBSET|SUBSET|RELEASE_FROM)=' | sort | sed -E 's/^([A-Z_]+)=(.* .*)$/\1="\2"/' | tr '\n' ' ')scripts/experiments/fashion-mnist-efficacy.sh $1"
+    "$variant" "$(env | grep -E '^(EPS_LIST|CRAFTER_EPOCHS|CRAFTER_MODELS|STEPS|TAU|RESTARTS|VARIANT|EM_STEPS|EM_ROUNDS|TC_STEPS|TC_TAU|LSP_NORM|AUGMENT_KIND|PRECISION|VICTIM_PRECISION|VICTIM_MODEL|VICTIM_EPOCHS|VICTIM_SUBSET|SUBSET|RELEASE_FROM)=' | sort | sed -E 's/^([A-Z_]+)=(.* .*)$/\1="\2"/' | tr '\n' ' ')scripts/experiments/fashion-mnist-efficacy.sh $1"
 }
 
 for i in "${!crafters[@]}"; do
@@ -79,7 +80,9 @@ for recipe in "${recipes[@]}"; do
     random) # uniform noise in the ball: no steps, no model
       s=0; args=(); settings='{"noise":"uniform"}' ;;
     lsp) # Yu et al.: class-wise linearly separable patches, no model; L-inf ball here (the method's default)
-      s=0; args=(); settings='{"norm":"linf","published":"Yu et al. 2022 (patch 8, class_sep 10), projected to the L-inf ball"}' ;;
+      s=0; norm=${LSP_NORM:-linf}; args=(--lsp-norm "$norm")
+      if [ "$norm" = l2 ]; then ball="in their L2 ball of radius eps sqrt(CHW)"; else ball="projected to the L-inf ball"; fi
+      settings="{\"norm\":\"$norm\",\"published\":\"Yu et al. 2022 (patch 8, class_sep 10), $ball\"}" ;;
     ops) # Wu et al.: one pixel per class, L0 = 1 (eps does not apply)
       s=0; args=(); settings='{"budget":"L0 = 1 pixel","published":"Wu et al. 2023 (pixel search as APBench)"}' ;;
     *)
