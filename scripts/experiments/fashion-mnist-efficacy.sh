@@ -60,8 +60,12 @@ record() { # record RECIPE EPS STEPS SETTINGS_JSON VICTIM_JSON CRAFT_JSON
     "$variant" "$(env | grep -E '^(EPS_LIST|CRAFTER_EPOCHS|CRAFTER_MODELS|STEPS|TAU|RESTARTS|VARIANT|EM_STEPS|EM_ROUNDS|TC_STEPS|TC_TAU|LSP_NORM|AUGMENT_KIND|PRECISION|VICTIM_PRECISION|VICTIM_MODEL|VICTIM_EPOCHS|VICTIM_SUBSET|SUBSET|RELEASE_FROM)=' | sort | sed -E 's/^([A-Z_]+)=(.* .*)$/\1="\2"/' | tr '\n' ' ')scripts/experiments/fashion-mnist-efficacy.sh $1"
 }
 
+needs_crafter= # only the attacks that use a crafting model train the missing ones
+for recipe in "${recipes[@]}"; do
+  case "$recipe" in clean | random | lsp | ops | error-min) ;; *) needs_crafter=1 ;; esac
+done
 for i in "${!crafters[@]}"; do
-  if [ ! -f "${crafters[$i]}/model.safetensors" ]; then
+  if [ -n "$needs_crafter" ] && [ ! -f "${crafters[$i]}/model.safetensors" ]; then
     $cli train --model "${crafter_models[$i]}" --recipe fast --epochs "$crafter_epochs" --seed 0 --out "${crafters[$i]}" --force --json | tail -n 1
   fi
 done
