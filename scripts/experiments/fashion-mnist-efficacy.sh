@@ -13,7 +13,9 @@
 # CRAFTER_EPOCHS with the fast recipe and seed 0 when missing), VICTIM_MODEL (smallcnn-bn), VICTIM_EPOCHS (5),
 # VICTIM_SUBSET (the victim trains on the first N images of the release; default SUBSET), RELEASE_FROM (NAME:
 # train the victim on the existing runs/fashion-mnist/release-NAME instead of crafting; its attack success and
-# crafting time come from release-NAME.craft.json, so give the env it was crafted with); baselines: EM_STEPS (10 per
+# crafting time come from release-NAME.craft.json, so give the env it was crafted with), VICTIM_TRAINER (advpoison;
+# or pytorch: scripts/experiments/torch-victim.py, the PyTorch examples' MNIST net and recipe, a victim that owes
+# nothing to advpoison; VICTIM_MODEL and VICTIM_PRECISION then do not apply); baselines: EM_STEPS (10 per
 # round), EM_ROUNDS (2), TC_STEPS (3), TC_TAU (0.5), the first rows' settings cut from the published ones
 # (error-min: 20 steps of eps/10 per round until 99 % on the poisons, EM_STEPS=20 with a round cap EM_ROUNDS;
 # TensorClog: TC_STEPS=100 TC_TAU=0.05); error-min's rows record the rounds it took; LSP and OPS run as published
@@ -52,12 +54,17 @@ suffix=${variant:+-$variant}
 mkdir -p "$runs"
 
 victim() { # victim NAME DATASET -> JSON line
+  if [ "${VICTIM_TRAINER:-advpoison}" = pytorch ]; then # a trainer that owes nothing to advpoison
+    local dir=/usr/share/datasets/fashion-mnist; [ "$2" = fashion-mnist ] || dir=${2#fashion-mnist:}
+    scripts/experiments/torch-victim.py "$dir" "${victim_subset[@]}" --epochs "$victim_epochs" --seed 1 | tail -n 1
+    return
+  fi
   $cli train --dataset "$2" "${victim_subset[@]}" --model "$victim_model" --recipe fast --epochs "$victim_epochs" --seed 1 \
     --precision "$victim_precision" --out "$runs/victim-$1" --force --json | tail -n 1
 }
 record() { # record RECIPE EPS STEPS SETTINGS_JSON VICTIM_JSON CRAFT_JSON
   node scripts/experiments/record.mjs results/fashion-mnist.json "$1" "$2" "$3" "$4" "$5" "${6:-null}" \
-    "$variant" "$(env | grep -E '^(EPS_LIST|CRAFTER_EPOCHS|CRAFTER_MODELS|STEPS|TAU|RESTARTS|VARIANT|EM_STEPS|EM_ROUNDS|TC_STEPS|TC_TAU|LSP_NORM|AUGMENT_KIND|PRECISION|VICTIM_PRECISION|VICTIM_MODEL|VICTIM_EPOCHS|VICTIM_SUBSET|SUBSET|RELEASE_FROM)=' | sort | sed -E 's/^([A-Z_]+)=(.* .*)$/\1="\2"/' | tr '\n' ' ')scripts/experiments/fashion-mnist-efficacy.sh $1"
+    "$variant" "$(env | grep -E '^(EPS_LIST|CRAFTER_EPOCHS|CRAFTER_MODELS|STEPS|TAU|RESTARTS|VARIANT|EM_STEPS|EM_ROUNDS|TC_STEPS|TC_TAU|LSP_NORM|AUGMENT_KIND|PRECISION|VICTIM_PRECISION|VICTIM_TRAINER|VICTIM_MODEL|VICTIM_EPOCHS|VICTIM_SUBSET|SUBSET|RELEASE_FROM)=' | sort | sed -E 's/^([A-Z_]+)=(.* .*)$/\1="\2"/' | tr '\n' ' ')scripts/experiments/fashion-mnist-efficacy.sh $1"
 }
 
 needs_crafter= # only the attacks that use a crafting model train the missing ones

@@ -12,7 +12,9 @@ const row = {
   eps: Number(eps),
   steps: Number(steps),
   budget: 1,
-  victim: process.env.VICTIM_MODEL ?? "smallcnn-bn",
+  // victim.model: a victim of another trainer (scripts/experiments/torch-victim.py) names its own.
+  victim: victim.model ?? process.env.VICTIM_MODEL ?? "smallcnn-bn",
+  ...(victim.trainer ? { trainer: victim.trainer } : {}),
   victim_epochs: victim.epochs,
   test_acc: Number(victim.test_acc.toFixed(4)),
   peak_test_acc: Number(victim.peak_test_acc.toFixed(4)),
