@@ -11,7 +11,7 @@
 # AUGMENT_KIND also none (--no-augment), CRAFTER_MODELS ("smallcnn-bn": space-separated architectures, an ensemble
 # when several; smallcnn-bn is runs/fashion-mnist/crafter, any other ARCH runs/fashion-mnist/crafter-ARCH, trained
 # CRAFTER_EPOCHS with the fast recipe and seed 0 when missing), VICTIM_MODEL (smallcnn-bn), VICTIM_EPOCHS (5),
-# VICTIM_SUBSET (the victim trains on the first N images of the release; default SUBSET), RELEASE_FROM (NAME:
+# VICTIM_SEED (1: a second seed measures the victim's own noise), VICTIM_SUBSET (the victim trains on the first N images of the release; default SUBSET), RELEASE_FROM (NAME:
 # train the victim on the existing runs/fashion-mnist/release-NAME instead of crafting; its attack success and
 # crafting time come from release-NAME.craft.json, so give the env it was crafted with), VICTIM_TRAINER (advpoison;
 # or pytorch: scripts/experiments/torch-victim.py, the PyTorch examples' MNIST net and recipe, a victim that owes
@@ -34,6 +34,7 @@ subset=(); [ -z "${SUBSET:-}" ] || subset=(--subset "$SUBSET")
 victim_subset=("${subset[@]}"); [ -z "${VICTIM_SUBSET:-}" ] || victim_subset=(--subset "$VICTIM_SUBSET")
 victim_model=${VICTIM_MODEL:-smallcnn-bn}
 victim_epochs=${VICTIM_EPOCHS:-5}
+victim_seed=${VICTIM_SEED:-1}
 crafter_epochs=${CRAFTER_EPOCHS:-3}
 crafter_models=(${CRAFTER_MODELS:-smallcnn-bn})
 crafters=()
@@ -56,15 +57,15 @@ mkdir -p "$runs"
 victim() { # victim NAME DATASET -> JSON line
   if [ "${VICTIM_TRAINER:-advpoison}" = pytorch ]; then # a trainer that owes nothing to advpoison
     local dir=/usr/share/datasets/fashion-mnist; [ "$2" = fashion-mnist ] || dir=${2#fashion-mnist:}
-    scripts/experiments/torch-victim.py "$dir" "${victim_subset[@]}" --epochs "$victim_epochs" --seed 1 | tail -n 1
+    scripts/experiments/torch-victim.py "$dir" "${victim_subset[@]}" --epochs "$victim_epochs" --seed "$victim_seed" | tail -n 1
     return
   fi
-  $cli train --dataset "$2" "${victim_subset[@]}" --model "$victim_model" --recipe fast --epochs "$victim_epochs" --seed 1 \
+  $cli train --dataset "$2" "${victim_subset[@]}" --model "$victim_model" --recipe fast --epochs "$victim_epochs" --seed "$victim_seed" \
     --precision "$victim_precision" --out "$runs/victim-$1" --force --json | tail -n 1
 }
 record() { # record RECIPE EPS STEPS SETTINGS_JSON VICTIM_JSON CRAFT_JSON
   node scripts/experiments/record.mjs results/fashion-mnist.json "$1" "$2" "$3" "$4" "$5" "${6:-null}" \
-    "$variant" "$(env | grep -E '^(EPS_LIST|CRAFTER_EPOCHS|CRAFTER_MODELS|STEPS|TAU|RESTARTS|VARIANT|EM_STEPS|EM_ROUNDS|TC_STEPS|TC_TAU|LSP_NORM|AUGMENT_KIND|PRECISION|VICTIM_PRECISION|VICTIM_TRAINER|VICTIM_MODEL|VICTIM_EPOCHS|VICTIM_SUBSET|SUBSET|RELEASE_FROM)=' | sort | sed -E 's/^([A-Z_]+)=(.* .*)$/\1="\2"/' | tr '\n' ' ')scripts/experiments/fashion-mnist-efficacy.sh $1"
+    "$variant" "$(env | grep -E '^(EPS_LIST|CRAFTER_EPOCHS|CRAFTER_MODELS|STEPS|TAU|RESTARTS|VARIANT|EM_STEPS|EM_ROUNDS|TC_STEPS|TC_TAU|LSP_NORM|AUGMENT_KIND|PRECISION|VICTIM_PRECISION|VICTIM_TRAINER|VICTIM_MODEL|VICTIM_EPOCHS|VICTIM_SEED|VICTIM_SUBSET|SUBSET|RELEASE_FROM)=' | sort | sed -E 's/^([A-Z_]+)=(.* .*)$/\1="\2"/' | tr '\n' ' ')scripts/experiments/fashion-mnist-efficacy.sh $1"
 }
 
 needs_crafter= # only the attacks that use a crafting model train the missing ones

@@ -16,6 +16,7 @@ const row = {
   victim: victim.model ?? process.env.VICTIM_MODEL ?? "smallcnn-bn",
   ...(victim.trainer ? { trainer: victim.trainer } : {}),
   victim_epochs: victim.epochs,
+  victim_seed: Number(process.env.VICTIM_SEED ?? 1),
   test_acc: Number(victim.test_acc.toFixed(4)),
   peak_test_acc: Number(victim.peak_test_acc.toFixed(4)),
   peak_epoch: victim.peak_epoch,
