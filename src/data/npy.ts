@@ -5,9 +5,9 @@ import { writeFileDurable } from "../util/atomic.js";
 import {
   checkDataset,
   type Dataset,
+  imageBlocks,
   type NpyLabelDescr,
   numberedClassNames,
-  readRange,
   type Split,
 } from "./dataset.js";
 import { DatasetError } from "./errors.js";
@@ -75,18 +75,26 @@ function itemSize(descr: string, path: string): number {
  * so the data starts on a 64-byte boundary.
  */
 export function encodeNpy(descr: string, shape: readonly number[], data: Uint8Array): Uint8Array {
+  const header = npyHeader(descr, shape);
+  const out = new Uint8Array(header.length + data.length);
+  out.set(header);
+  out.set(data, header.length);
+  return out;
+}
+
+/** The bytes of a .npy file before its data: magic, version 1.0, the header dict padded to 64 bytes. */
+function npyHeader(descr: string, shape: readonly number[]): Uint8Array {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
   const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   const growth = shape.length > 0 ? " ".repeat(Math.max(0, GROWTH_AXIS_DIGITS - String(shape[0]).length)) : "";
   const unpadded = MAGIC.length + 2 + 2 + dict.length + growth.length + 1;
   const header = `${dict}${growth}${" ".repeat(ALIGN - (unpadded % ALIGN))}\n`;
-  const out = new Uint8Array(10 + header.length + data.length);
+  const out = new Uint8Array(10 + header.length);
   out.set(MAGIC);
   out[6] = 1;
   out[7] = 0;
   new DataView(out.buffer).setUint16(8, header.length, true);
   out.set(Buffer.from(header, "latin1"), 10);
-  out.set(data, 10 + header.length);
   return out;
 }
 
@@ -337,9 +345,15 @@ export function writeNpySplit(dir: string, split: Split, ds: Dataset): void {
   const shape = ndim === 3 ? [ds.count, ds.height, ds.width] : [ds.count, ds.height, ds.width, ds.channels];
   const descr = source?.labelDescr ?? "<i8";
   const files = npyFiles(dir, split);
-  writeFileDurable(files.images, encodeNpy("|u1", shape, readRange(ds, 0, ds.count)));
+  writeFileDurable(files.images, npyImages(shape, ds));
   writeFileDurable(files.labels, encodeNpy(descr, [ds.count], encodeLabels(ds.labels, descr)));
   writeNameList(join(dir, CLASS_NAMES_FILE), ds.classNames);
+}
+
+/** A uint8 images .npy file in parts: its header, then the images block by block (a streamed set is never whole). */
+function* npyImages(shape: readonly number[], ds: Dataset): Generator<Uint8Array> {
+  yield npyHeader("|u1", shape);
+  for (const [, block] of imageBlocks(ds)) yield block;
 }
 
 function encodeLabels(labels: Int32Array, descr: NpyLabelDescr): Uint8Array {

@@ -62,8 +62,9 @@ export function writeDataset(dest: string, splits: Partial<Record<Split, Dataset
 type SplitWriter = (dir: string, split: Split, ds: Dataset) => readonly string[] | undefined;
 
 /**
- * A writer of a format whose files hold many images (nothing to list). Its file is made whole in memory, so a
- * streamed dataset is read into memory first; folder trees are written image by image (streamed).
+ * A writer of a format whose files hold many images (nothing to list) and are made whole in memory (IDX, CIFAR
+ * batches: their sources are in memory anyway), so a streamed dataset is read into memory first. npy files are
+ * written block by block and folder trees image by image: both stream.
  */
 const manyPerFile =
   (write: (dir: string, split: Split, ds: Dataset) => void): SplitWriter =>
@@ -72,9 +73,17 @@ const manyPerFile =
     return undefined;
   };
 
+/** A writer of a many-image format that writes its files in parts, reading a streamed dataset as it goes. */
+const manyInParts =
+  (write: (dir: string, split: Split, ds: Dataset) => void): SplitWriter =>
+  (dir, split, ds) => {
+    write(dir, split, ds);
+    return undefined;
+  };
+
 function writerFor(ds: Dataset, format: OutputFormat): SplitWriter {
   if (format === "folder") return writeFolderSplit;
-  if (format === "npy") return manyPerFile(writeNpySplit);
+  if (format === "npy") return manyInParts(writeNpySplit);
   switch (ds.source.format) {
     case "idx":
       return manyPerFile((dir, _split, d) => writeIdxSplit(dir, d));
@@ -84,7 +93,7 @@ function writerFor(ds: Dataset, format: OutputFormat): SplitWriter {
     case "folder":
       return writeFolderSplit;
     case "npy":
-      return manyPerFile(writeNpySplit);
+      return manyInParts(writeNpySplit);
   }
 }
 

@@ -3,13 +3,18 @@
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 
-/** Writes and fsyncs a file, so a later rename never publishes a name whose data is still in flight. */
-export function writeFileDurable(path: string, data: Uint8Array | string): void {
-  const bytes = typeof data === "string" ? Buffer.from(data, "utf-8") : data;
+/**
+ * Writes and fsyncs a file, so a later rename never publishes a name whose data is still in flight. `data` may
+ * come in parts (an iterable of byte arrays), written as they come: a file larger than memory never is whole.
+ */
+export function writeFileDurable(path: string, data: Uint8Array | string | Iterable<Uint8Array>): void {
+  const parts = typeof data === "string" ? [Buffer.from(data, "utf-8")] : data instanceof Uint8Array ? [data] : data;
   const fd = openSync(path, "w");
   try {
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    for (const bytes of parts) {
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);

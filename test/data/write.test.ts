@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { test } from "node:test";
 import { writeDirectoryAtomic } from "../../src/data/atomic.js";
-import { imageBytes } from "../../src/data/dataset.js";
+import { type Dataset, imageBytes, readImages, STREAM_BLOCK } from "../../src/data/dataset.js";
 import { DatasetError } from "../../src/data/errors.js";
 import { loadSplit } from "../../src/data/registry.js";
 import { writeDataset } from "../../src/data/write.js";
@@ -126,6 +126,29 @@ test("write: npy and folder on request, from CIFAR; both read back identical", (
   for (const [k, i] of order.entries()) {
     assert.deepEqual(imageBytes(folder, k), imageBytes(train, i));
   }
+});
+
+test("write: a streamed set is written as npy block by block, to the bytes of the same set in memory", () => {
+  const root = tempDir();
+  writeCifar10Fixture(join(root, "c10"), 2, 300);
+  const eager = loadSplit(`cifar10:${join(root, "c10")}`, "train");
+  let largest = 0;
+  const streamed: Dataset = {
+    ...eager,
+    images: undefined,
+    store: {
+      read(indices) {
+        largest = Math.max(largest, indices.length);
+        return readImages(eager, indices);
+      },
+    },
+  };
+  writeDataset(join(root, "eager"), { train: eager }, { format: "npy" });
+  writeDataset(join(root, "streamed"), { train: streamed }, { format: "npy" });
+  assert.ok(eager.count > STREAM_BLOCK);
+  assert.equal(largest, STREAM_BLOCK);
+  for (const file of ["train_images.npy", "train_labels.npy", "class_names.txt"])
+    assert.deepEqual(readFileSync(join(root, "streamed", file)), readFileSync(join(root, "eager", file)), file);
 });
 
 test("write: refuses what it cannot write consistently", () => {
