@@ -16,21 +16,6 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { encodePng } from "../src/data/image.js";
 
-const { values } = parseArgs({
-  options: {
-    sizes: { type: "string", default: "2000,20000" },
-    side: { type: "string", default: "32" },
-    steps: { type: "string", default: "2" },
-    method: { type: "string", default: "targeted" },
-    test: { type: "string", default: "200" },
-    commands: { type: "string", default: "train,craft,verify" },
-    memory: { type: "boolean", default: false },
-    out: { type: "string" },
-    keep: { type: "boolean", default: false },
-  },
-});
-const SIDE = Number(values.side);
-const TEST = Number(values.test);
 const CLI = join(process.cwd(), "dist/src/cli/main.js");
 
 /** Writes DIR/{train,test}/class-K/NNNNNN.png of seeded random pixels (incompressible, so full-size files). */
@@ -98,6 +83,20 @@ export function measure(
 }
 
 function main(): void {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: "string", default: "2000,20000" },
+      side: { type: "string", default: "32" },
+      steps: { type: "string", default: "2" },
+      method: { type: "string", default: "targeted" },
+      test: { type: "string", default: "200" },
+      commands: { type: "string", default: "train,craft,verify" },
+      memory: { type: "boolean", default: false },
+      out: { type: "string" },
+      keep: { type: "boolean", default: false },
+    },
+  });
+  const side = Number(values.side);
   const sizes = values.sizes.split(",").map(Number);
   const commands = values.commands.split(",");
   const env: Record<string, string> = values.memory ? { ADVPOISON_FOLDER_MEMORY: "1" } : {};
@@ -107,7 +106,7 @@ function main(): void {
     const work = mkdtempSync(join(tmpdir(), `advpoison-stream-${n}-`));
     try {
       const tree = join(work, "tree");
-      const generated = generateTree(tree, n, TEST, SIDE);
+      const generated = generateTree(tree, n, Number(values.test), side);
       const spec = `folder:${tree}`;
       const model = join(work, "model");
       const release = join(work, "release");
@@ -138,8 +137,8 @@ function main(): void {
           case: `stream-memory.${name}`,
           mode,
           images: n,
-          test_images: TEST,
-          side: SIDE,
+          test_images: Number(values.test),
+          side,
           ...(name === "craft" ? { method: values.method, steps: Number(values.steps), eps: 8 } : {}),
           peak_rss_mib: m.rss_mib,
           seconds: m.seconds,

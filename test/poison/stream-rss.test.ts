@@ -8,62 +8,21 @@
 // 12 KiB per image and copy: for the 8000 images between the trees 94 MiB per copy held, and train holds one
 // copy, craft two (source and release), verify three (source, release, release in source order): that fails.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { encodePng } from "../../src/data/image.js";
+import { generateTree, measure } from "../../bench/stream-memory.js";
 import { needs } from "../requirements.js";
 
-const CLI = join(process.cwd(), "dist/src/cli/main.js");
 const SIDE = 64;
 const SMALL = 300;
 const LARGE = 8300;
 /**
- * Generous against run-to-run noise (garbage V8 has not collected yet: verify's peak moved by 30 MiB between
- * 300 and 4300 images with no image held), half of one eager copy of the extra images (94 MiB).
+ * Generous against run-to-run noise (garbage V8 has not collected yet: streamed verify grew by 22 and 47 MiB in
+ * two runs with no image held), below one eager copy of the extra images (94 MiB; eager train grew by 99).
  */
-const LIMIT_MIB = 48;
-
-function makeTree(dir: string, train: number): void {
-  let state = 0x9e3779b9;
-  const rgb = new Uint8Array(SIDE * SIDE * 3);
-  for (const [split, n] of [
-    ["train", train],
-    ["test", 50],
-  ] as const) {
-    for (let k = 0; k < 10; k++) mkdirSync(join(dir, split, `c${k}`), { recursive: true });
-    for (let i = 0; i < n; i++) {
-      for (let p = 0; p < rgb.length; p++) {
-        state ^= state << 13;
-        state ^= state >>> 17;
-        state ^= state << 5;
-        rgb[p] = state & 0xff;
-      }
-      writeFileSync(join(dir, split, `c${i % 10}`, `${i}.png`), encodePng(rgb, SIDE, SIDE, 3));
-    }
-  }
-}
-
-/** Peak RSS in MiB of `advpoison args`, read from /proc/self/status (VmHWM) as the child exits. */
-function peakRss(dir: string, args: string[]): number {
-  const preload = join(dir, "preload.cjs");
-  const out = join(dir, "rss");
-  writeFileSync(
-    preload,
-    'process.on("exit", () => { const fs = require("node:fs"); fs.writeFileSync(process.env.RSS_OUT, /VmHWM:\\s*(\\d+)/.exec(fs.readFileSync("/proc/self/status", "utf8"))[1]); });\n',
-  );
-  const env = {
-    ...process.env,
-    ADVPOISON_THREADS: "1",
-    OMP_NUM_THREADS: "1",
-    RSS_OUT: out,
-  };
-  const r = spawnSync(process.execPath, ["--require", preload, CLI, ...args], { encoding: "utf8", env });
-  assert.equal(r.status, 0, `advpoison ${args.join(" ")}\n${r.stderr}`);
-  return Number(readFileSync(out, "utf8")) / 1024;
-}
+const LIMIT_MIB = 64;
 
 // Opt-in (ADVPOISON_RSS_TEST=1): it takes about 2 minutes. See results/stream-memory.json for the 2000 vs 20000
 // image figures of bench/stream-memory.ts.
@@ -90,8 +49,8 @@ describe("resident memory on streamed folder datasets", {
     const peaks: Record<string, number[]> = {};
     for (const n of [SMALL, LARGE]) {
       const dir = join(root, String(n));
-      makeTree(join(dir, "tree"), n);
-      for (const [name, args] of Object.entries(commands(dir))) (peaks[name] ??= []).push(peakRss(dir, args));
+      generateTree(join(dir, "tree"), n, 50, SIDE);
+      for (const [name, args] of Object.entries(commands(dir))) (peaks[name] ??= []).push(measure(args, dir).rss_mib);
     }
     const growth = Object.entries(peaks).map(([name, [small, large]]) => ({ name, small, large, by: large! - small! }));
     const report = growth.map((g) => `${g.name} ${g.small!.toFixed(0)} -> ${g.large!.toFixed(0)} MiB`).join(", ");
