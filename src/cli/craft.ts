@@ -8,6 +8,7 @@ import {
   CRAFTER_FILE,
   checkOutput,
   checkRequest,
+  craftingPrecision,
   craftRelease,
   type DiffAugmentKind,
   type Init,
@@ -25,6 +26,7 @@ import {
   writeRelease,
 } from "../poison/index.js";
 import { enqueueCraft, formatStatus } from "../queue/index.js";
+import type { PrecisionChoice } from "../torch/index.js";
 import { recipe } from "../train/index.js";
 import {
   action,
@@ -40,7 +42,6 @@ import {
   positiveNumber,
   printJson,
   resolveDevice,
-  resolvePrecision,
 } from "./common.js";
 import { terminalProgress } from "./progress.js";
 
@@ -71,7 +72,7 @@ interface CraftCliOptions extends DataOptions {
   shard?: string;
   json?: boolean;
   device: string;
-  precision: string;
+  precision: PrecisionChoice;
   queue?: string;
   run?: string;
   shared?: string;
@@ -183,11 +184,7 @@ export function registerCraft(program: Command): void {
         throw new Error(`${method.name} cannot be sharded: it optimises all poisoned images together`);
       checkOutput(o.out, o.force ?? false, shard !== undefined);
       const device = resolveDevice(o.device);
-      // Only a model's passes have a precision: "auto" means fp32 for the methods that run none.
-      const precision =
-        method.needsCrafter || method.ownModel || o.precision === "bf16"
-          ? resolvePrecision(o.precision, device)
-          : "fp32";
+      const precision = craftingPrecision(method, o.precision, device);
       checkRequest({ ...request, precision }, 0);
       const t0 = performance.now();
       const { train: trainSet, test } = loadData(o);

@@ -11,6 +11,7 @@ import { createModel, type LoadedModel } from "../models/index.js";
 import {
   type CrafterRef,
   type CraftPlan,
+  craftingPrecision,
   craftRelease,
   type DiffAugmentKind,
   type Init,
@@ -190,7 +191,8 @@ export class Runner {
   }
 
   private async planOf(spec: ReleaseSpec): Promise<CraftPlan> {
-    const needsCrafter = methodOf(spec.method).needsCrafter;
+    const method = methodOf(spec.method);
+    const needsCrafter = method.needsCrafter;
     if (needsCrafter) await this.crafter();
     const crafters: CrafterRef[] = needsCrafter && this.#crafter ? [this.#crafter.ref] : [];
     return makePlan(
@@ -208,7 +210,7 @@ export class Runner {
         seed: this.config.seed,
         permutation: this.permutation,
         settings: spec.extra,
-        precision: needsCrafter ? this.precision : "fp32",
+        precision: needsCrafter ? craftingPrecision(method, this.config.precision, this.device) : "fp32",
         dataset: { spec: this.config.dataset, dataDir: this.config.dataDir, subset: this.config.subset },
       },
       this.train,

@@ -39,6 +39,8 @@ export {
   type Crafters,
   checkOutput,
   checkRequest,
+  checkRuntime,
+  craftingPrecision,
   craftRelease,
   makePlan,
   obtainCrafter,

@@ -13,7 +13,13 @@ import {
   prepareForCrafting,
   saveModel,
 } from "../models/index.js";
-import { manualSeed, type Precision } from "../torch/index.js";
+import {
+  manualSeed,
+  type Precision,
+  type PrecisionChoice,
+  resolvePrecision,
+  secondOrderError,
+} from "../torch/index.js";
 import { type Progress, type Recipe, silentProgress, train } from "../train/index.js";
 import { assertReplaceable } from "../util/ownership.js";
 import { checkEps, planEps } from "./budget.js";
@@ -78,6 +84,37 @@ export function checkRequest(req: Omit<PlanRequest, "dataset">, crafters: number
       `${method.name} trains its own model from scratch; name its architecture with --crafter-model instead of --crafter/--train-crafter`,
     );
   return method;
+}
+
+/**
+ * Refuses a precision in which `device` cannot run `method`: a method that differentiates the crafting model's
+ * parameter gradient (TensorClog) needs a double backward, which libtorch's CPU bf16 convolutions lack.
+ */
+export function checkRuntime(method: PoisonMethod, precision: Precision, device: string | undefined): void {
+  if (!method.secondOrder) return;
+  const why = secondOrderError(precision, device);
+  if (why)
+    throw new Error(
+      `${method.name} differentiates the crafting model's parameter gradient, which ${precision} on ${device ?? "cpu"} cannot (libtorch: ${why}); use --precision fp32`,
+    );
+}
+
+/**
+ * The precision `method` crafts in on `device` when `choice` was asked for: fp32 for methods that run no model
+ * (unless bf16 was asked explicitly, which checkRequest then refuses); else resolved (resolvePrecision), where
+ * "auto" falls back to fp32 if the device cannot run the method in bf16 and an explicit bf16 is refused
+ * (checkRuntime).
+ */
+export function craftingPrecision(
+  method: PoisonMethod,
+  choice: PrecisionChoice,
+  device: string | undefined,
+): Precision {
+  if (!method.needsCrafter && !method.ownModel && choice !== "bf16") return "fp32";
+  const resolved = resolvePrecision(choice, device);
+  if (choice === "auto" && method.secondOrder && secondOrderError(resolved, device)) return "fp32";
+  checkRuntime(method, resolved, device);
+  return resolved;
 }
 
 const ownModelSetting = (method: PoisonMethod, model: string | undefined) =>
@@ -246,6 +283,7 @@ export async function craftRelease(job: ReleaseJob): Promise<ReleaseResult> {
   const workDir = job.workDir ?? workDirOf(job.out);
   const store = ChunkStore.open(workDir, plan);
   const options = { progress: job.progress ?? silentProgress, device: job.device ?? "cpu" };
+  checkRuntime(method, precisionOf(plan), options.device);
   const frozen = job.models.map(({ model }) =>
     prepareForCrafting(model, { precision: precisionOf(plan), device: options.device }),
   );

@@ -5,7 +5,7 @@ import type { SandboxedJob } from "bullmq";
 import type { Dataset } from "../data/index.js";
 import { loadModel, prepareForCrafting } from "../models/index.js";
 import type { Module } from "../nn/index.js";
-import { ChunkStore, craftChunks, planDatasets, precisionOf } from "../poison/index.js";
+import { ChunkStore, checkRuntime, craftChunks, methodOf, planDatasets, precisionOf } from "../poison/index.js";
 import type { Progress } from "../train/index.js";
 import { assembleRelease, type ReleaseResult } from "./assemble.js";
 import { CHUNK_JOB, type ChunkJobData, type ChunkJobResult, RELEASE_JOB, type ReleaseJobData } from "./jobs.js";
@@ -30,6 +30,8 @@ function load(dir: string, digest: string): Loaded {
   loaded = null;
   const rec = readRunFile(dir);
   if (rec.digest !== digest) throw new Error(`${dir}/run.json holds plan ${rec.digest}, the job is for ${digest}`);
+  // A precision this worker's device cannot run the method in fails the job before anything is loaded.
+  checkRuntime(methodOf(rec.plan.recipe), precisionOf(rec.plan), device);
   // The models first: a missing or damaged file fails the job before the dataset is read.
   const [height, , channels] = rec.plan.dataset.shape;
   const shape = { inChannels: channels, numClasses: rec.plan.permutation.length, imageSize: height };

@@ -12,6 +12,7 @@ export {
   type Precision,
   type PrecisionChoice,
   resolvePrecision,
+  secondOrderError,
 } from "./precision.js";
 export * from "./runtime.js";
 export {

@@ -3,7 +3,11 @@
 // "auto" only picks bf16 where it is native, and an explicit "bf16" elsewhere is refused.
 import { existsSync, readFileSync } from "node:fs";
 import { autocast, autocastDeviceType } from "./autocast.js";
+import { grad } from "./autograd.js";
+import { arange } from "./creation.js";
+import { conv2d } from "./functional.js";
 import { native } from "./native.js";
+import { scope } from "./scope.js";
 import type { Tensor } from "./tensor.js";
 
 export type Precision = "fp32" | "bf16";
@@ -59,4 +63,36 @@ export function inPrecision(precision: Precision, device: string | undefined, fn
   if (precision === "fp32") return fn();
   const out = autocast(device ?? "cpu", "bfloat16", fn);
   return out.dtype === "float32" ? out : out.float();
+}
+
+/** The probe's answers by device: a device's kernels do not change while the process runs. */
+const secondOrder = new Map<string, string | null>();
+
+/**
+ * Why `device` cannot differentiate a convolution's parameter gradient again (a double backward, as
+ * TensorClog's objective needs) in `precision`, or null when it can. libtorch 1.13's CPU bf16 kernels cannot
+ * once a convolution's input and output channels differ (its double backward mixes them up); a tiny
+ * convolution of that shape is tried once per device, on fixed values (the random generator is untouched).
+ */
+export function secondOrderError(precision: Precision, device: string | undefined): string | null {
+  if (precision === "fp32") return null;
+  const name = device ?? "cpu";
+  let answer = secondOrder.get(name);
+  if (answer === undefined) {
+    answer = scope(() => {
+      const on = { device: name };
+      const x = arange(0, 32, 1, on).div(32).reshape(2, 1, 4, 4).requiresGrad_(true);
+      const w = arange(-9, 9, 1, on).div(9).reshape(2, 1, 3, 3).requiresGrad_(true);
+      try {
+        const y = inPrecision(precision, name, () => conv2d(x, w, undefined, { padding: 1 }));
+        const [g] = grad(y.pow(2).sum(), w, { createGraph: true });
+        grad(g!.pow(2).sum(), x);
+        return null;
+      } catch (e) {
+        return (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+      }
+    });
+    secondOrder.set(name, answer);
+  }
+  return answer;
 }

@@ -6,7 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { bf16Supported } from "../../src/torch/index.js";
+import { createModel, prepareForCrafting } from "../../src/models/index.js";
+import { tensorclog } from "../../src/poison/index.js";
+import { bf16Supported, manualSeed, rand, randint, secondOrderError } from "../../src/torch/index.js";
 import { needs } from "../requirements.js";
 
 const FMNIST = "/usr/share/datasets/fashion-mnist";
@@ -87,5 +89,43 @@ describe("bf16 releases", {
     // Same seeds, other arithmetic: the noise differs, but a few bf16 roundings cannot change most images' verdict.
     assert.ok(!images(join(tmp, "em-fp32")).equals(images(join(tmp, "em-bf16"))), "bf16 changed nothing");
     assert.ok(Math.abs(runs[0].attack_success - runs[1].attack_success) < 0.25, JSON.stringify(runs));
+  });
+
+  test("tensorclog in bf16: the probe says what the kernels do, and the CLI refuses it in one line before any work", () => {
+    // TensorClog differentiates a parameter gradient; libtorch 1.13's CPU bf16 convolutions have no such double
+    // backward. The probe's verdict must match what a real TensorClog batch does.
+    const why = secondOrderError("bf16", "cpu");
+    assert.equal(secondOrderError("fp32", "cpu"), null);
+    manualSeed(0);
+    const frozen = prepareForCrafting(createModel("smallcnn-bn", { inChannels: 1, numClasses: 10, imageSize: 28 }), {
+      precision: "bf16",
+    });
+    const [x, y] = [rand([8, 1, 28, 28]), randint(0, 10, [8])];
+    const o = {
+      eps: 8 / 255,
+      stepSize: 1 / 255,
+      steps: 1,
+      init: "zero" as const,
+      restarts: 1,
+      augment: undefined,
+      batchSize: 8,
+    };
+    if (why) assert.throws(() => tensorclog([frozen], x, y, o), "the probe says bf16 cannot, yet TensorClog ran");
+    else tensorclog([frozen], x, y, o).delta.dispose();
+    frozen.dispose();
+
+    const tc = ["--method", "tensorclog", "--tc-batch-size", "32", "--json"];
+    const out = join(tmp, "tc-bf16");
+    const refused = cli(["craft", ...BASE, ...tc, "--crafter", crafter, "--precision", "bf16", "--out", out]);
+    if (why) {
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr.trim(), /^advpoison: error: tensorclog differentiates .* use --precision fp32$/);
+      assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+      assert.ok(!existsSync(out) && !existsSync(`${out}.work`), "a refused craft left files behind");
+    } else assert.equal(refused.status, 0, refused.stderr);
+    // "auto" crafts where it can: in bf16 if the kernels allow, else in fp32.
+    const auto = cli(["craft", ...BASE, ...tc, "--crafter", crafter, "--precision", "auto", "--out", `${out}-auto`]);
+    assert.equal(auto.status, 0, auto.stderr);
+    assert.equal(manifestOf(`${out}-auto`).precision, why ? "fp32" : "bf16");
   });
 });

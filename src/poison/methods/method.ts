@@ -64,6 +64,8 @@ interface MethodFacts<S extends z.ZodObject> {
   readonly ownModel: boolean;
   /** Differentiable augmentation inside the attack by default (Fowl et al.); baselines run as published. */
   readonly augments: boolean;
+  /** Differentiates a gradient of the crafting models' parameters (a double backward: not every precision can). */
+  readonly secondOrder?: boolean;
   /** Whether several PGD restarts mean anything for it. */
   readonly restartable: boolean;
   readonly defaults: PgdDefaults;

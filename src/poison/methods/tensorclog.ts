@@ -125,6 +125,7 @@ export const tensorclogMethod: ChunkedMethod<typeof settings> = {
   needsCrafter: true,
   ownModel: false,
   augments: false,
+  secondOrder: true,
   restartable: true,
   defaults: { steps: 100, tau: 0.05, init: "zero" },
   budget: () => "linf",
