@@ -280,10 +280,10 @@ export async function craftRelease(job: ReleaseJob): Promise<ReleaseResult> {
   if (job.shard && !method.chunked)
     throw new Error(`${method.name} cannot be sharded: it optimises all poisoned images together`);
   checkOutput(job.out, job.force ?? false, job.shard !== undefined);
+  const options = { progress: job.progress ?? silentProgress, device: job.device ?? "cpu" };
+  checkRuntime(method, precisionOf(plan), options.device); // before the work directory is made
   const workDir = job.workDir ?? workDirOf(job.out);
   const store = ChunkStore.open(workDir, plan);
-  const options = { progress: job.progress ?? silentProgress, device: job.device ?? "cpu" };
-  checkRuntime(method, precisionOf(plan), options.device);
   const frozen = job.models.map(({ model }) =>
     prepareForCrafting(model, { precision: precisionOf(plan), device: options.device }),
   );
