@@ -121,6 +121,28 @@ describe("bf16 capability", () => {
     assert.throws(() => torch.resolvePrecision("fp16", undefined, yes), /must be one of fp32, bf16, auto/);
   });
 
+  test("secondOrderError: fp32 can; a bf16 verdict asked inside noGrad is the kernels' own", {
+    skip: !torch.bf16Supported("cpu") && "this CPU has no native bf16",
+  }, () => {
+    assert.equal(torch.secondOrderError("fp32", "cpu"), null);
+    // First call of this process (the answer is cached per device), made where grad is off.
+    const probed = torch.noGrad(() => torch.secondOrderError("bf16", "cpu"));
+    // A conv double backward of the probe's shape, run directly with grad on: the same verdict, word for word.
+    let direct: string | null = null;
+    try {
+      torch.scope(() => {
+        const x = torch.rand([2, 1, 4, 4]).requiresGrad_(true);
+        const w = torch.rand([2, 1, 3, 3]).requiresGrad_(true);
+        const y = torch.inPrecision("bf16", "cpu", () => F.conv2d(x, w, undefined, { padding: 1 }));
+        const [g] = torch.grad(y.pow(2).sum(), w, { createGraph: true });
+        torch.grad(g!.pow(2).sum(), x);
+      });
+    } catch (e) {
+      direct = (e as Error).message.split("\n")[0]!;
+    }
+    assert.equal(probed, direct);
+  });
+
   test("CUDA without a CUDA libtorch has no bf16", { skip: torch.cudaIsAvailable() && "a GPU is present" }, () => {
     assert.equal(torch.bf16Supported("cuda"), false);
   });
