@@ -21,16 +21,18 @@ const efficacyRow = z
     victim_epochs: z.number().int().positive(),
     test_acc: accuracy,
     peak_test_acc: accuracy,
-    peak_epoch: z.number().int().positive().optional(),
+    peak_epoch: z.number().int().positive(),
     variant: z.string().min(1).optional(),
     settings: z.record(z.string(), z.unknown()),
     attack_success: accuracy.nullable(),
     command,
     date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    // How a resumed or sharded run's chunks were crafted, where craft_seconds counts only part of the work.
+    note: z.string().min(1).optional(),
   })
   .refine((r) => r.method === r.recipe, "method and recipe differ")
   .refine((r) => r.peak_test_acc >= r.test_acc, "the peak is below the final accuracy")
-  .refine((r) => r.peak_epoch === undefined || r.peak_epoch <= r.victim_epochs, "peak epoch after the last epoch");
+  .refine((r) => r.peak_epoch <= r.victim_epochs, "peak epoch after the last epoch");
 
 const labelsRow = z
   .object({
