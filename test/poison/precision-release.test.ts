@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { createModel, prepareForCrafting } from "../../src/models/index.js";
 import { tensorclog } from "../../src/poison/index.js";
 import { bf16Supported, manualSeed, rand, randint, secondOrderError } from "../../src/torch/index.js";
-import { needs } from "../requirements.js";
+import { hardwareHas, needs } from "../requirements.js";
 
 const FMNIST = "/usr/share/datasets/fashion-mnist";
 const CLI = join(process.cwd(), "dist/src/cli/main.js");
@@ -27,7 +27,8 @@ const images = (dir: string) => readFileSync(join(dir, "train-images-idx3-ubyte.
 
 describe("bf16 releases", {
   skip:
-    needs(existsSync(FMNIST), `Fashion-MNIST (${FMNIST})`) || (!bf16Supported("cpu") && "this CPU has no native bf16"),
+    needs(existsSync(FMNIST), `Fashion-MNIST (${FMNIST})`) ||
+    hardwareHas(bf16Supported("cpu"), "native bf16 (AVX512-BF16 or AMX)"),
 }, () => {
   const tmp = mkdtempSync(join(tmpdir(), "advpoison-bf16-"));
   after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -48,6 +49,8 @@ describe("bf16 releases", {
     assert.equal(bf16.precision, "bf16");
     assert.equal(bf16.plan.precision, "bf16");
     assert.notEqual(fp32.plan_digest, bf16.plan_digest, "the precision is part of the plan's identity");
+    // Same seeds, other arithmetic: a craft that recorded bf16 but ran in fp32 would give the fp32 bytes.
+    assert.ok(!images(join(tmp, "fp32")).equals(images(join(tmp, "bf16"))), "the bf16 release is the fp32 one");
     const v = cli([
       "verify",
       "--source",

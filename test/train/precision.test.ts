@@ -10,13 +10,13 @@ import { after, describe, test } from "node:test";
 import { createModel } from "../../src/models/index.js";
 import { bf16Supported, manualSeed } from "../../src/torch/index.js";
 import { recipe, train } from "../../src/train/index.js";
-import { needs } from "../requirements.js";
+import { hardwareHas, needs } from "../requirements.js";
 import { syntheticDataset } from "./synthetic.js";
 
 const FMNIST = "/usr/share/datasets/fashion-mnist";
 const CLI = join(process.cwd(), "dist/src/cli/main.js");
 const SMALL = ["--subset", "64", "--epochs", "1", "--batch-size", "32"];
-const noBf16 = !bf16Supported(undefined) && "this CPU has no native bf16";
+const noBf16 = hardwareHas(bf16Supported(undefined), "native bf16 (AVX512-BF16 or AMX)");
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "advpoison-precision-"));
