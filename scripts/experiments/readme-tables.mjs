@@ -75,12 +75,29 @@ function settingsOf(r) {
   }
 }
 
+/** The heading of each column an efficacy table can have. */
+const HEADING = {
+  method: "method",
+  settings: "settings",
+  release: "release",
+  eps: "ε",
+  images: "training images",
+  victim: "victim",
+  final: "final",
+  peak: "peak (epoch)",
+  clean: "clean, same victim",
+  success: "attack success",
+  time: "crafting time",
+  measured: "measured",
+};
+
 /** One efficacy table: `keys` name its rows ("recipe|eps|variant"; a leading * sets the final in bold). */
-function efficacyTable(rows, header, columns, keys) {
+function efficacyTable(rows, columns, keys) {
   const byKey = new Map(rows.map((r) => [rowKey(r), r]));
   const notes = [];
   const mark = (text) => {
     if (!notes.includes(text)) notes.push(text);
+    if (notes.length > SUPERSCRIPT.length) throw new Error("readme-tables: more footnotes than superscripts");
     return SUPERSCRIPT[notes.indexOf(text)];
   };
   /** The clean victim trained like `r`'s: same model, trainer, epochs, precision and images. */
@@ -138,21 +155,12 @@ function efficacyTable(rows, header, columns, keys) {
     return columns.map((c) => cells[c](r, bold));
   });
   const footnotes = notes.map((n, i) => `${SUPERSCRIPT[i]} ${n}.`);
+  const header = columns.map((c) => named(HEADING, c));
   return [markdown(header, body), ...(footnotes.length ? ["", footnotes.join("\n")] : [])].join("\n");
 }
 
 const EFFICACY = {
   push: {
-    header: [
-      "release",
-      "ε",
-      "victim",
-      "final",
-      "peak (epoch)",
-      "clean, same victim",
-      "attack success",
-      "crafting time",
-    ],
     columns: ["release", "eps", "victim", "final", "peak", "clean", "success", "time"],
     keys: [
       "*targeted|8|authors-ens2",
@@ -168,16 +176,6 @@ const EFFICACY = {
     ],
   },
   baselines: {
-    header: [
-      "method",
-      "settings",
-      "ε",
-      "training images",
-      "final",
-      "peak (epoch)",
-      "clean, same size",
-      "crafting time",
-    ],
     columns: ["method", "settings", "eps", "images", "final", "peak", "clean", "time"],
     keys: [
       "random|8|",
@@ -202,17 +200,6 @@ const EFFICACY = {
     ],
   },
   ablations: {
-    header: [
-      "settings",
-      "ε",
-      "training images",
-      "victim",
-      "final",
-      "peak (epoch)",
-      "clean, same victim",
-      "attack success",
-      "crafting time",
-    ],
     columns: ["settings", "eps", "images", "victim", "final", "peak", "clean", "success", "time"],
     keys: [
       "targeted|8|20k-authors-s40",
@@ -225,7 +212,6 @@ const EFFICACY = {
     ],
   },
   transfer: {
-    header: ["victim", "training images", "final", "peak (epoch)", "clean, same victim"],
     columns: ["victim", "images", "final", "peak", "clean"],
     keys: [
       "*targeted|8|authors-ens2-victim10k-resnet18-5ep",
@@ -235,17 +221,6 @@ const EFFICACY = {
     ],
   },
   earlier: {
-    header: [
-      "method",
-      "settings",
-      "ε",
-      "training images",
-      "final",
-      "peak (epoch)",
-      "clean, same victim",
-      "crafting time",
-      "measured",
-    ],
     columns: ["method", "settings", "eps", "images", "final", "peak", "clean", "time", "measured"],
     keys: [
       "untargeted|8|",
@@ -388,7 +363,7 @@ function generate(dir) {
   const read = (file) => JSON.parse(readFileSync(join(dir, file), "utf-8"));
   const efficacy = read("fashion-mnist.json");
   const regions = new Map(
-    Object.entries(EFFICACY).map(([name, t]) => [name, efficacyTable(efficacy, t.header, t.columns, t.keys)]),
+    Object.entries(EFFICACY).map(([name, t]) => [name, efficacyTable(efficacy, t.columns, t.keys)]),
   );
   regions.set("experiments", experimentsTable(read("experiments.json")));
   regions.set("labels", labelsTable(read("labels.json")));
