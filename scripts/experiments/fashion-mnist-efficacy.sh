@@ -6,7 +6,7 @@
 # Environment: EPS_LIST ("8 16"), RUNS_DIR (runs/fashion-mnist), and for variants ("push lower" runs)
 # CRAFTER_EPOCHS (3), STEPS (40), RESTARTS (1), AUGMENT_KIND (quarter, the rows' original; or authors),
 # PRECISION (what the crafting model computes in: fp32 or bf16), VICTIM_PRECISION (the victim's training: fp32
-# or bf16), SUBSET (craft and train on the first N images),
+# or bf16), SUBSET (craft the first N images and train the victim on them; crafting models train on all 60k),
 # VARIANT (a name for the rows and directories), TAU (0.1, the step as a fraction of eps; the authors' 0.05),
 # AUGMENT_KIND also none (--no-augment), CRAFTER_MODELS ("smallcnn-bn": space-separated architectures, an ensemble
 # when several; smallcnn-bn is runs/fashion-mnist/crafter, any other ARCH runs/fashion-mnist/crafter-ARCH, trained
@@ -20,9 +20,11 @@
 # (error-min: 20 steps of eps/10 per round until 99 % on the poisons, EM_STEPS=20 with a round cap EM_ROUNDS;
 # TensorClog: TC_STEPS=100 TC_TAU=0.05); error-min's rows record the rounds it took; LSP and OPS run as published
 # (no model, no steps), LSP projected to the L-inf ball unless LSP_NORM=l2 (the authors' L2 ball of radius
-# eps sqrt(CHW)).
+# eps sqrt(CHW)). ADVPOISON_THREADS (every core, as advpoison's default): the torch threads of every process here,
+# PyTorch victims included; rows record it and the victim's seed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+export ADVPOISON_THREADS=${ADVPOISON_THREADS:-$(nproc)}
 cli="node dist/src/cli/main.js"
 runs=${RUNS_DIR:-runs/fashion-mnist}
 recipes=("$@")
@@ -57,15 +59,15 @@ mkdir -p "$runs"
 victim() { # victim NAME DATASET -> JSON line
   if [ "${VICTIM_TRAINER:-advpoison}" = pytorch ]; then # a trainer that owes nothing to advpoison
     local dir=/usr/share/datasets/fashion-mnist; [ "$2" = fashion-mnist ] || dir=${2#fashion-mnist:}
-    scripts/experiments/torch-victim.py "$dir" "${victim_subset[@]}" --epochs "$victim_epochs" --seed "$victim_seed" | tail -n 1
+    OMP_NUM_THREADS=$ADVPOISON_THREADS scripts/experiments/torch-victim.py "$dir" "${victim_subset[@]}" --epochs "$victim_epochs" --seed "$victim_seed" | tail -n 1
     return
   fi
   $cli train --dataset "$2" "${victim_subset[@]}" --model "$victim_model" --recipe fast --epochs "$victim_epochs" --seed "$victim_seed" \
     --precision "$victim_precision" --out "$runs/victim-$1" --force --json | tail -n 1
 }
 record() { # record RECIPE EPS STEPS SETTINGS_JSON VICTIM_JSON CRAFT_JSON
-  node scripts/experiments/record.mjs results/fashion-mnist.json "$1" "$2" "$3" "$4" "$5" "${6:-null}" \
-    "$variant" "$(env | grep -E '^(EPS_LIST|CRAFTER_EPOCHS|CRAFTER_MODELS|STEPS|TAU|RESTARTS|VARIANT|EM_STEPS|EM_ROUNDS|TC_STEPS|TC_TAU|LSP_NORM|AUGMENT_KIND|PRECISION|VICTIM_PRECISION|VICTIM_TRAINER|VICTIM_MODEL|VICTIM_EPOCHS|VICTIM_SEED|VICTIM_SUBSET|SUBSET|RELEASE_FROM)=' | sort | sed -E 's/^([A-Z_]+)=(.* .*)$/\1="\2"/' | tr '\n' ' ')scripts/experiments/fashion-mnist-efficacy.sh $1"
+  VICTIM_SEED=$victim_seed node scripts/experiments/record.mjs results/fashion-mnist.json "$1" "$2" "$3" "$4" "$5" "${6:-null}" \
+    "$variant" "$(env | grep -E '^(ADVPOISON_THREADS|EPS_LIST|CRAFTER_EPOCHS|CRAFTER_MODELS|STEPS|TAU|RESTARTS|VARIANT|EM_STEPS|EM_ROUNDS|TC_STEPS|TC_TAU|LSP_NORM|AUGMENT_KIND|PRECISION|VICTIM_PRECISION|VICTIM_TRAINER|VICTIM_MODEL|VICTIM_EPOCHS|VICTIM_SEED|VICTIM_SUBSET|SUBSET|RELEASE_FROM)=' | sort | sed -E 's/^([A-Z_]+)=(.* .*)$/\1="\2"/' | tr '\n' ' ')scripts/experiments/fashion-mnist-efficacy.sh $1"
 }
 
 needs_crafter= # only the attacks that use a crafting model train the missing ones

@@ -5,9 +5,11 @@
 # sizes (97x131 to 1200x800, PNG and JPEG) is protected with labels from its class folders, targeted to pi(y), through
 # the resize/crop/flip view at the crafter's SIDE px; verify checks the copy. Appends a row to results/protect.json.
 # Environment: PHOTOS (40), STEPS (100), VIEWS (4), EPS (8), PRECISION (bf16), CRAFTER_EPOCHS (8), SIDE (64),
-# METHOD (targeted), JPEG_QUALITY (95), RUNS_DIR (runs/protect).
+# METHOD (targeted), JPEG_QUALITY (95), RUNS_DIR (runs/protect), ADVPOISON_THREADS (every core, as advpoison's
+# default; recorded in the row).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+export ADVPOISON_THREADS=${ADVPOISON_THREADS:-$(nproc)}
 cli="node dist/src/cli/main.js"
 runs=${RUNS_DIR:-runs/protect}
 photos=${PHOTOS:-40}; steps=${STEPS:-100}; views=${VIEWS:-4}; eps=${EPS:-8}; precision=${PRECISION:-bf16}
@@ -35,8 +37,9 @@ const c = JSON.parse(crafterJson);
 rows.push({ crafter: `resnet18-imagenet trained ${c.epochs} epochs on generated 10-class gratings`, crafter_test_acc: c.test_acc,
   input_side: Number(process.env.SIDE ?? 64), method: process.env.METHOD ?? "targeted",
   jpeg_quality: Number(process.env.JPEG_QUALITY ?? 95), steps: Number(process.env.STEPS ?? 100), views: Number(process.env.VIEWS ?? 4), ...r,
-  verify_ok: JSON.parse(verify).ok, command, date: new Date().toISOString().slice(0, 10) });
+  verify_ok: JSON.parse(verify).ok, threads: Number(process.env.ADVPOISON_THREADS), command,
+  date: new Date().toISOString().slice(0, 10) });
 fs.writeFileSync(file + ".tmp", JSON.stringify(rows, null, 2) + "\n"); fs.renameSync(file + ".tmp", file);
 console.log(JSON.stringify(rows.at(-1)));
 ' results/protect.json "$(cat "$crafter.json")" "$result" "$verify" \
-  "$(env | grep -E '^(PHOTOS|STEPS|VIEWS|EPS|PRECISION|CRAFTER_EPOCHS|SIDE|METHOD|JPEG_QUALITY)=' | sort | tr '\n' ' ')scripts/experiments/protect-imagenet.sh"
+  "$(env | grep -E '^(ADVPOISON_THREADS|PHOTOS|STEPS|VIEWS|EPS|PRECISION|CRAFTER_EPOCHS|SIDE|METHOD|JPEG_QUALITY)=' | sort | tr '\n' ' ')scripts/experiments/protect-imagenet.sh"

@@ -2,7 +2,20 @@
 // Arguments: results file, recipe, eps, steps, settings JSON, victim JSON, craft JSON, variant, command.
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 
+// Environment, set by the efficacy script: VICTIM_SEED (the seed its victim trained with) and ADVPOISON_THREADS
+// (the torch threads of every process of the run), both recorded; PRECISION, SUBSET, ... as the script reads them.
 const [file, recipe, eps, steps, settingsJson, victimJson, craftJson, variant, command] = process.argv.slice(2);
+/** A whole number the script must have set: a row without it would not say how it was made. */
+function required(name) {
+  const v = process.env[name];
+  if (!/^\d+$/.test(v ?? "")) {
+    console.error(`record.mjs: ${name} must be a whole number (the efficacy script sets it), got '${v ?? ""}'`);
+    process.exit(1);
+  }
+  return Number(v);
+}
+const victimSeed = required("VICTIM_SEED");
+const threads = required("ADVPOISON_THREADS");
 const victim = JSON.parse(victimJson);
 const craft = JSON.parse(craftJson);
 const rows = existsSync(file) ? JSON.parse(readFileSync(file, "utf-8")) : [];
@@ -16,7 +29,8 @@ const row = {
   victim: victim.model ?? process.env.VICTIM_MODEL ?? "smallcnn-bn",
   ...(victim.trainer ? { trainer: victim.trainer } : {}),
   victim_epochs: victim.epochs,
-  victim_seed: Number(process.env.VICTIM_SEED ?? 1),
+  victim_seed: victimSeed,
+  threads,
   test_acc: Number(victim.test_acc.toFixed(4)),
   peak_test_acc: Number(victim.peak_test_acc.toFixed(4)),
   peak_epoch: victim.peak_epoch,

@@ -122,8 +122,10 @@ test("results.json written before victims held peak accuracy gets it from each v
 });
 
 describe("scripts/experiments", () => {
+  // What the efficacy script and all.sh set for the recording scripts (scripts-record.test.ts checks them).
+  const env = { ...process.env, ADVPOISON_THREADS: "1", VICTIM_SEED: "1" };
   const node = (script: string, args: string[]) => {
-    const r = spawnSync(process.execPath, [join("scripts/experiments", script), ...args], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [join("scripts/experiments", script), ...args], { encoding: "utf8", env });
     assert.equal(r.status, 0, r.stderr);
   };
 
