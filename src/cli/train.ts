@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
+import type { Dataset } from "../data/index.js";
 import {
   DEFENSE_DEFAULTS,
   DEFENSE_NAMES,
@@ -11,8 +12,18 @@ import {
 } from "../experiment/index.js";
 import { createModel, saveModel } from "../models/index.js";
 import { meanSd } from "../report/index.js";
-import { manualSeed } from "../torch/index.js";
-import { RECIPES, type Recipe, RUN_FILE, recipe, testAccuracies, train, writeRunRecord } from "../train/index.js";
+import { manualSeed, type Precision } from "../torch/index.js";
+import {
+  RECIPES,
+  type Recipe,
+  RUN_FILE,
+  recipe,
+  TrainingDiverged,
+  testAccuracies,
+  train,
+  writeRunRecord,
+} from "../train/index.js";
+import { outputKind, removeOwned, writeMarker } from "../util/ownership.js";
 import {
   action,
   addDataOptions,
@@ -49,15 +60,25 @@ interface TrainCliOptions extends DataOptions {
 /** What `train` writes into --out (and run-N/ for --runs): anything else there is not a run's. */
 const RUN_ENTRY = /^(model\.safetensors|checkpoint\.safetensors|run-\d+|\..*)$/;
 
-/** Throws unless `out` is absent, empty or holds only a (possibly unfinished) run: training writes into it. */
-function checkRunDir(out: string): void {
-  if (!existsSync(out)) return;
-  const foreign = readdirSync(out).filter((f) => f !== RUN_FILE && !RUN_ENTRY.test(f));
-  if (foreign.length) {
+/**
+ * Prepares `out` for a run: absent or empty, it is made and marked as advpoison's training run; marked, or holding
+ * only a run's files (a run of an earlier version), it is trained into. Anything else is a user's folder and is
+ * refused even with --force: a run written into it would make it look like advpoison's.
+ */
+function openRunDir(out: string): { created: boolean } {
+  if (existsSync(out) && readdirSync(out).length > 0) {
+    const kind = outputKind(out);
+    if (kind === "training run") return { created: false };
+    const foreign = readdirSync(out).filter((f) => f !== RUN_FILE && !RUN_ENTRY.test(f));
+    if (kind === undefined && foreign.length === 0) return { created: false };
     throw new Error(
-      `${out} is not empty and not a training run (it holds ${foreign[0]}); pass --force to train into it`,
+      `${out} is not empty and not an advpoison training run (it holds ${kind ? `advpoison's ${kind}` : foreign[0]}); choose another --out`,
     );
   }
+  const created = !existsSync(out);
+  mkdirSync(out, { recursive: true });
+  writeMarker(out, "training run");
+  return { created };
 }
 
 export function recipeOverrides(o: { epochs?: number; lr?: number; batchSize?: number }): Partial<Recipe> {
@@ -86,7 +107,6 @@ export function registerTrain(program: Command): void {
     .option("--json", "print one JSON result as the last line");
   addPrecisionOption(addDeviceOption(addDataOptions(cmd))).action(
     action(async (o: TrainCliOptions) => {
-      if (!o.force) checkRunDir(o.out);
       if (!(DEFENSE_NAMES as readonly string[]).includes(o.defense))
         throw new Error(`unknown defense '${o.defense}' (${DEFENSE_NAMES.join(", ")})`);
       const defense = o.defense as DefenseName;
@@ -94,76 +114,110 @@ export function registerTrain(program: Command): void {
       const precision = resolvePrecision(o.precision, device);
       const { train: trainSet, test } = loadData(o);
       const r = recipe(o.recipe, recipeOverrides(o));
-      const progress = terminalProgress();
-      const runs = [];
-      for (let k = 0; k < o.runs; k++) {
-        const dir = o.runs > 1 ? join(o.out, `run-${k + 1}`) : o.out;
-        const modelPath = join(dir, "model.safetensors");
-        if (existsSync(modelPath) && !o.force && !o.resume) {
-          throw new Error(`${modelPath} exists; pass --force to train again or --resume to continue`);
-        }
-        mkdirSync(dir, { recursive: true });
-        const seed = o.seed + k;
-        manualSeed(seed);
-        const info = {
-          model: o.model,
-          inChannels: trainSet.channels,
-          numClasses: trainSet.numClasses,
-          imageSize: trainSet.height,
-        };
-        const model = createModel(o.model, info);
-        model.to(device);
-        const transform = makeDefense(defense, DEFENSE_DEFAULTS, { seed, numClasses: trainSet.numClasses });
-        const result = await train(model, trainSet, {
-          device,
-          recipe: r,
-          seed,
-          precision,
-          testSet: test,
-          checkpoint: join(dir, "checkpoint.safetensors"),
-          resume: o.resume ?? false,
-          progress,
-          ...(transform ? { batchTransform: transform } : {}),
-          ...(o.runs > 1 ? { label: `run ${k + 1}/${o.runs}` } : {}),
-        });
-        const accuracies = testAccuracies(result.history);
-        saveModel(modelPath, model, info, { test_acc: String(accuracies.test_acc), dataset: o.dataset });
-        writeRunRecord(dir, {
-          dataset: o.dataset,
-          subset: o.subset ?? null,
-          model: o.model,
-          seed,
-          recipe: r,
-          ...accuracies,
-          defense: { name: defense, settings: defenseSettingsOf(defense, DEFENSE_DEFAULTS) },
-          precision,
-          ...result,
-        });
-        model.dispose();
-        runs.push({ ...accuracies, seconds: result.seconds, checkpoint: modelPath, history: result.history });
-      }
-      const acc = meanSd(runs.map((x) => x.test_acc));
-      const peak = meanSd(runs.map((x) => x.peak_test_acc));
-      const spread = (s: { sd: number }) => (o.runs > 1 ? ` +- ${(100 * s.sd).toFixed(2)}` : "");
-      console.log(
-        `clean test accuracy: ${(100 * acc.mean).toFixed(2)}%${spread(acc)} final, ${(100 * peak.mean).toFixed(2)}%` +
-          `${spread(peak)} peak (best epoch)${o.runs > 1 ? ` over ${o.runs} runs` : ""}`,
-      );
-      if (o.json) {
-        printJson({
-          test_acc: acc.mean,
-          test_acc_sd: acc.sd,
-          peak_test_acc: peak.mean,
-          peak_test_acc_sd: peak.sd,
-          // One run's best epoch; with several, each run's is in `runs`.
-          peak_epoch: runs.length === 1 ? runs[0]!.peak_epoch : null,
-          epochs: r.epochs,
-          precision,
-          seconds: runs.reduce((s, x) => s + x.seconds, 0),
-          checkpoint: runs[0]?.checkpoint,
-          runs,
-        });
+      const { created } = openRunDir(o.out);
+      try {
+        await trainRuns(o, { defense, device, precision, trainSet, test, r });
+      } catch (e) {
+        // A run that diverged from nothing leaves nothing: no folder that looks like a trained model.
+        if (created && e instanceof TrainingDiverged) removeOwned(o.out, "training run");
+        throw e;
       }
     }),
   );
+}
+
+async function trainRuns(
+  o: TrainCliOptions,
+  {
+    defense,
+    device,
+    precision,
+    trainSet,
+    test,
+    r,
+  }: {
+    defense: DefenseName;
+    device: string;
+    precision: Precision;
+    trainSet: Dataset;
+    test: Dataset;
+    r: Recipe;
+  },
+): Promise<void> {
+  const progress = terminalProgress();
+  const runs = [];
+  for (let k = 0; k < o.runs; k++) {
+    const dir = o.runs > 1 ? join(o.out, `run-${k + 1}`) : o.out;
+    const modelPath = join(dir, "model.safetensors");
+    if (existsSync(modelPath) && !o.force && !o.resume) {
+      throw new Error(`${modelPath} exists; pass --force to train again or --resume to continue`);
+    }
+    const checkpoint = join(dir, "checkpoint.safetensors");
+    if (!existsSync(modelPath) && existsSync(checkpoint) && !o.force && !o.resume) {
+      throw new Error(
+        `${checkpoint}: an unfinished run (killed?); pass --resume to continue it or --force to start over`,
+      );
+    }
+    mkdirSync(dir, { recursive: true });
+    const seed = o.seed + k;
+    manualSeed(seed);
+    const info = {
+      model: o.model,
+      inChannels: trainSet.channels,
+      numClasses: trainSet.numClasses,
+      imageSize: trainSet.height,
+    };
+    const model = createModel(o.model, info);
+    model.to(device);
+    const transform = makeDefense(defense, DEFENSE_DEFAULTS, { seed, numClasses: trainSet.numClasses });
+    const result = await train(model, trainSet, {
+      device,
+      recipe: r,
+      seed,
+      precision,
+      testSet: test,
+      checkpoint,
+      resume: o.resume ?? false,
+      progress,
+      ...(transform ? { batchTransform: transform } : {}),
+      ...(o.runs > 1 ? { label: `run ${k + 1}/${o.runs}` } : {}),
+    });
+    const accuracies = testAccuracies(result.history);
+    saveModel(modelPath, model, info, { test_acc: String(accuracies.test_acc), dataset: o.dataset });
+    writeRunRecord(dir, {
+      dataset: o.dataset,
+      subset: o.subset ?? null,
+      model: o.model,
+      seed,
+      recipe: r,
+      ...accuracies,
+      defense: { name: defense, settings: defenseSettingsOf(defense, DEFENSE_DEFAULTS) },
+      precision,
+      ...result,
+    });
+    model.dispose();
+    runs.push({ ...accuracies, seconds: result.seconds, checkpoint: modelPath, history: result.history });
+  }
+  const acc = meanSd(runs.map((x) => x.test_acc));
+  const peak = meanSd(runs.map((x) => x.peak_test_acc));
+  const spread = (s: { sd: number }) => (o.runs > 1 ? ` +- ${(100 * s.sd).toFixed(2)}` : "");
+  console.log(
+    `clean test accuracy: ${(100 * acc.mean).toFixed(2)}%${spread(acc)} final, ${(100 * peak.mean).toFixed(2)}%` +
+      `${spread(peak)} peak (best epoch)${o.runs > 1 ? ` over ${o.runs} runs` : ""}`,
+  );
+  if (o.json) {
+    printJson({
+      test_acc: acc.mean,
+      test_acc_sd: acc.sd,
+      peak_test_acc: peak.mean,
+      peak_test_acc_sd: peak.sd,
+      // One run's best epoch; with several, each run's is in `runs`.
+      peak_epoch: runs.length === 1 ? runs[0]!.peak_epoch : null,
+      epochs: r.epochs,
+      precision,
+      seconds: runs.reduce((s, x) => s + x.seconds, 0),
+      checkpoint: runs[0]?.checkpoint,
+      runs,
+    });
+  }
 }

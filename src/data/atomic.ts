@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fsyncDir, pathBeside, removeStaleBeside } from "../util/atomic.js";
-import { assertReplaceable } from "../util/ownership.js";
+import { assertReplaceable, type OutputKind, writeMarker } from "../util/ownership.js";
 import { DatasetError } from "./errors.js";
 
 /** Throws unless `dest` is free or `force` allows replacing it. */
@@ -47,15 +47,21 @@ export function commitDirectory(tmp: string, dest: string, force: boolean): void
 }
 
 /**
- * Fills a temporary directory with `fill` and commits it to `dest`; on any error nothing is left behind.
- * `force` replaces only an empty directory or one advpoison wrote (a release, work directory or run).
+ * Fills a temporary directory with `fill`, marks it as advpoison's output of `kind` and commits it to `dest`; on
+ * any error nothing is left behind. `force` replaces only an empty directory or one advpoison marked as its own.
  */
-export function writeDirectoryAtomic(dest: string, force: boolean, fill: (dir: string) => void): void {
+export function writeDirectoryAtomic(
+  dest: string,
+  force: boolean,
+  kind: OutputKind,
+  fill: (dir: string) => void,
+): void {
   checkDestination(dest, force);
   assertReplaceable(dest);
   const tmp = makeTempBeside(dest);
   try {
     fill(tmp);
+    writeMarker(tmp, kind);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

@@ -4,8 +4,8 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeFileDurable } from "../util/atomic.js";
-import { describeFetchError, fetchToFile } from "../util/fetch.js";
-import { assertReplaceable, DOWNLOAD_FILE } from "../util/ownership.js";
+import { DOWNLOAD_DEADLINE_MS, describeFetchError, fetchToFile, urlUnder } from "../util/fetch.js";
+import { assertReplaceable, DOWNLOAD_FILE, writeMarker } from "../util/ownership.js";
 import { checkDestination, commitDirectory, makeTempBeside } from "./atomic.js";
 import { DatasetError } from "./errors.js";
 import { decodeMaybeGzip, readBytes } from "./files.js";
@@ -22,6 +22,8 @@ export interface DownloadOptions {
   mirrors?: readonly string[];
   /** Give up on a URL when no data arrives for this long; default 30 s. */
   stallTimeoutMs?: number;
+  /** Give up on a URL when its file is not in after this long; default DOWNLOAD_DEADLINE_MS. */
+  deadlineMs?: number;
   /** Progress messages (one per file and per failed URL). */
   log?: (message: string) => void;
 }
@@ -30,7 +32,7 @@ export interface DownloadOptions {
 export async function download(name: DownloadableName, options: DownloadOptions = {}): Promise<string> {
   const dest = options.dataDir ?? defaultDownloadDir(name);
   const resources = OFFICIAL_SOURCES[name].map((r) =>
-    options.mirrors ? { ...r, urls: options.mirrors.map((m) => m + r.fileName) } : r,
+    options.mirrors ? { ...r, urls: options.mirrors.map((m) => urlUnder(m, r.fileName)) } : r,
   );
   await installResources(dest, resources, options);
   return dest;
@@ -43,7 +45,7 @@ export async function installResources(
   options: DownloadOptions = {},
 ): Promise<void> {
   checkDestination(dest, options.force ?? false);
-  assertReplaceable(dest);
+  assertReplaceable(dest, "download");
   const tmp = makeTempBeside(dest);
   try {
     for (const resource of resources) {
@@ -54,9 +56,10 @@ export async function installResources(
         rmSync(file);
       }
     }
-    // The record that makes the directory advpoison's, so that a later --force may replace it.
+    // What was fetched; the marker makes the directory advpoison's, so that a later --force may replace it.
     const record = resources.map(({ fileName, md5 }) => ({ fileName, md5 }));
     writeFileSync(join(tmp, DOWNLOAD_FILE), `${JSON.stringify({ tool: "advpoison", resources: record }, null, 2)}\n`);
+    writeMarker(tmp, "download");
     commitDirectory(tmp, dest, options.force ?? false);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
@@ -71,6 +74,7 @@ async function fetchFirstWorking(resource: Resource, file: string, options: Down
     try {
       const { digests } = await fetchToFile(url, file, {
         stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+        deadlineMs: options.deadlineMs ?? DOWNLOAD_DEADLINE_MS,
         algorithms: ["md5"],
       });
       const md5 = digests.md5;
@@ -82,8 +86,8 @@ async function fetchFirstWorking(resource: Resource, file: string, options: Down
     options.log?.(`failed: ${failures.at(-1)}`);
   }
   throw new DatasetError(
-    `could not download ${resource.fileName}:\n  ${failures.join("\n  ")}\n` +
-      "If this machine is offline, fetch the file elsewhere and place the dataset by hand (see --data-dir).",
+    `could not download ${resource.fileName} (${failures.join("; ")}); ` +
+      "if this machine is offline, fetch the file elsewhere and place the dataset by hand (see --data-dir)",
   );
 }
 

@@ -2,6 +2,7 @@
 // the clean one was), or as a PNG ImageFolder tree or .npy files on request. Always atomic.
 import { join } from "node:path";
 import { writeFileDurable } from "../util/atomic.js";
+import type { OutputKind } from "../util/ownership.js";
 import { writeDirectoryAtomic } from "./atomic.js";
 import { writeCifarSplit } from "./cifar.js";
 import { checkDataset, type Dataset, inMemory, type Split } from "./dataset.js";
@@ -22,6 +23,8 @@ export interface WriteOptions {
    * function making them once the splits are written, given the directory and where each image went.
    */
   extraFiles?: ExtraFiles | ((dir: string, written: WrittenSplits) => ExtraFiles);
+  /** What advpoison marks the directory as (see util/ownership): "dataset" by default. */
+  kind?: OutputKind;
 }
 
 export type ExtraFiles = Record<string, string | Uint8Array>;
@@ -47,7 +50,7 @@ export function writeDataset(dest: string, splits: Partial<Record<Split, Dataset
   for (const { split, ds } of entries) checkDataset(ds, `${split} split to write`);
   const [first, second] = entries.map((e) => e.ds);
   if (first && second) checkCompatible(first, second, format);
-  writeDirectoryAtomic(dest, options.force ?? false, (dir) => {
+  writeDirectoryAtomic(dest, options.force ?? false, options.kind ?? "dataset", (dir) => {
     const written: WrittenSplits = {};
     for (const { split, ds } of entries) {
       const files = writerFor(ds, format)(dir, split, ds);

@@ -2,7 +2,7 @@
 // norms are folded into their convs, optionally laid out channels-last, and run under bf16 autocast (conv and
 // linear tensors cast to bf16 once), returning fp32 logits so that losses, input gradients, projection and
 // quantisation stay fp32. In fp32 without folding the copy computes bit for bit what the original does.
-import { Conv2d, foldBatchNorms, Linear, Module } from "../nn/index.js";
+import { Conv2d, firstNonFinite, foldBatchNorms, Linear, Module } from "../nn/index.js";
 import { forkRng, inPrecision, type Precision, type Tensor } from "../torch/index.js";
 import { architectureOf, createModel } from "./registry.js";
 
@@ -61,8 +61,14 @@ export class CraftingModel extends Module {
   }
 }
 
-/** The frozen inference copy of `model` that an attack should run (see CraftingModel). */
+/**
+ * The frozen inference copy of `model` that an attack should run (see CraftingModel). A model with non-finite
+ * weights (a training run that diverged) is refused: an attack on it would write noise and call it a poison.
+ */
 export function prepareForCrafting(model: Module, options: CraftingOptions): CraftingModel {
+  const bad = firstNonFinite(model);
+  if (bad !== undefined)
+    throw new Error(`the crafting model's ${bad} holds NaN or infinite values (its training diverged); retrain it`);
   const low = options.precision === "bf16";
   return new CraftingModel(
     model,

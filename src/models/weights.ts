@@ -14,8 +14,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { checkDestination, commitDirectory, makeTempBeside } from "../data/atomic.js";
 import { decodeSafetensors } from "../torch/index.js";
-import { describeFetchError, fetchToFile } from "../util/fetch.js";
-import { assertReplaceable, DOWNLOAD_FILE } from "../util/ownership.js";
+import { DOWNLOAD_DEADLINE_MS, describeFetchError, fetchToFile, urlUnder } from "../util/fetch.js";
+import { assertReplaceable, DOWNLOAD_FILE, writeMarker } from "../util/ownership.js";
 import { saveModel } from "./file.js";
 import { IMAGENET_SPEC } from "./imagenet.js";
 import { createModel } from "./registry.js";
@@ -73,6 +73,8 @@ export interface WeightsDownloadOptions {
   sha256?: string;
   /** Give up on a URL when no data arrives for this long; default 30 s. */
   stallTimeoutMs?: number;
+  /** Give up on a URL when its file is not in after this long; default DOWNLOAD_DEADLINE_MS. */
+  deadlineMs?: number;
   log?: (message: string) => void;
 }
 
@@ -133,9 +135,7 @@ export async function downloadWeights(name: string, options: WeightsDownloadOpti
   const urls = options.url
     ? [options.url]
     : source
-      ? (options.mirrors?.length ? options.mirrors : [HF_ENDPOINT]).map(
-          (m) => `${m.endsWith("/") ? m : `${m}/`}${sourcePath(source)}`,
-        )
+      ? (options.mirrors?.length ? options.mirrors : [HF_ENDPOINT]).map((m) => urlUnder(m, sourcePath(source)))
       : undefined;
   if (!urls) {
     throw new Error(
@@ -150,7 +150,7 @@ export async function downloadWeights(name: string, options: WeightsDownloadOpti
   const dest = options.out ?? defaultWeightsDir(name);
   const force = options.force ?? false;
   checkDestination(dest, force);
-  assertReplaceable(dest);
+  assertReplaceable(dest, "download");
   const tmp = makeTempBeside(dest);
   try {
     const part = join(tmp, "download.part");
@@ -170,6 +170,7 @@ export async function downloadWeights(name: string, options: WeightsDownloadOpti
       ...(source && !options.url ? { source: source.description, repo: source.repo, revision: source.revision } : {}),
     };
     writeFileSync(join(tmp, DOWNLOAD_FILE), `${JSON.stringify(record, null, 2)}\n`);
+    writeMarker(tmp, "download");
     commitDirectory(tmp, dest, force);
     return { dir: dest, file: join(dest, "model.safetensors"), ...got };
   } catch (e) {
@@ -194,6 +195,7 @@ async function fetchVerified(
     try {
       const { digests, bytes } = await fetchToFile(url, part, {
         stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+        deadlineMs: options.deadlineMs ?? DOWNLOAD_DEADLINE_MS,
         algorithms: ["sha256"],
         onHeaders: (hops, final) => {
           expected = announced([...hops, final]);
@@ -223,8 +225,8 @@ async function fetchVerified(
     options.log?.(`failed: ${failures.at(-1)}`);
   }
   throw new Error(
-    `could not download verified weights:\n  ${failures.join("\n  ")}\n` +
-      "Nothing was written. If this machine is offline, fetch the file elsewhere, check its sha256 and load it as " +
+    `could not download verified weights (${failures.join("; ")}); nothing was written. ` +
+      "If this machine is offline, fetch the file elsewhere, check its sha256 and load it as " +
       "the architecture (--crafter FILE --crafter-model NAME; loadModel(FILE, { model: NAME })).",
   );
 }

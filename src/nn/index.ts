@@ -1,3 +1,4 @@
+export { firstNonFinite } from "./finite.js";
 export {
   type ConvBnPair,
   convBnPairsOf,

@@ -8,7 +8,10 @@ import { basename, join } from "node:path";
 import { type Dataset, readImages } from "../data/index.js";
 import { decodeSafetensors, encodeSafetensors, tensor } from "../torch/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import { PLAN_FILE } from "../util/ownership.js";
+import { outputKind, PLAN_FILE, writeMarker } from "../util/ownership.js";
+
+const WORK_DIR = "crafting work directory";
+
 import { levelsOf, valueBound } from "./budget.js";
 import type { ChunkResult, ChunkSink } from "./craft-run.js";
 import { budgetOf, methodOf } from "./methods/index.js";
@@ -65,10 +68,13 @@ export class ChunkStore implements ChunkSink {
             "use another --out or delete it",
         );
       }
+      // Work directories of earlier versions carry no marker: the same plan's digest says whose it is.
+      if (outputKind(dir) === undefined) writeMarker(dir, WORK_DIR);
     } else {
       if (readdirSync(dir).some((f) => f !== CRAFTER_FILE && !f.startsWith("."))) {
         throw new Error(`${dir} is not empty and holds no ${PLAN_FILE}: not a crafting work directory; move it away`);
       }
+      writeMarker(dir, WORK_DIR);
       writeFileAtomic(planPath, `${JSON.stringify(plan, null, 2)}\n`);
     }
     return new ChunkStore(dir, plan);

@@ -21,7 +21,7 @@ import {
   secondOrderError,
 } from "../torch/index.js";
 import { type Progress, type Recipe, silentProgress, train } from "../train/index.js";
-import { assertReplaceable } from "../util/ownership.js";
+import { assertReplaceable, removeOwned } from "../util/ownership.js";
 import { checkEps, planEps } from "./budget.js";
 import { ChunkStore } from "./chunk-store.js";
 import { craftShard } from "./craft.js";
@@ -270,7 +270,7 @@ export const workDirOf = (out: string): string => `${out.replace(/\/+$/, "")}.wo
 export function checkOutput(out: string, force: boolean, shard: boolean): void {
   if (shard) return;
   if (existsSync(out) && !force) throw new Error(`${out} exists; pass --force to replace it`);
-  assertReplaceable(out);
+  assertReplaceable(out, "release");
 }
 
 /** Crafts the plan's poisons (resuming finished chunks) and writes the release, then removes the work directory. */
@@ -282,13 +282,15 @@ export async function craftRelease(job: ReleaseJob): Promise<ReleaseResult> {
   checkOutput(job.out, job.force ?? false, job.shard !== undefined);
   const options = { progress: job.progress ?? silentProgress, device: job.device ?? "cpu" };
   checkRuntime(method, precisionOf(plan), options.device); // before the work directory is made
-  const workDir = job.workDir ?? workDirOf(job.out);
-  const store = ChunkStore.open(workDir, plan);
+  // Before the work directory is made: a crafting model that cannot be used leaves nothing behind.
   const frozen = job.models.map(({ model }) =>
     prepareForCrafting(model, { precision: precisionOf(plan), device: options.device }),
   );
+  const workDir = job.workDir ?? workDirOf(job.out);
+  let store: ChunkStore;
   let stats: CraftRunStats;
   try {
+    store = ChunkStore.open(workDir, plan);
     stats = method.chunked
       ? await craftShard(job.source, plan, frozen, store, job.shard ? { ...options, shard: job.shard } : options)
       : await method.craftAll(job.source, plan, methodSettings(method, plan.extra), store, options);
@@ -301,6 +303,6 @@ export async function craftRelease(job: ReleaseJob): Promise<ReleaseResult> {
     force: job.force ?? false,
     ...(job.test ? { test: job.test } : {}),
   });
-  rmSync(workDir, { recursive: true, force: true });
+  removeOwned(workDir, "crafting work directory");
   return { manifest, stats, workDir };
 }

@@ -1,9 +1,9 @@
-// A release's file list: every file under the release directory but the manifest, with its size and
+// A release's file list: every file under the release directory but the manifest and the ownership marker, with its size and
 // sha256, recorded when the release is written and compared by verify (missing, extra, changed files).
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MANIFEST_FILE } from "../util/ownership.js";
+import { MANIFEST_FILE, MARKER_FILE } from "../util/ownership.js";
 
 export interface FileEntry {
   size: number;
@@ -17,7 +17,7 @@ export function listReleaseFiles(dir: string): Record<string, FileEntry | "not a
     const names = readdirSync(join(dir, rel)).sort();
     for (const name of names) {
       const path = rel ? `${rel}/${name}` : name;
-      if (path === MANIFEST_FILE) continue;
+      if (path === MANIFEST_FILE || path === MARKER_FILE) continue;
       const st = lstatSync(join(dir, path));
       if (st.isDirectory()) walk(path);
       else if (!st.isFile()) out[path] = "not a regular file";

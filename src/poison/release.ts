@@ -159,6 +159,7 @@ export function writeRelease(
     {
       format,
       force: o.force ?? false,
+      kind: "release",
       extraFiles: (dir, imageFiles) => {
         const index = Object.values(imageFiles).flatMap((files) => files.map((f, i): [string, number] => [f, i]));
         written = {

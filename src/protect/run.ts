@@ -11,7 +11,7 @@ import { manualSeed, noGrad, scope, tensor } from "../torch/index.js";
 import { type Progress, silentProgress } from "../train/progress.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { yieldToEventLoop } from "../util/event-loop.js";
-import { assertReplaceable, MANIFEST_FILE } from "../util/ownership.js";
+import { MANIFEST_FILE, removeOwned, writeMarker } from "../util/ownership.js";
 import { VERSION } from "../util/version.js";
 import { attackPhoto, ensembleLogits } from "./attack.js";
 import { decodePhoto, evalResize, formatOfPath } from "./codec.js";
@@ -124,11 +124,9 @@ function openOut(out: string, digest: string, force: boolean) {
   } else if (existsSync(out) && readdirSync(out).length > 0 && !force) {
     throw new Error(`${out}: exists and is not empty; choose another --out`);
   }
-  if (existsSync(out) && readdirSync(out).length > 0) {
-    assertReplaceable(out);
-    rmSync(out, { recursive: true, force: true });
-  }
+  if (existsSync(out) && readdirSync(out).length > 0) removeOwned(out, "protected photo tree");
   mkdirSync(out, { recursive: true });
+  writeMarker(out, "protected photo tree");
   appendFileSync(journal, `${JSON.stringify({ settings_sha256: digest })}\n`);
   return { journal, photos: [] as PhotoRecord[], skipped: [] as SkippedPhoto[] };
 }

@@ -4,4 +4,4 @@ export { type EvaluateOptions, type Evaluation, evaluate } from "./evaluate.js";
 export { type Progress, type ProgressFields, type ProgressTask, silentProgress } from "./progress.js";
 export { RECIPES, type Recipe, RecipeSchema, recipe, scheduleOf } from "./recipe.js";
 export { RUN_FILE, readRunRecord, type TrainRunRecord, writeRunRecord } from "./run-record.js";
-export { type EpochRecord, type TrainOptions, type TrainResult, train } from "./trainer.js";
+export { type EpochRecord, TrainingDiverged, type TrainOptions, type TrainResult, train } from "./trainer.js";

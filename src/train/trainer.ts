@@ -1,6 +1,6 @@
 // The training loop: seeded, resumable at any epoch boundary, with progress and per-epoch checkpoints.
 import { DataLoader, type Dataset, type Normalization } from "../data/index.js";
-import type { Module } from "../nn/index.js";
+import { firstNonFinite, type Module } from "../nn/index.js";
 import { SGD } from "../optim/index.js";
 import { F, inPrecision, manualSeed, type Precision, scope, type Tensor, zeros } from "../torch/index.js";
 import { yieldToEventLoop } from "../util/event-loop.js";
@@ -60,6 +60,15 @@ interface RunInfo {
   /** Absent in checkpoints from before precisions existed, which were all fp32. */
   precision?: Precision;
   history: EpochRecord[];
+}
+
+/** A run whose loss or weights stopped being finite: nothing of its last epoch was checkpointed. */
+export class TrainingDiverged extends Error {
+  constructor(what: string, epoch: number, lr: number) {
+    super(
+      `training diverged in epoch ${epoch + 1}: ${what} (learning rate ${lr} too high?); its last epoch was not saved`,
+    );
+  }
 }
 
 export async function train(model: Module, trainSet: Dataset, options: TrainOptions): Promise<TrainResult> {
@@ -132,6 +141,9 @@ export async function train(model: Module, trainSet: Dataset, options: TrainOpti
         batch.dispose();
         b++;
         if (b % 10 === 0 || b === loader.length) {
+          // Read every 10 batches anyway (no extra synchronisation): a diverged run stops here.
+          if (!Number.isFinite(lossSum.item()))
+            throw new TrainingDiverged(`the loss is not finite by batch ${b}`, epoch, opt.lr);
           const secs = (performance.now() - e0) / 1000;
           task.update(b, {
             loss: (lossSum.item() / seen).toFixed(3),
@@ -163,6 +175,9 @@ export async function train(model: Module, trainSet: Dataset, options: TrainOpti
       task.finish(
         `${prefix}epoch ${epoch + 1}/${r.epochs}: loss ${record.trainLoss.toFixed(4)}, train acc ${(100 * record.trainAcc).toFixed(2)}%${test}, ${record.seconds.toFixed(1)} s`,
       );
+      // The last steps may have broken the weights while the epoch's losses stayed finite: never checkpoint those.
+      const broken = firstNonFinite(model);
+      if (broken !== undefined) throw new TrainingDiverged(`${broken} is not finite`, epoch, opt.lr);
       if (options.checkpoint) {
         saveCheckpoint<RunInfo>(options.checkpoint, model, opt, {
           epochsDone: epoch + 1,

@@ -8,6 +8,8 @@ import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 export interface FetchToFileOptions {
   /** Give up when no data arrives for this long. */
   stallTimeoutMs: number;
+  /** Give up when the whole transfer takes longer than this (a server dripping a byte now and then). */
+  deadlineMs: number;
   /** Digests of the body to compute, by node:crypto name ("md5", "sha256"). */
   algorithms: readonly string[];
   /** Called once the final response's headers are in, before any body byte is read: it may throw to stop. */
@@ -25,25 +27,43 @@ export interface FetchedFile {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
+/** How long one file may take in all, by default: an hour (CIFAR-100's 161 MB at 50 kB/s). */
+export const DOWNLOAD_DEADLINE_MS = 3600_000;
+
 /** Streams `url` (following redirects) into `file` and returns the digests and size of what arrived. */
 export async function fetchToFile(url: string, file: string, options: FetchToFileOptions): Promise<FetchedFile> {
   const controller = new AbortController();
-  const { stallTimeoutMs } = options;
+  const { stallTimeoutMs, deadlineMs } = options;
   const stalled = () => controller.abort(new Error(`no data for ${stallTimeoutMs / 1000} s`));
   let timer = setTimeout(stalled, stallTimeoutMs);
+  const deadline = setTimeout(
+    () => controller.abort(new Error(`not done after ${deadlineMs / 1000} s in all`)),
+    deadlineMs,
+  );
+  // Files are fetched as they are: a compressed body would be inflated by fetch() without any bound.
+  const request = {
+    signal: controller.signal,
+    redirect: "manual",
+    headers: { "accept-encoding": "identity" },
+  } as const;
   const fd = openSync(file, "w");
   try {
     const hops: Response[] = [];
-    let response = await fetch(url, { signal: controller.signal, redirect: "manual" });
+    let response = await fetch(url, request);
     while (REDIRECTS.has(response.status)) {
       const location = response.headers.get("location");
       if (!location) throw new Error(`HTTP ${response.status} without a Location header`);
       if (hops.length >= (options.maxRedirects ?? 10)) throw new Error(`more than ${hops.length} redirects`);
       await response.body?.cancel();
       hops.push(response);
-      response = await fetch(new URL(location, response.url || url), { signal: controller.signal, redirect: "manual" });
+      response = await fetch(new URL(location, response.url || url), request);
     }
     if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+    const encoding = response.headers.get("content-encoding");
+    if (encoding && encoding !== "identity") {
+      await response.body.cancel();
+      throw new Error(`the server compressed the file (Content-Encoding: ${encoding}) though asked not to`);
+    }
     options.onHeaders?.(hops, response);
     const hashes = options.algorithms.map((a) => [a, createHash(a)] as const);
     let bytes = 0;
@@ -63,8 +83,14 @@ export async function fetchToFile(url: string, file: string, options: FetchToFil
     return { digests: Object.fromEntries(hashes.map(([a, h]) => [a, h.digest("hex")])), bytes };
   } finally {
     clearTimeout(timer);
+    clearTimeout(deadline);
     closeSync(fd);
   }
+}
+
+/** `file` under the base URL `base`, whether or not the base ends with a slash. */
+export function urlUnder(base: string, file: string): string {
+  return new URL(file, base.endsWith("/") ? base : `${base}/`).href;
 }
 
 /** fetch() reports network failures as "fetch failed" with the real reason in `cause`. */

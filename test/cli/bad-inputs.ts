@@ -8,7 +8,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeIdx } from "../../src/data/idx.js";
 import { encodePng } from "../../src/data/image.js";
-import { saveSafetensors, zeros } from "../../src/torch/index.js";
+import { createModel, saveModel } from "../../src/models/index.js";
+import { noGrad, saveSafetensors, zeros } from "../../src/torch/index.js";
+import { MARKER_FILE } from "../../src/util/ownership.js";
 import { gzipBomb, pixels, pngHeader, writeIdxFixture, writeNpy } from "../data/fixtures.js";
 
 export interface BadInput {
@@ -59,6 +61,42 @@ function put(path: string, bytes: Uint8Array | string): void {
 
 function folderImages(root: string, files: string[]): void {
   for (const [i, file] of files.entries()) put(join(root, file), encodePng(pixels(4 * 4 * 3, i), 4, 4, 3));
+}
+
+/** MNIST-style square 8x8 images (16 train, 4 test) in dir/square, which the CIFAR zoo's SmallCNN takes. */
+export function squareMnist(dir: string): string {
+  const root = join(dir, "square");
+  for (const [split, n] of [
+    ["train", 16],
+    ["t10k", 4],
+  ] as const) {
+    put(join(root, `${split}-images-idx3-ubyte`), encodeIdx([n, 8, 8], pixels(n * 64, n)));
+    put(
+      join(root, `${split}-labels-idx1-ubyte`),
+      encodeIdx(
+        [n],
+        Uint8Array.from({ length: n }, (_, i) => i % 10),
+      ),
+    );
+  }
+  return root;
+}
+
+/** A SmallCNN-BN for 8x8 images whose conv1 weight went NaN (a diverged training run). */
+function nanModel(path: string): void {
+  const info = { model: "smallcnn-bn", inChannels: 1, numClasses: 10, imageSize: 8 };
+  const m = createModel(info.model, info);
+  noGrad(() => m.stateDict().get("conv1.weight")!.fill_(Number.NaN));
+  saveModel(path, m, info);
+  m.dispose();
+}
+
+/** A user's folder: their work, plus files that merely carry the names of advpoison's own. */
+function usersFolder(dir: string): string {
+  const mine = join(dir, "documents");
+  put(join(mine, "thesis.tex"), "years of work");
+  for (const name of ["run.json", "plan.json", "manifest.json"]) put(join(mine, name), '{"tool": "advpoison"}');
+  return mine;
 }
 
 const gzipped = (name: string) => `mnist/${name}-idx${name.includes("images") ? 3 : 1}-ubyte.gz`;
@@ -354,6 +392,52 @@ export const BAD_INPUTS: BadInput[] = [
     setup: (dir) => put(join(dir, "runs/release/manifest.json"), '{"plan": {"recipe": "targ'),
     args: (dir) => ["report", join(dir, "runs")],
     error: /nothing to report: .*; skipped .*release\/manifest\.json: unreadable manifest/,
+  },
+  {
+    name: "craft with a crafting model whose weights are NaN",
+    setup: (dir) => {
+      squareMnist(dir);
+      nanModel(join(dir, "nan.safetensors"));
+    },
+    args: (dir) =>
+      ["craft", "--dataset", `mnist:${dir}/square`, "--crafter", join(dir, "nan.safetensors")].concat(
+        "--out",
+        join(dir, "release"),
+      ),
+    error: /the crafting model's conv1\.weight holds NaN or infinite values \(its training diverged\)/,
+  },
+  {
+    name: "train after a kill, without --resume",
+    setup: (dir) => {
+      mnist(dir);
+      put(join(dir, "run", "checkpoint.safetensors"), "a killed run's checkpoint");
+      put(join(dir, "run", MARKER_FILE), "");
+    },
+    args: (dir) => ["train", "--dataset", `mnist:${dir}/mnist`, "--epochs", "1", "--out", join(dir, "run")],
+    error: /checkpoint\.safetensors: an unfinished run \(killed\?\); pass --resume to continue it or --force/,
+  },
+  {
+    name: "train --force into a user's folder that holds a run.json",
+    setup: (dir) => {
+      mnist(dir);
+      usersFolder(dir);
+    },
+    args: (dir) => ["train", "--dataset", `mnist:${dir}/mnist`, "--force", "--out", join(dir, "documents")],
+    error:
+      /documents is not empty and not an advpoison training run \(it holds (manifest\.json|plan\.json|thesis\.tex)\)/,
+  },
+  {
+    name: "craft --force over a user's folder that holds run.json, plan.json and an advpoison manifest",
+    setup: (dir) => {
+      mnist(dir);
+      usersFolder(dir);
+    },
+    args: (dir) =>
+      ["craft", "--dataset", `mnist:${dir}/mnist`, "--method", "random", "--force"].concat(
+        "--out",
+        join(dir, "documents"),
+      ),
+    error: /documents is not an advpoison output \(no valid \.advpoison-output\.json\)/,
   },
 ];
 

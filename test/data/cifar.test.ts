@@ -6,6 +6,7 @@ import { readCifarSplit } from "../../src/data/cifar.js";
 import { imageBytes, subset } from "../../src/data/dataset.js";
 import { loadSplit } from "../../src/data/registry.js";
 import { writeDataset } from "../../src/data/write.js";
+import { MARKER_FILE } from "../../src/util/ownership.js";
 import { cifarRecords, expectError, tempDir, writeCifar10Fixture, writeCifar100Fixture } from "./fixtures.js";
 
 /** Pixel (y, x) channel c of a planar CHW record image. */
@@ -51,12 +52,17 @@ test("CIFAR-10: written back byte-identical, same batch split; a subset keeps ba
   const splits = { train: loadSplit(`cifar10:${src}`, "train"), test: loadSplit(`cifar10:${src}`, "test") };
   writeDataset(join(root, "out"), splits);
   const names = readdirSync(src).sort();
-  assert.deepEqual(readdirSync(join(root, "out")).sort(), names);
+  assert.deepEqual(readdirSync(join(root, "out")).sort(), [MARKER_FILE, ...names].sort());
   for (const name of names)
     assert.deepEqual(readFileSync(join(root, "out", name)), readFileSync(join(src, name)), name);
 
   writeDataset(join(root, "sub"), { train: subset(splits.train, 6) });
-  assert.deepEqual(readdirSync(join(root, "sub")).sort(), ["batches.meta.txt", "data_batch_1.bin", "data_batch_2.bin"]);
+  assert.deepEqual(readdirSync(join(root, "sub")).sort(), [
+    MARKER_FILE,
+    "batches.meta.txt",
+    "data_batch_1.bin",
+    "data_batch_2.bin",
+  ]);
   assert.equal(readFileSync(join(root, "sub", "data_batch_2.bin")).length, 2 * 3073);
   const back = readCifarSplit(join(root, "sub"), "cifar10", "train");
   assert.deepEqual(back.images!, splits.train.images!.subarray(0, 6 * 3072));

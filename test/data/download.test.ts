@@ -10,6 +10,8 @@ import { download, installResources } from "../../src/data/download.js";
 import { DatasetError } from "../../src/data/errors.js";
 import { loadSplit } from "../../src/data/registry.js";
 import { readTar } from "../../src/data/tar.js";
+import { urlUnder } from "../../src/util/fetch.js";
+import { MARKER_FILE } from "../../src/util/ownership.js";
 import { tarArchive, tempDir, writeCifar10Fixture } from "./fixtures.js";
 
 // Only the loopback interface is ever contacted: a closed port for "offline", a local server otherwise.
@@ -76,7 +78,10 @@ test("download unpacks a verified .tar.gz into place, readable as the dataset", 
   const log: string[] = [];
   await installResources(dest, [resource], { log: (m) => log.push(m) });
   assert.equal(log.length, 3, "tried the dead mirror, reported it, then the live one");
-  assert.deepEqual(readdirSync(dest).sort(), [...readdirSync(src), "readme.html", ".advpoison-download.json"].sort());
+  assert.deepEqual(
+    readdirSync(dest).sort(),
+    [...readdirSync(src), "readme.html", ".advpoison-download.json", MARKER_FILE].sort(),
+  );
   for (const name of readdirSync(src)) assert.deepEqual(readFileSync(join(dest, name)), readFileSync(join(src, name)));
   assert.equal(loadSplit(`cifar10:${dest}`, "train").count, 6);
   assert.deepEqual(readdirSync(root).sort(), ["cifar10", "src"]);
@@ -128,4 +133,52 @@ test("tar reader: checks header checksums and refuses paths that escape the dire
     /unsafe path in tar archive: \.\.\/evil/,
   );
   assert.throws(() => readTar(archive.subarray(0, 700), "t"), /truncated tar archive/);
+});
+
+test("a server that drips bytes meets the deadline; a compressed body is refused, never inflated", {
+  timeout: 30_000,
+}, async () => {
+  const root = tempDir();
+  const drip = createServer((_req, res) => {
+    res.writeHead(200, { "content-length": "1000" });
+    const timer = setInterval(() => res.write("x"), 100);
+    res.on("close", () => clearInterval(timer));
+  });
+  // What a hostile or misconfigured server does: gzip encoding whatever the client asked for.
+  const bomb = gzipSync(Buffer.alloc(10 << 20));
+  const gzipping = createServer((_req, res) => res.writeHead(200, { "content-encoding": "gzip" }).end(bomb));
+  const servers = [drip, gzipping];
+  for (const s of servers) await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  const url = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/f.gz`;
+  try {
+    const start = performance.now();
+    await assert.rejects(
+      installResources(join(root, "a"), [{ fileName: "f.gz", md5: "0".repeat(32), urls: [url(drip)] }], {
+        deadlineMs: 1500,
+      }),
+      /could not download f\.gz \(.*not done after 1\.5 s in all\)/,
+    );
+    assert.ok(performance.now() - start < 5000, "the deadline did not hold");
+    await assert.rejects(
+      installResources(join(root, "b"), [{ fileName: "f.gz", md5: md5(bomb), urls: [url(gzipping)] }]),
+      /the server compressed the file \(Content-Encoding: gzip\) though asked not to/,
+    );
+    assert.deepEqual(readdirSync(root), [], "nothing written");
+  } finally {
+    for (const s of servers) {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+  }
+});
+
+test("a mirror's base URL is joined with a slash whether or not it ends with one", async () => {
+  const root = tempDir();
+  const file = gzipSync(Buffer.from("images"));
+  served.set("/mirror/f.gz", file);
+  for (const [i, m] of [`${base}/mirror`, `${base}/mirror/`].entries()) {
+    const dest = join(root, String(i));
+    await installResources(dest, [{ fileName: "f.gz", md5: md5(file), urls: [urlUnder(m, "f.gz")] }]);
+    assert.deepEqual(readFileSync(join(dest, "f.gz")), Buffer.from(file));
+  }
 });

@@ -7,6 +7,7 @@ import { subset } from "../../src/data/dataset.js";
 import { encodeIdx, parseIdx, readIdxSplit } from "../../src/data/idx.js";
 import { loadSplit } from "../../src/data/registry.js";
 import { writeDataset } from "../../src/data/write.js";
+import { MARKER_FILE } from "../../src/util/ownership.js";
 import { expectError, pixels, tempDir, writeIdxFixture } from "./fixtures.js";
 
 const NAMES = Array.from({ length: 10 }, (_, i) => `c${i}`);
@@ -33,7 +34,7 @@ for (const gzip of [false, true]) {
     const splits = { train: loadSplit(`mnist:${fx.dir}`, "train"), test: loadSplit(`mnist:${fx.dir}`, "test") };
     writeDataset(join(root, "out"), splits);
     const names = readdirSync(fx.dir).sort();
-    assert.deepEqual(readdirSync(join(root, "out")).sort(), names);
+    assert.deepEqual(readdirSync(join(root, "out")).sort(), [MARKER_FILE, ...names].sort());
     for (const name of names) {
       assert.deepEqual(readFileSync(join(root, "out", name)), readFileSync(join(fx.dir, name)), name);
     }

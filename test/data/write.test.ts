@@ -8,6 +8,7 @@ import { DatasetError } from "../../src/data/errors.js";
 import { loadSplit } from "../../src/data/registry.js";
 import { writeDataset } from "../../src/data/write.js";
 import { writeFileAtomic } from "../../src/util/atomic.js";
+import { MARKER_FILE, outputKind } from "../../src/util/ownership.js";
 import { tempDir, writeCifar10Fixture, writeIdxFixture } from "./fixtures.js";
 
 /** A pid no process has now. */
@@ -36,24 +37,29 @@ test("write: an existing output is kept unless force is given, and the error men
   // A directory advpoison did not write is never replaced, not even with force.
   assert.throws(
     () => writeDataset(out, { train }, { force: true }),
-    /out is not an advpoison output .*--force replaces only those/,
+    /out is not an advpoison output .*--force replaces only what advpoison made/,
   );
   assert.deepEqual(readdirSync(out), ["keep.txt"]);
   assert.equal(readFileSync(join(out, "keep.txt"), "utf-8"), "mine");
-  writeFileSync(join(out, "manifest.json"), JSON.stringify({ tool: "somebody-else" }));
-  assert.throws(() => writeDataset(out, { train }, { force: true }), /not an advpoison output/);
-  // A release (manifest with tool "advpoison") is replaced with force.
+  // Files that merely carry advpoison's names do not make a user's folder advpoison's, nor a marker that was
+  // not written by advpoison (another kind's checksum, a hand-made one).
   writeFileSync(join(out, "manifest.json"), JSON.stringify({ tool: "advpoison" }));
+  writeFileSync(join(out, "plan.json"), "{}");
+  writeFileSync(join(out, "run.json"), "{}");
+  writeFileSync(join(out, MARKER_FILE), JSON.stringify({ tool: "advpoison", kind: "release", checksum: "0" }));
+  assert.throws(() => writeDataset(out, { train }, { force: true }), /not an advpoison output/);
+  assert.equal(readFileSync(join(out, "keep.txt"), "utf-8"), "mine");
+  // What advpoison wrote (its marker) is replaced with force, and the new output carries the marker again.
+  rmSync(out, { recursive: true });
+  writeDataset(out, { train });
+  assert.equal(outputKind(out), "dataset");
   writeDataset(out, { train }, { force: true });
-  assert.deepEqual(readdirSync(out).sort(), ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"]);
+  assert.deepEqual(readdirSync(out).sort(), [MARKER_FILE, "train-images-idx3-ubyte", "train-labels-idx1-ubyte"]);
   assert.deepEqual(readdirSync(root).sort(), ["in", "out"], "no temporary directories left");
-  // So is an empty directory, a work directory (plan.json) and a run (run.json); a plain file is not.
-  for (const marker of [undefined, "plan.json", "run.json"]) {
-    rmSync(out, { recursive: true });
-    mkdirSync(out);
-    if (marker) writeFileSync(join(out, marker), "{}");
-    writeDataset(out, { train }, { force: true });
-  }
+  // So is an empty directory; a plain file is not.
+  rmSync(out, { recursive: true });
+  mkdirSync(out);
+  writeDataset(out, { train }, { force: true });
   const file = join(root, "file");
   writeFileSync(file, "mine");
   assert.throws(() => writeDataset(file, { train }, { force: true }), /is a file, not an advpoison output directory/);
@@ -81,7 +87,7 @@ test("write: a failure part-way leaves no output and no temporary directory", ()
   const out = join(root, "out");
   assert.throws(
     () =>
-      writeDirectoryAtomic(out, false, (dir) => {
+      writeDirectoryAtomic(out, false, "dataset", (dir) => {
         writeFileSync(join(dir, "half.bin"), "partial");
         throw new Error("disk full");
       }),
@@ -92,7 +98,7 @@ test("write: a failure part-way leaves no output and no temporary directory", ()
   mkdirSync(out);
   writeFileSync(join(out, "old.bin"), "old");
   assert.throws(() =>
-    writeDirectoryAtomic(out, true, () => {
+    writeDirectoryAtomic(out, true, "dataset", () => {
       throw new Error("crash");
     }),
   );

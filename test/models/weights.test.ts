@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { createModel, downloadWeights, IMAGENET_SPEC, loadModel } from "../../src/models/index.js";
 import { encodeSafetensors, manualSeed } from "../../src/torch/index.js";
-import { DOWNLOAD_FILE } from "../../src/util/ownership.js";
+import { DOWNLOAD_FILE, MARKER_FILE } from "../../src/util/ownership.js";
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const HUB_PATH = "/timm/resnet18.tv_in1k/resolve/main/model.safetensors";
@@ -94,7 +94,7 @@ test("a verified download: sha256 from the hub's X-Linked-Etag, loaded strictly,
   assert.equal(got.bytes, good.length);
   assert.deepEqual(got.verifiedAgainst, ["server"]);
   assert.equal(got.url, `${base}${HUB_PATH.slice(1)}`);
-  assert.deepEqual(readdirSync(out).sort(), [DOWNLOAD_FILE, "model.safetensors"].sort());
+  assert.deepEqual(readdirSync(out).sort(), [DOWNLOAD_FILE, MARKER_FILE, "model.safetensors"].sort());
   const record = JSON.parse(readFileSync(join(out, DOWNLOAD_FILE), "utf8"));
   assert.equal(record.tool, "advpoison");
   assert.equal(record.sha256, sha256(good));
@@ -142,7 +142,7 @@ test("refusals leave an existing download as it was and no temporary files", asy
   // A truncated body: the connection is cut half-way (Content-Length says more).
   await assert.rejects(
     attempt({ body: good, headers: hubHeaders(good), redirect: true, cutAt: good.length >> 1 }),
-    /could not download verified weights:\n {2}http:\/\/127\.0\.0\.1:\d+\/timm\/resnet18\.tv_in1k\/resolve\/main\/model\.safetensors: the transfer broke off after \d+ bytes: /,
+    /could not download verified weights \(http:\/\/127\.0\.0\.1:\d+\/timm\/resnet18\.tv_in1k\/resolve\/main\/model\.safetensors: the transfer broke off after \d+ bytes: /,
   );
   // A shorter file than the hub announced, whole as far as HTTP goes.
   const half = good.subarray(0, good.length >> 1);

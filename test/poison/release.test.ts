@@ -153,17 +153,25 @@ describe("crafting pipeline", { skip: needs(existsSync(FMNIST), `Fashion-MNIST (
     }
   });
 
-  test("--force replaces only what advpoison wrote; train into a foreign directory needs --force", () => {
+  test("--force replaces only what advpoison marked as its own, never a folder for its file names", () => {
     const mine = join(tmp, "documents");
     mkdirSync(mine);
     writeFileSync(join(mine, "thesis.tex"), "years of work");
+    // Files that merely carry advpoison's names (what made a folder "advpoison's" before its marker).
+    for (const name of ["run.json", "plan.json"]) writeFileSync(join(mine, name), "{}");
     const c = cli(["craft", ...BASE, "--recipe", "random", "--out", mine, "--force"]);
     assert.notEqual(c.status, 0);
-    assert.match(c.stderr, /documents is not an advpoison output .*--force replaces only those/);
-    const t = cli(["train", "--subset", "64", "--epochs", "1", "--out", mine]);
-    assert.notEqual(t.status, 0);
-    assert.match(t.stderr, /documents is not empty and not a training run \(it holds thesis\.tex\); pass --force/);
-    assert.deepEqual(readdirSync(mine), ["thesis.tex"]);
+    assert.match(c.stderr, /documents is not an advpoison output .*--force replaces only what advpoison made/);
+    // Training into it is refused even with --force: its run would make the folder look like advpoison's.
+    for (const force of [[], ["--force"]]) {
+      const t = cli(["train", "--subset", "64", "--epochs", "1", "--out", mine, ...force]);
+      assert.notEqual(t.status, 0);
+      assert.match(
+        t.stderr,
+        /documents is not empty and not an advpoison training run \(it holds (plan\.json|thesis\.tex)\)/,
+      );
+    }
+    assert.deepEqual(readdirSync(mine).sort(), ["plan.json", "run.json", "thesis.tex"]);
     assert.equal(readFileSync(join(mine, "thesis.tex"), "utf8"), "years of work");
     assert.ok(!existsSync(`${mine}.work`), "no work directory beside it either");
   });

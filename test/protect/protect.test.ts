@@ -12,6 +12,7 @@ import sharp from "sharp";
 import { createModel, saveModel } from "../../src/models/index.js";
 import { decodePhoto, linf } from "../../src/protect/index.js";
 import { encodeSafetensors, manualSeed } from "../../src/torch/index.js";
+import { writeMarker } from "../../src/util/ownership.js";
 import { CORRUPT, LABELLED, makeTree, writeCorrupt } from "./trees.js";
 
 const CLI = join(process.cwd(), "dist/src/cli/main.js");
@@ -175,13 +176,18 @@ describe("advpoison protect", () => {
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     }
     assert.ok(!existsSync(out));
-    // Another run's unfinished output is replaced only with --force.
+    // Another run's unfinished output is replaced only with --force, and only where advpoison marked it as its own:
+    // a journal's file name alone does not make a folder advpoison's.
     const other = join(tmp, "other-run");
     mkdirSync(other);
     writeFileSync(join(other, ".advpoison-protect.jsonl"), '{"settings_sha256":"another"}\n');
     const refused = cli(["protect", src, "--out", other, ...base]);
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /holds another protection run/);
+    const unmarked = cli(["protect", src, "--out", other, ...base, "--force"]);
+    assert.equal(unmarked.status, 1);
+    assert.match(unmarked.stderr, /other-run: not advpoison's protected photo tree/);
+    writeMarker(other, "protected photo tree");
     assert.equal(cli(["protect", src, "--out", other, ...base, "--force"]).status, 0);
     const again = cli(["protect", src, "--out", other, ...base, "--seed", "1"]);
     assert.match(again.stderr, /already holds a finished protection; use --force/);
