@@ -459,6 +459,8 @@ describe("defences as batch transforms", () => {
       assert.equal(r.target, undefined);
       closeTo(r.x, jpegRoundTrip(x.toTypedArray() as Float32Array, x.shape, quality), `JPEG at quality ${quality}`);
     };
+    // Four constant images (image i at values[i], label i) for mixup and cutmix: mixing shows in the values.
+    const values = [0.1, 0.35, 0.6, 0.9];
     /** What makeDefense(name) must do, by name: a Record, so a name without a check does not compile. */
     const behaviour: Record<Exclude<DefenseName, "none">, (t: BatchTransform) => void> = {
       adversarial: (t) => {
@@ -487,7 +489,6 @@ describe("defences as batch transforms", () => {
         assert.ok(zeros > 0 && zeros <= 4 * 3 * 7 * 7, `cutout: ${zeros} values zeroed`);
       },
       mixup: (t) => {
-        const values = [0.1, 0.35, 0.6, 0.9];
         const batch = constantBatch(values, 3);
         let blended = 0;
         for (let index = 0; index < 4; index++) {
@@ -506,7 +507,6 @@ describe("defences as batch transforms", () => {
         assert.ok(blended > 0, "mixup: no image blended in four batches");
       },
       cutmix: (t) => {
-        const values = [0.1, 0.35, 0.6, 0.9];
         const batch = constantBatch(values, 3);
         let pasted = 0;
         for (let index = 0; index < 4; index++) {
