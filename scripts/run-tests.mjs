@@ -20,5 +20,13 @@ if (files.length === 0) {
   console.error(`no test files found${filter.length ? ` matching ${filter.join(", ")}` : ""}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...files], { stdio: "inherit" });
+// A hang must end the run, not stall CI. On Node 20 (20.20, measured) --test-timeout bounds each test *file* as
+// a whole (the runner's per-file test), not each test, so the limit must exceed the slowest file on a slow
+// machine (the slowest take minutes on 2 cores here); tests state their own, tighter timeouts as well.
+const TEST_TIMEOUT_MS = 60 * 60_000;
+const r = spawnSync(
+  process.execPath,
+  ["--test", "--test-concurrency=1", `--test-timeout=${TEST_TIMEOUT_MS}`, ...files],
+  { stdio: "inherit" },
+);
 process.exit(r.status ?? 1);

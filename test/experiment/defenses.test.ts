@@ -10,15 +10,19 @@ import jpeg from "jpeg-js";
 import { Rng } from "../../src/data/index.js";
 import {
   adversarialTraining,
+  type BatchTransform,
   bitDepthReduction,
   cutmix,
   cutout,
   cutoutBox,
   DEFENSE_DEFAULTS,
   DEFENSE_NAMES,
+  type DefenseName,
+  type DefenseSettings,
   defenseSkipReason,
   gaussianNoise,
   grayscale,
+  JPEG10_QUALITY,
   jpegDefense,
   jpegRoundTrip,
   makeDefense,
@@ -424,11 +428,140 @@ describe("defences as batch transforms", () => {
     assert.ok(maxDiff(plain, shifted) > 1e-2, `one-hot π(y) vs y: ${maxDiff(plain, shifted)}`);
   });
 
-  test("makeDefense: none is no transform, the others are", () => {
-    const settings = { ...DEFENSE_DEFAULTS, adversarial: { eps: 8, steps: 2, tau: 0.5 } };
-    assert.equal(makeDefense("none", settings, { seed: 0, numClasses: 10 }), undefined);
-    for (const name of DEFENSE_NAMES.filter((n) => n !== "none"))
-      assert.equal(typeof makeDefense(name, settings, { seed: 0, numClasses: 10 }), "function");
+  test("makeDefense: each name gives the transform that does the named thing, with its own settings", () => {
+    // Settings unlike the defaults and unlike each other, so a defence built with another's settings shows.
+    const settings: DefenseSettings = {
+      adversarial: { eps: 12, steps: 2, tau: 0.5 },
+      cutout: { fraction: 0.25 },
+      mixup: { alpha: 1 },
+      cutmix: { alpha: 1 },
+      jpeg: { quality: 30 },
+      bdr: { bits: 3 },
+      noise: { sigma: 24 },
+    };
+    const numClasses = 4;
+    const plane = SIDE * SIDE;
+    // Smooth 8-bit RGB images (every channel different, so grayscale changes them) and constant ones.
+    const textured = () =>
+      tensor(
+        smoothPixels(4, 3).map((v, i) => Math.round(((v + (i % 5) / 9) % 1) * 255) / 255),
+        [4, 3, SIDE, SIDE],
+      );
+    const labels = () => tensor([0, 1, 2, 3]).long();
+    const closeTo = (out: Tensor, expected: Float32Array, what: string) => {
+      const v = out.contiguous().toTypedArray() as Float32Array;
+      const worst = v.reduce((d, a, i) => Math.max(d, Math.abs(a - expected[i]!)), 0);
+      assert.ok(worst < 1e-6, `${what}: differs by up to ${worst}`);
+    };
+    const jpegAt = (quality: number) => (t: BatchTransform) => {
+      const x = textured();
+      const r = t({ x, y: labels() }, step);
+      assert.equal(r.target, undefined);
+      closeTo(r.x, jpegRoundTrip(x.toTypedArray() as Float32Array, x.shape, quality), `JPEG at quality ${quality}`);
+    };
+    // Four constant images (image i at values[i], label i) for mixup and cutmix: mixing shows in the values.
+    const values = [0.1, 0.35, 0.6, 0.9];
+    /** What makeDefense(name) must do, by name: a Record, so a name without a check does not compile. */
+    const behaviour: Record<Exclude<DefenseName, "none">, (t: BatchTransform) => void> = {
+      adversarial: (t) => {
+        manualSeed(0);
+        const m = new SmallCNN({ inChannels: 3, numClasses, imageSize: SIDE });
+        try {
+          const x = textured();
+          const y = labels();
+          const adv = t({ x, y }, { model: m, epoch: 0, index: 0 }).x;
+          const d = adv.sub(x).abs().amax().item();
+          assert.ok(d <= 12 / 255 + 1e-6 && d > 8 / 255, `adversarial: L-inf ${d * 255} grey levels, not eps 12`);
+          const loss = (input: Tensor) => noGrad(() => F.crossEntropy(m.forward(input), y).item());
+          assert.ok(loss(adv) > loss(x), "adversarial: PGD did not raise the loss");
+        } finally {
+          m.dispose();
+        }
+      },
+      cutout: (t) => {
+        const x = tensor(new Float32Array(4 * 3 * plane).fill(1), [4, 3, SIDE, SIDE]);
+        const r = t({ x, y: labels() }, step);
+        assert.equal(r.target, undefined);
+        const zeros = r.x.eq(0).sum().item();
+        const ones = r.x.eq(1).sum().item();
+        assert.equal(zeros + ones, 4 * 3 * plane, "cutout: values other than 0 and 1");
+        // fraction 0.25 of 28 px: squares of 7 px at most, one per image, in every channel.
+        assert.ok(zeros > 0 && zeros <= 4 * 3 * 7 * 7, `cutout: ${zeros} values zeroed`);
+      },
+      mixup: (t) => {
+        const batch = constantBatch(values, 3);
+        let blended = 0;
+        for (let index = 0; index < 4; index++) {
+          const r = t(batch, { ...step, index });
+          assert.ok(r.target, "mixup: no soft targets");
+          // A blend of whole images: every image stays constant, at its labels' weighted mean.
+          const lo = r.x.amin([1, 2, 3]).toArray();
+          const hi = r.x.amax([1, 2, 3]).toArray();
+          rows(r.target).forEach((p, i) => {
+            const expected = p.reduce((a, q, k) => a + q * values[k]!, 0);
+            assert.ok(hi[i]! - lo[i]! < 1e-6, `mixup: image ${i} is not one blend (${lo[i]}..${hi[i]})`);
+            assert.ok(Math.abs(lo[i]! - expected) < 1e-5, `mixup: image ${i} ${lo[i]}, labels say ${expected}`);
+            if (values.every((v) => Math.abs(lo[i]! - v) > 1e-3)) blended++;
+          });
+        }
+        assert.ok(blended > 0, "mixup: no image blended in four batches");
+      },
+      cutmix: (t) => {
+        const batch = constantBatch(values, 3);
+        let pasted = 0;
+        for (let index = 0; index < 4; index++) {
+          const r = t(batch, { ...step, index });
+          assert.ok(r.target, "cutmix: no soft targets");
+          // A box pasted from another image: every pixel is one of the inputs' values, never a blend.
+          const v = r.x.toArray();
+          assert.ok(
+            v.every((a) => values.some((b) => Math.abs(a - b) < 1e-6)),
+            "cutmix: blended pixels",
+          );
+          for (let i = 0; i < 4; i++) if (new Set(v.slice(i * 3 * plane, (i + 1) * 3 * plane)).size > 1) pasted++;
+        }
+        assert.ok(pasted > 0, "cutmix: no box pasted in four batches");
+      },
+      jpeg: jpegAt(30),
+      jpeg10: jpegAt(JPEG10_QUALITY),
+      bdr: (t) => {
+        const x = textured();
+        const grey = (x.toTypedArray() as Float32Array).map((v) => Math.round(v * 255));
+        // 3 bits: posterize keeps g & 0b11100000.
+        closeTo(
+          t({ x, y: labels() }, step).x,
+          grey.map((g) => (g & 0xe0) / 255),
+          "bdr at 3 bits",
+        );
+      },
+      grayscale: (t) => {
+        const x = textured();
+        const v = x.toTypedArray() as Float32Array;
+        const expected = new Float32Array(v.length);
+        for (let i = 0; i < 4; i++) {
+          for (let p = 0; p < plane; p++) {
+            const [r, g, b] = [0, 1, 2].map((c) => v[(3 * i + c) * plane + p]!) as [number, number, number];
+            for (let c = 0; c < 3; c++) expected[(3 * i + c) * plane + p] = 0.299 * r + 0.587 * g + 0.114 * b;
+          }
+        }
+        closeTo(t({ x, y: labels() }, step).x, expected, "grayscale");
+      },
+      noise: (t) => {
+        manualSeed(2);
+        const x = tensor(new Float32Array(16 * 3 * plane).fill(0.5), [16, 3, SIDE, SIDE]);
+        const r = t({ x, y: tensor(new Int32Array(16)).long() }, step);
+        assert.equal(r.target, undefined);
+        const sd = r.x.sub(x).std().item();
+        assert.ok(Math.abs(sd - 24 / 255) < 0.05 * (24 / 255), `noise: sd ${sd * 255} grey levels, not sigma 24`);
+      },
+    };
+    assert.equal(makeDefense("none", settings, { seed: 0, numClasses }), undefined);
+    for (const name of DEFENSE_NAMES) {
+      if (name === "none") continue;
+      const t = makeDefense(name, settings, { seed: 5, numClasses });
+      assert.ok(t, `${name}: no transform`);
+      scope(() => behaviour[name](t));
+    }
     assert.throws(() => jpegDefense({ quality: 0 }), /quality/);
     assert.throws(() => cutout({ fraction: 0 }, 0), /fraction/);
   });

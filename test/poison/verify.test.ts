@@ -4,7 +4,17 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { type Manifest, readManifest, verifyRelease, writeRelease } from "../../src/poison/index.js";
+import {
+  ChunkStore,
+  changedPixels,
+  craftShard,
+  l2Radius,
+  type Manifest,
+  makePlan,
+  readManifest,
+  verifyRelease,
+  writeRelease,
+} from "../../src/poison/index.js";
 import { craftedStore, type Synthetic, syntheticSource } from "./synthetic-release.js";
 
 /** Rewrites a gzipped IDX file through `edit` on its raw bytes (the header is 8 bytes for labels, 16 for images). */
@@ -20,18 +30,19 @@ function editManifest(dir: string, edit: (m: Manifest) => void): void {
   writeFileSync(join(dir, "manifest.json"), JSON.stringify(m));
 }
 
-describe("verify", () => {
+describe("verify", { timeout: 5 * 60_000 }, () => {
   // Made here, not in before(): the temporary directory is then removed after the whole suite.
   const s: Synthetic = syntheticSource();
   const sound = join(s.root, "release");
   let manifest: Manifest;
   let n = 0;
-  /** A fresh copy of the sound release to tamper with. */
-  const copy = () => {
+  /** A fresh copy of a release to tamper with (the sound one by default). */
+  const copyOf = (release: string) => {
     const dir = join(s.root, `case-${n++}`);
-    cpSync(sound, dir, { recursive: true });
+    cpSync(release, dir, { recursive: true });
     return dir;
   };
+  const copy = () => copyOf(sound);
   const problems = (dir: string) => verifyRelease(s.train, dir, 8, { test: s.test }).problems;
 
   before(async () => {
@@ -207,5 +218,68 @@ describe("verify", () => {
       problems(dir).some((p) => p.includes(`${file} is not in the manifest's source_index`)),
       `${index}`,
     );
+  });
+
+  describe("each method under its own budget", () => {
+    const IMAGE = 48; // 8x6x1 values
+    const IMAGES = "train-images-idx3-ubyte.gz";
+    /** A release of `method` on the synthetic source, crafted here (LSP and OPS need no model). */
+    const released = async (name: string, method: string, settings: Record<string, unknown>) => {
+      const dataset = { spec: s.plan.dataset.spec, dataDir: null, subset: null };
+      const plan = makePlan({ method, eps: 8, chunkSize: 4, seed: 1, settings, dataset }, s.train, []);
+      const store = ChunkStore.open(join(s.root, `${name}.work`), plan);
+      await craftShard(s.train, plan, [], store);
+      const dir = join(s.root, name);
+      writeRelease(s.train, [store], dir, { test: s.test });
+      return dir;
+    };
+    /** The release's training images, raw (after the 16-byte IDX header). */
+    const imagesOf = (dir: string) => gunzipSync(readFileSync(join(dir, IMAGES))).subarray(16);
+
+    test("LSP in the L2 ball (--lsp-norm l2): passes beyond eps in L-inf, fails beyond its L2 radius", async () => {
+      const dir = await released("lsp-l2", "lsp", { norm: "l2", patchSize: 2 });
+      const sound = verifyRelease(s.train, dir, 8, { test: s.test });
+      assert.deepEqual(sound.problems, []);
+      assert.ok(sound.checked.maxLinf > 8, `L-inf ${sound.checked.maxLinf}: the sound release must need the L2 budget`);
+      assert.match(sound.checked.budget, /eps 8 in L2 \(<= 58\.89 grey levels/);
+      // One poisoned image moved a little further out: each value by 3 more grey levels away from its source,
+      // past the radius (eps + 0.5) sqrt(48) = 58.89, while every value stays a byte.
+      const i = readManifest(dir).poisoned_indices[0]!;
+      const tampered = copyOf(dir);
+      const src = s.train.images!.subarray(i * IMAGE, (i + 1) * IMAGE);
+      editGz(join(tampered, IMAGES), (raw) => {
+        for (let k = 0; k < IMAGE; k++) {
+          const v = raw[16 + i * IMAGE + k]!;
+          raw[16 + i * IMAGE + k] = v >= src[k]! ? Math.min(255, v + 3) : Math.max(0, v - 3);
+        }
+      });
+      const moved = imagesOf(tampered).subarray(i * IMAGE, (i + 1) * IMAGE);
+      const l2 = Math.sqrt(src.reduce((a, v, k) => a + (moved[k]! - v) ** 2, 0));
+      assert.ok(l2 > l2Radius(8.5, IMAGE), `the tampered image's L2 ${l2} is inside the budget`);
+      const found = verifyRelease(s.train, tampered, 8, { test: s.test }).problems;
+      assert.ok(
+        found.some((p) => new RegExp(`^1 images exceed eps 8 in L2 \\(<= 58\\.89 grey levels.*: ${i}$`).test(p)),
+        `no L2 budget line among:\n${found.join("\n")}`,
+      );
+    });
+
+    test("OPS (an L0 budget of one pixel): passes far beyond eps in L-inf, fails when an image has two changed pixels", async () => {
+      const dir = await released("ops", "ops", {});
+      const sound = verifyRelease(s.train, dir, 8, { test: s.test });
+      assert.deepEqual(sound.problems, []);
+      assert.ok(sound.checked.maxLinf > 8, `L-inf ${sound.checked.maxLinf}: OPS sets its pixel to 0 or 255`);
+      // A poisoned image with its one changed pixel, and a second pixel changed by one grey level.
+      const changed = changedPixels(s.train.images!, imagesOf(dir), IMAGE, 1);
+      const i = readManifest(dir).poisoned_indices.find((k) => changed[k] === 1);
+      assert.ok(i !== undefined, "no poisoned image has its one pixel changed");
+      const tampered = copyOf(dir);
+      const k = [...Array(IMAGE).keys()].find((p) => imagesOf(dir)[i * IMAGE + p] === s.train.images![i * IMAGE + p])!;
+      editGz(join(tampered, IMAGES), (raw) => void (raw[16 + i * IMAGE + k] = raw[16 + i * IMAGE + k]! ^ 1));
+      const found = verifyRelease(s.train, tampered, 8, { test: s.test }).problems;
+      assert.ok(
+        found.some((p) => new RegExp(`^1 images exceed L0 of 1 pixel .*: ${i}$`).test(p)),
+        `no L0 budget line among:\n${found.join("\n")}`,
+      );
+    });
   });
 });

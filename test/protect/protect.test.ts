@@ -1,7 +1,9 @@
 // `advpoison protect` on generated photo trees: every photo comes back at its path, size and format, within eps
 // after decoding the written file; a corrupt photo is reported and skipped, never dropped silently; the
 // manifest accounts for every file; verify passes and catches a changed photo; a killed run resumes to the same
-// bytes; EXIF orientation is applied; an unlabeled folder is labelled by the crafter's predictions.
+// bytes; EXIF orientation is applied; an unlabeled folder is labelled by the crafter's predictions; PIL, an
+// independent decoder, also finds every written photo within eps of its source. (That the perturbation moves
+// the crafting model as intended is efficacy.test.ts.)
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -13,12 +15,32 @@ import { createModel, saveModel } from "../../src/models/index.js";
 import { decodePhoto, linf } from "../../src/protect/index.js";
 import { encodeSafetensors, manualSeed } from "../../src/torch/index.js";
 import { writeMarker } from "../../src/util/ownership.js";
+import { pil } from "../pil.js";
+import { needs, pythonLacks } from "../requirements.js";
 import { CORRUPT, LABELLED, makeTree, writeCorrupt } from "./trees.js";
 
 const CLI = join(process.cwd(), "dist/src/cli/main.js");
 const env = { ...process.env, ADVPOISON_THREADS: "1" };
 const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env });
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1)!);
+/** Each test's limit: a few protect runs of a minute or less on 2 busy cores, with room for a slow machine. */
+const TIMEOUT = 10 * 60_000;
+/** How long the kill-and-resume test waits for the first run to journal three photos. */
+const JOURNAL_DEADLINE = 5 * 60_000;
+
+const pilMissing = pythonLacks("PIL");
+
+/** A photo decoded by PIL with its EXIF orientation applied (as a viewer shows it): width, height, RGB bytes. */
+function pilDecode(bytes: Uint8Array) {
+  const out = pil(
+    "from PIL import ImageOps\n" +
+      "im = ImageOps.exif_transpose(Image.open(io.BytesIO(sys.stdin.buffer.read()))).convert('RGB')\n" +
+      "sys.stdout.buffer.write(im.width.to_bytes(4, 'little') + im.height.to_bytes(4, 'little') + im.tobytes())",
+    bytes,
+  );
+  const head = new DataView(out.buffer, out.byteOffset, 8);
+  return { width: head.getUint32(0, true), height: head.getUint32(4, true), rgb: out.subarray(8) };
+}
 
 describe("advpoison protect", () => {
   const tmp = mkdtempSync(join(tmpdir(), "advpoison-protect-"));
@@ -28,17 +50,22 @@ describe("advpoison protect", () => {
   // A small seeded CIFAR-style ResNet-18 with the tree's two classes at a 32 px input: fast enough for a test.
   const base = ["--crafter", crafter, "--input-size", "32", "--steps", "6", "--views", "2", "--eps", "8"];
 
-  before(async () => {
-    await makeTree(src, LABELLED);
-    writeCorrupt(src);
-    writeFileSync(join(src, "cat", "notes.txt"), "not a photo");
-    manualSeed(0);
-    const m = createModel("resnet18", { inChannels: 3, numClasses: 2, imageSize: 32 });
-    saveModel(crafter, m, { model: "resnet18", inChannels: 3, numClasses: 2, imageSize: 32 });
-    m.dispose();
-  });
+  before(
+    async () => {
+      await makeTree(src, LABELLED);
+      writeCorrupt(src);
+      writeFileSync(join(src, "cat", "notes.txt"), "not a photo");
+      manualSeed(0);
+      const m = createModel("resnet18", { inChannels: 3, numClasses: 2, imageSize: 32 });
+      saveModel(crafter, m, { model: "resnet18", inChannels: 3, numClasses: 2, imageSize: 32 });
+      m.dispose();
+    },
+    { timeout: TIMEOUT },
+  );
 
-  test("same paths, sizes and formats; within eps after decoding; corrupt photo skipped and reported", async () => {
+  test("same paths, sizes and formats; within eps after decoding; corrupt photo skipped and reported", {
+    timeout: TIMEOUT,
+  }, async () => {
     const out = join(tmp, "out");
     const r = cli(["protect", src, "--out", out, ...base, "--json"]);
     assert.equal(r.status, 0, r.stderr);
@@ -99,23 +126,45 @@ describe("advpoison protect", () => {
     assert.match(missing.stderr, /cat\/a\.png: missing from the protected tree/);
   });
 
-  test("a killed run resumes without redoing finished photos, to the same bytes", async () => {
+  test("decoded by PIL too, every written photo is within eps of its PIL-decoded source, at its size", {
+    timeout: TIMEOUT,
+    skip: needs(pilMissing === undefined, `python3-pil (${pilMissing})`),
+  }, () => {
+    const out = join(tmp, "pil");
+    const r = cli(["protect", src, "--out", out, ...base]);
+    assert.equal(r.status, 0, r.stderr);
+    for (const s of LABELLED) {
+      const [a, b] = [pilDecode(readFileSync(join(src, s.rel))), pilDecode(readFileSync(join(out, s.rel)))];
+      assert.deepEqual([b.width, b.height], [a.width, a.height], `${s.rel}: size as PIL sees it`);
+      const d = linf(a.rgb, b.rgb);
+      assert.ok(d <= 8 && d > 0, `${s.rel}: L-inf ${d} after decoding both with PIL`);
+    }
+  });
+
+  test("a killed run resumes without redoing finished photos, to the same bytes", { timeout: TIMEOUT }, async () => {
     const whole = join(tmp, "whole");
     assert.equal(cli(["protect", src, "--out", whole, ...base]).status, 0);
     const out = join(tmp, "killed");
     const child = spawn(process.execPath, [CLI, "protect", src, "--out", out, ...base], { env, stdio: "ignore" });
+    const exited = new Promise((resolve) => child.on("exit", resolve));
     const journal = join(out, ".advpoison-protect.jsonl");
-    // Kill it once three photos are journalled.
-    await new Promise<void>((resolve) => {
+    // Kill it once three photos are journalled; give up (and fail) if that takes too long or the run ends first.
+    const deadline = Date.now() + JOURNAL_DEADLINE;
+    await new Promise<void>((resolve, reject) => {
       const t = setInterval(() => {
-        if (existsSync(journal) && readFileSync(journal, "utf8").trim().split("\n").length >= 4) {
+        const stop = (e?: Error) => {
           clearInterval(t);
           child.kill("SIGKILL");
-          resolve();
-        }
+          if (e) reject(e);
+          else resolve();
+        };
+        if (existsSync(journal) && readFileSync(journal, "utf8").trim().split("\n").length >= 4) stop();
+        else if (child.exitCode !== null)
+          stop(new Error(`the run ended (${child.exitCode}) before it could be killed`));
+        else if (Date.now() > deadline) stop(new Error(`no three photos journalled in ${JOURNAL_DEADLINE / 1000} s`));
       }, 50);
     });
-    await new Promise((resolve) => child.on("exit", resolve));
+    await exited;
     assert.ok(!existsSync(join(out, "manifest.json")), "killed before the end");
     const r = cli(["protect", src, "--out", out, ...base, "--json"]);
     assert.equal(r.status, 0, r.stderr);
@@ -123,7 +172,9 @@ describe("advpoison protect", () => {
     for (const s of LABELLED) assert.ok(readFileSync(join(out, s.rel)).equals(readFileSync(join(whole, s.rel))), s.rel);
   });
 
-  test("a flat, unlabeled folder is labelled by the crafter's prediction; untargeted moves away from it", async () => {
+  test("a flat, unlabeled folder is labelled by the crafter's prediction; untargeted moves away from it", {
+    timeout: TIMEOUT,
+  }, async () => {
     const flatSrc = join(tmp, "flat-photos");
     await makeTree(flatSrc, [
       { rel: "one.jpg", width: 211, height: 157 },
@@ -143,7 +194,9 @@ describe("advpoison protect", () => {
     }
   });
 
-  test("a torchvision-layout ImageNet crafter without metadata (1000 classes): labels from its predictions", () => {
+  test("a torchvision-layout ImageNet crafter without metadata (1000 classes): labels from its predictions", {
+    timeout: TIMEOUT,
+  }, () => {
     const file = join(tmp, "tv.safetensors");
     manualSeed(1);
     const m = createModel("resnet18-imagenet", { inChannels: 3, numClasses: 1000, imageSize: 224 });
@@ -160,7 +213,7 @@ describe("advpoison protect", () => {
     for (const p of man.photos) assert.equal(p.target, (p.clean_pred + 1) % 1000);
   });
 
-  test("bad input: one clear error line, nothing written", () => {
+  test("bad input: one clear error line, nothing written", { timeout: TIMEOUT }, () => {
     const out = join(tmp, "never");
     const cases: [string[], RegExp][] = [
       [["protect", join(tmp, "nope"), "--out", out, ...base], /nope: no such directory/],
