@@ -13,6 +13,9 @@ export {
   type ReleaseJobData,
   releaseJobId,
 } from "./jobs.js";
-export { checkRunName, chunkDir, type RunRecord, RunStore, readRunFile } from "./run-store.js";
+export { checkStoredRun, runOfJob } from "./run-check.js";
+export { checkRunName, crafterFile, parseRunRecord, type RunRecord, recordDigest } from "./run-record.js";
+export { chunkDir, RunStore, readRunFile, writeRunFile } from "./run-store.js";
+export { sharedRoot } from "./shared-root.js";
 export { formatStatus, type RunState, type RunStatus, runStatus } from "./status.js";
 export { type RunningWorker, startWorker, type WorkerOptions } from "./worker.js";
