@@ -4,8 +4,7 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ChunkStore, MANIFEST_FILE, planDatasets, readManifest, writeRelease } from "../poison/index.js";
-import type { RunRecord } from "./run-record.js";
-import { chunkDir } from "./run-store.js";
+import { chunkDir, type RunRecord } from "./run-record.js";
 
 export interface ReleaseResult {
   release: string;

@@ -10,8 +10,8 @@ import { ChunkStore, type CraftPlan, chunkCount, methodOf, planDigest, poisonedI
 import { writeFileAtomic } from "../util/atomic.js";
 import { connectOnce, parseRedisUrl } from "./connection.js";
 import { CHUNK_JOB, chunkJobId, QUEUE_NAME, RELEASE_JOB, RETRIES, releaseJobId } from "./jobs.js";
-import { checkRunName, crafterFile, portabilityProblem, type RunRecord, recordDigest } from "./run-record.js";
-import { chunkDir, RunStore, writeRunFile } from "./run-store.js";
+import { checkRunName, chunkDir, crafterFile, portabilityProblem, type RunRecord, recordDigest } from "./run-record.js";
+import { RunStore, writeRunFile } from "./run-store.js";
 import { checkRunPaths, RUN_FILE, realInside, runDirIn, sharedRoot } from "./shared-root.js";
 import { type RunStatus, runStatus } from "./status.js";
 

@@ -13,9 +13,7 @@ export {
   type ReleaseJobData,
   releaseJobId,
 } from "./jobs.js";
-export { checkStoredRun, runOfJob } from "./run-check.js";
-export { checkRunName, crafterFile, parseRunRecord, type RunRecord, recordDigest } from "./run-record.js";
-export { chunkDir, RunStore, readRunFile, writeRunFile } from "./run-store.js";
-export { sharedRoot } from "./shared-root.js";
+export { checkRunName, chunkDir, crafterFile, type RunRecord, recordDigest } from "./run-record.js";
+export { RunStore, readRunFile } from "./run-store.js";
 export { formatStatus, type RunState, type RunStatus, runStatus } from "./status.js";
 export { type RunningWorker, startWorker, type WorkerOptions } from "./worker.js";

@@ -12,8 +12,8 @@ import { connectOnce, parseRedisUrl } from "./connection.js";
 import { CHUNK_JOB, type ChunkJobData, type ChunkJobResult, RELEASE_JOB, type ReleaseJobData } from "./jobs.js";
 import { DEVICE_ENV, QUEUE_ENV, SHARED_ENV } from "./processor-env.js";
 import { checkSealed, runOfJob } from "./run-check.js";
-import { crafterFile, type RunRecord } from "./run-record.js";
-import { chunkDir, RunStore } from "./run-store.js";
+import { chunkDir, crafterFile, type RunRecord } from "./run-record.js";
+import { RunStore } from "./run-store.js";
 
 const device = process.env[DEVICE_ENV] || "cpu";
 /** The worker's --shared root, a real path: the only runs this child acts on. */
@@ -53,7 +53,7 @@ async function trustedRun(data: ReleaseJobData): Promise<RunRecord> {
     const rec = runOfJob(data, root);
     const stored = await store.get(rec.run);
     if (!stored) throw new Error(`run '${rec.run}' has no record on the queue`);
-    checkSealed(stored, data.digest, `the queue's record of run '${rec.run}'`, "its jobs");
+    checkSealed(stored, data.digest, `the queue's record of run '${rec.run}'`, "the job");
     return rec;
   } catch (e) {
     throw new UnrecoverableError(`refused: ${(e as Error).message}`);

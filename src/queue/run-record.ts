@@ -37,6 +37,9 @@ export function checkRunName(name: string | undefined): string {
   return name;
 }
 
+/** Chunk results of the run: a ChunkStore work directory. */
+export const chunkDir = (rec: Pick<RunRecord, "dir">): string => join(rec.dir, "chunks");
+
 /** Where a run keeps its copy of a crafting model: named by content, inside the run's directory. */
 export const crafterFile = (dir: string, sha256: string): string => join(dir, "crafters", `${sha256}.safetensors`);
 

@@ -8,9 +8,6 @@ import { writeFileAtomic } from "../util/atomic.js";
 import { parseRunRecord, type RunRecord } from "./run-record.js";
 import { RUN_FILE } from "./shared-root.js";
 
-/** Chunk results of the run: a ChunkStore work directory. */
-export const chunkDir = (rec: Pick<RunRecord, "dir">): string => join(rec.dir, "chunks");
-
 export function writeRunFile(rec: RunRecord): void {
   writeFileAtomic(join(rec.dir, RUN_FILE), `${JSON.stringify(rec, null, 2)}\n`);
 }

@@ -4,7 +4,7 @@
 // real paths and a worker on a machine with the same layout finds them unchanged.
 import { existsSync, lstatSync, mkdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { crafterFile, type RunRecord, releaseDirProblem } from "./run-record.js";
+import { chunkDir, crafterFile, type RunRecord, releaseDirProblem } from "./run-record.js";
 
 /** The file that marks a run's directory (and holds its record). */
 export const RUN_FILE = "run.json";
@@ -71,9 +71,8 @@ export function checkRunPaths(rec: RunRecord, root: string): void {
   if (rec.dir !== dir)
     throw new Error(`run '${rec.run}' lives in ${rec.dir}, not under this worker's --shared ${root}`);
   checkReleaseDir(root, rec.out, rec.run);
-  for (const c of rec.crafters) {
-    const file = crafterFile(dir, c.sha256);
-    if (realInside(root, file, `crafting model ${basename(file)}`) !== file)
-      throw new Error(`${file} is a link: a run's crafting models must be its own files`);
-  }
+  // Read (crafting models) and written (chunks): a link among them would lead a worker out of the root.
+  for (const path of [chunkDir(rec), ...rec.crafters.map((c) => crafterFile(dir, c.sha256))])
+    if (realInside(root, path, basename(path)) !== path)
+      throw new Error(`${path} goes through a link: a run's files must be its own`);
 }

@@ -50,7 +50,8 @@ function cli(args: string[]) {
 /** The CLI without blocking this process (which may be serving a fake server meanwhile), timed. */
 function cliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string; ms: number }> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], { env: ENV });
+  // A hang is a failure of the test, not of the suite: killed after a minute.
+  const child = spawn(process.execPath, [CLI, ...args], { env: ENV, timeout: 60_000 });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d) => {
@@ -391,6 +392,11 @@ describe("crafting on a queue", {
       tamper(rec);
       writeFileSync(file, JSON.stringify(rec));
     }
+    // The record in Redis changed, run.json not: refused as well.
+    assert.equal(enqueue("tamper-redis").status, 0);
+    const redisSeal = await sealOf("tamper-redis");
+    const key = "advpoison:run:tamper-redis";
+    await redis.set(key, JSON.stringify({ ...JSON.parse((await redis.get(key))!), force: true }));
     startWorker("w8");
     for (const run of Object.keys(tampers)) {
       const file = join(shared, run, "run.json");
@@ -412,6 +418,15 @@ describe("crafting on a queue", {
       }
       assert.deepEqual(readdirSync(join(shared, run, "chunks")), ["plan.json"], `${run}: nothing crafted`);
     }
+    const redisJob = await until("tamper-redis's chunk to be refused", async () => {
+      const job = await queue.getJob(chunkJobId("tamper-redis", redisSeal, 0));
+      return job?.failedReason ? job : undefined;
+    });
+    assert.match(
+      redisJob.failedReason,
+      /^refused: the queue's record of run 'tamper-redis' is not the record the job was made for/,
+    );
+    assert.deepEqual(readdirSync(join(shared, "tamper-redis", "chunks")), ["plan.json"]);
     const reasonOf = async (run: string) => (await queue.getJob(chunkJobId(run, await sealOf(run), 0)))!.failedReason;
     assert.match(await reasonOf("tamper-data"), /is not the record the job of run 'tamper-data' was made for/);
     assert.match(await reasonOf("tamper-crafter"), /is not the record the job of run 'tamper-crafter' was made for/);
@@ -438,7 +453,9 @@ describe("crafting on a queue", {
     assert.match(r.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/0 \(ECONNREFUSED\) after 4 tries/);
   });
 
-  test("a server that accepts and never answers: status, craft --queue and the worker each say so within seconds", async () => {
+  test("a server that accepts and never answers: status, craft --queue and the worker each say so within seconds", {
+    timeout: 120_000,
+  }, async () => {
     const sockets: import("node:net").Socket[] = [];
     const silent = createServer((socket) => sockets.push(socket)).listen(0, "127.0.0.1");
     await new Promise((resolve) => silent.once("listening", resolve));
@@ -481,7 +498,7 @@ describe("crafting on a queue", {
     }
   });
 
-  test("a database the server does not have is one clear line, not database 0", async () => {
+  test("a database the server does not have is one clear line, not database 0", { timeout: 120_000 }, async () => {
     const r = await cliAsync(["queue", "status", `${url}/99`]);
     assert.equal(r.status, 1);
     assert.match(
