@@ -4,7 +4,7 @@
 // on records their jobs were made for; status says "done" only of a release that is there; a server that never
 // answers and a database the server lacks are one clear line each.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   existsSync,
@@ -20,6 +20,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
+import { promisify } from "node:util";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { planDigest } from "../../src/poison/index.js";
@@ -48,23 +49,21 @@ function cli(args: string[]) {
 }
 
 /** The CLI without blocking this process (which may be serving a fake server meanwhile), timed. */
-function cliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string; ms: number }> {
+async function cliAsync(
+  args: string[],
+): Promise<{ status: number | null; stdout: string; stderr: string; ms: number }> {
   const t0 = Date.now();
-  // A hang is a failure of the test, not of the suite: killed after a minute.
-  const child = spawn(process.execPath, [CLI, ...args], { env: ENV, timeout: 60_000 });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr.on("data", (d) => {
-    stderr += d;
-  });
-  return new Promise((resolve) =>
-    child.once("close", (status) => resolve({ status, stdout, stderr, ms: Date.now() - t0 })),
-  );
+  try {
+    // A hang is a failure of the test, not of the suite: killed after a minute (status null).
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { env: ENV, timeout: 60_000 });
+    return { status: 0, stdout, stderr, ms: Date.now() - t0 };
+  } catch (e) {
+    const { code, stdout, stderr } = e as { code?: unknown; stdout: string; stderr: string };
+    return { status: typeof code === "number" ? code : null, stdout, stderr, ms: Date.now() - t0 };
+  }
 }
 
+const execFileAsync = promisify(execFile);
 const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!);
