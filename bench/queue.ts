@@ -2,7 +2,7 @@
 // and by one `advpoison craft` of 2 threads; (2) the queue's overhead per chunk (enqueue, taking the job and
 // its lock, writing and reporting the result) as a share of the chunk's crafting time. JSON lines.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Job, Queue } from "bullmq";
@@ -14,6 +14,7 @@ import {
   parseRedisUrl,
   QUEUE_NAME,
   RunStore,
+  recordDigest,
   runStatus,
 } from "../src/queue/index.js";
 import { freePort, startRedisServer, until } from "../test/queue/redis-server.js";
@@ -62,8 +63,10 @@ try {
   });
 
   // Workers first, warm and waiting, so that the queue's time is the crafting's, not node's start-up.
+  const shared = join(tmp, "shared");
+  mkdirSync(shared);
   for (const name of ["b1", "b2"]) {
-    const w = spawn(process.execPath, [CLI, "worker", "--queue", url, "--name", name], {
+    const w = spawn(process.execPath, [CLI, "worker", "--queue", url, "--shared", shared, "--name", name], {
       env: env(1),
       stdio: ["ignore", "ignore", "pipe"],
     });
@@ -83,8 +86,8 @@ try {
   await enqueueCraft({
     queue: url,
     run: "bench",
-    shared: join(tmp, "shared"),
-    out: join(tmp, "queued"),
+    shared,
+    out: join(shared, "queued"),
     format: "same",
     force: false,
     plan: manifestPlan,
@@ -94,7 +97,7 @@ try {
   await until("the queued run", async () => (await runStatus(queue, runs, "bench")).state === "done", 300_000);
   const rec = await runs.require("bench");
   const jobs = (await Promise.all(
-    Array.from({ length: rec.chunks }, (_, k) => queue.getJob(chunkJobId("bench", rec.digest, k))),
+    Array.from({ length: rec.chunks }, (_, k) => queue.getJob(chunkJobId("bench", recordDigest(rec), k))),
   )) as Job[];
   const span = (Math.max(...jobs.map((j) => j.finishedOn!)) - Math.min(...jobs.map((j) => j.processedOn!))) / 1000;
   printCase({

@@ -6,6 +6,7 @@ import { action, addDeviceOption, positiveInt, resolveDevice } from "./common.js
 
 interface WorkerCliOptions {
   queue: string;
+  shared: string;
   concurrency: number;
   device: string;
   lockDuration: number;
@@ -19,6 +20,10 @@ export function registerWorker(program: Command): void {
     .command("worker")
     .description("craft the chunk jobs of queued runs (`craft --queue`) until SIGTERM")
     .requiredOption("--queue <url>", "the queue: redis://HOST:PORT[/DB]")
+    .requiredOption(
+      "--shared <dir>",
+      "the shared directory (craft's --shared): only runs and releases inside it are worked on",
+    )
     .option("--concurrency <n>", "chunks crafted at once, each in its own process", positiveInt, 1)
     .option(
       "--lock-duration <ms>",
@@ -33,6 +38,8 @@ export function registerWorker(program: Command): void {
       const target = parseRedisUrl(o.queue);
       const device = resolveDevice(o.device);
       const worker = await startWorker(target, {
+        queue: o.queue,
+        shared: o.shared,
         concurrency: o.concurrency,
         device,
         lockDurationMs: o.lockDuration,

@@ -34,7 +34,24 @@ export function parseRedisUrl(text: string): RedisTarget {
   return { host, port, db, ...(password ? { password } : {}), shown: `redis://${u.host}/${db}` };
 }
 
-const reason = (e: unknown) => (e as { code?: string }).code ?? (e instanceof Error ? e.message : String(e));
+const reason = (e: unknown) =>
+  e === undefined
+    ? "connection closed"
+    : ((e as { code?: string }).code ?? (e instanceof Error ? e.message : String(e)));
+
+/**
+ * How long a server may take from accepting the connection to being ready. ioredis's connectTimeout ends at
+ * the TCP connection: a server (or a proxy) that accepts and never answers would hold a client for ever.
+ */
+const HANDSHAKE_MS = 5000;
+/** A command's deadline for one-shot clients (status, enqueue): longer than any of their commands takes. */
+const COMMAND_MS = 15_000;
+/**
+ * A worker's connection is dropped (and made again) when no reply comes for this long while a command waits:
+ * longer than BullMQ's longest blocking wait for a job (10 s, plus its 1 s watchdog), which a per-command
+ * timeout would break.
+ */
+const WORKER_SOCKET_MS = 30_000;
 
 function baseOptions(t: RedisTarget): RedisOptions {
   return {
@@ -48,44 +65,89 @@ function baseOptions(t: RedisTarget): RedisOptions {
   };
 }
 
-/** A client for a command: a few tries over ~3 s, then one clear error naming the address. */
+/** Calls `late` when the server accepted a connection but has not become ready within HANDSHAKE_MS. */
+function onSilentServer(redis: Redis, late: () => void): void {
+  let timer: NodeJS.Timeout | undefined;
+  const clear = () => clearTimeout(timer);
+  redis.on("connect", () => {
+    clear();
+    timer = setTimeout(late, HANDSHAKE_MS);
+  });
+  redis.on("ready", clear);
+  redis.on("close", clear);
+}
+
+const SILENT = `the server accepted the connection but did not answer within ${HANDSHAKE_MS / 1000} s`;
+
+/**
+ * ioredis selects the database quietly: a SELECT the server refuses leaves the connection on database 0. So
+ * it is selected again here, where a refusal is an error.
+ */
+async function checkDatabase(redis: Redis, t: RedisTarget): Promise<void> {
+  try {
+    await redis.select(t.db);
+  } catch (e) {
+    redis.disconnect();
+    throw new Error(`Redis at ${t.shown} has no database ${t.db} (${(e as Error).message})`);
+  }
+}
+
+/** A client for a command: a few tries over ~3 s, each command given COMMAND_MS; then one clear error. */
 export async function connectOnce(t: RedisTarget): Promise<Redis> {
   const tries = 4;
   let last: unknown;
-  const redis = new Redis({ ...baseOptions(t), retryStrategy: (times) => (times < tries ? 750 : null) });
+  const redis = new Redis({
+    ...baseOptions(t),
+    commandTimeout: COMMAND_MS,
+    retryStrategy: (times) => (times < tries ? 750 : null),
+  });
   redis.on("error", (e) => {
     last = e;
   });
   await new Promise<void>((resolve, reject) => {
-    const onEnd = () => reject(new Error(`cannot reach Redis at ${t.shown} (${reason(last)}) after ${tries} tries`));
-    redis.once("end", onEnd);
-    redis.once("ready", () => {
-      redis.off("end", onEnd);
-      resolve();
-    });
+    let settled = false;
+    const settle = (e?: Error) => {
+      if (settled) return;
+      settled = true;
+      if (e) {
+        redis.disconnect();
+        reject(e);
+      } else resolve();
+    };
+    redis.once("end", () =>
+      settle(new Error(`cannot reach Redis at ${t.shown} (${reason(last)}) after ${tries} tries`)),
+    );
+    onSilentServer(redis, () => settle(new Error(`no Redis at ${t.shown}: ${SILENT}`)));
+    redis.once("ready", () => settle());
   });
+  await checkDatabase(redis, t);
   return redis;
 }
 
 /**
- * A client for a long-lived worker: reconnects for ever (Redis restarting, the network coming back),
- * printing the outage once and then every `quietMs`, and printing when it is back.
+ * A client for a long-lived worker: reconnects for ever (Redis restarting, the network coming back, a server
+ * that stops answering), printing the outage once and then every `quietMs`, and printing when it is back.
  */
 export async function connectRetrying(t: RedisTarget, log: (line: string) => void, quietMs = 30_000): Promise<Redis> {
   let down: { since: number; said: number } | null = null;
   let last: unknown;
   const retryStrategy = (times: number) => Math.min(250 * 2 ** Math.min(times, 3), 2000);
-  const redis = new Redis({ ...baseOptions(t), retryStrategy });
+  const redis = new Redis({ ...baseOptions(t), socketTimeout: WORKER_SOCKET_MS, retryStrategy });
   // ioredis reports a lost connection as "reconnecting" (an error event only when it has one to give).
   redis.on("error", (e) => {
     last = e;
+  });
+  onSilentServer(redis, () => {
+    last = new Error(SILENT);
+    // Dropped and made again by retryStrategy, which says so below.
+    redis.disconnect(true);
   });
   redis.on("reconnecting", () => {
     const now = Date.now();
     if (!down) down = { since: now, said: 0 };
     if (now - down.said >= quietMs) {
       down.said = now;
-      log(`cannot reach Redis at ${t.shown} (${last === undefined ? "connection closed" : reason(last)}); retrying`);
+      log(`cannot reach Redis at ${t.shown} (${reason(last)}); retrying`);
     }
   });
   redis.on("ready", () => {
@@ -94,5 +156,6 @@ export async function connectRetrying(t: RedisTarget, log: (line: string) => voi
     last = undefined;
   });
   await new Promise<void>((resolve) => redis.once("ready", () => resolve()));
+  await checkDatabase(redis, t);
   return redis;
 }

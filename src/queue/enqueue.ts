@@ -1,16 +1,18 @@
 // `craft --queue`: stores a run (its plan, its crafting models copied to the shared directory, run.json) and
 // adds its flow, one chunk job per chunk under a release job, then returns the run's status at once.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { FlowProducer, Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { type OutputFormat, parseSpec } from "../data/index.js";
+import type { OutputFormat } from "../data/index.js";
 import { ChunkStore, type CraftPlan, chunkCount, methodOf, planDigest, poisonedIndices } from "../poison/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { connectOnce, parseRedisUrl } from "./connection.js";
 import { CHUNK_JOB, chunkJobId, QUEUE_NAME, RELEASE_JOB, RETRIES, releaseJobId } from "./jobs.js";
-import { checkRunName, chunkDir, type RunRecord, RunStore, writeRunFile } from "./run-store.js";
+import { checkRunName, chunkDir, crafterFile, portabilityProblem, type RunRecord, recordDigest } from "./run-record.js";
+import { RunStore, writeRunFile } from "./run-store.js";
+import { checkRunPaths, RUN_FILE, realInside, runDirIn, sharedRoot } from "./shared-root.js";
 import { type RunStatus, runStatus } from "./status.js";
 
 export interface EnqueueRequest {
@@ -19,6 +21,7 @@ export interface EnqueueRequest {
   shared?: string;
   /** Refused: the queue hands out every chunk; shards are for batch jobs without one. */
   shard?: string;
+  /** The release directory: inside `shared`, outside every run's directory. */
   out: string;
   format: OutputFormat;
   force: boolean;
@@ -36,22 +39,29 @@ export async function enqueueCraft(req: EnqueueRequest): Promise<RunStatus> {
     throw new Error(
       `${req.plan.recipe} cannot be queued: it optimises all poisoned images together, not chunk by chunk`,
     );
-  checkPortable(req.plan);
-  const wanted = { digest: planDigest(req.plan), out: resolve(req.out), format: req.format };
+  const portability = portabilityProblem(req.plan);
+  if (portability) throw new Error(portability);
+  if (req.crafterFiles.length !== req.plan.crafters.length)
+    throw new Error(
+      `${req.crafterFiles.length} crafter files for the plan's ${req.plan.crafters.length} crafting models`,
+    );
+  const root = sharedRoot(req.shared, true);
+  const fresh = newRecord(req, run, root);
+  checkRunPaths(fresh, root);
   const redis = await connectOnce(target);
   const queue = new Queue(QUEUE_NAME, { connection: redis });
   try {
     const runs = new RunStore(redis);
-    let rec = await runs.get(run);
-    if (!rec) {
-      const fresh = prepareRun(req, run, join(resolve(req.shared), run));
-      // Another enqueue of the same name may have won the race: then its record is the one to match.
-      rec = (await runs.create(fresh)) ? fresh : await runs.require(run);
-    }
-    checkSameRun(rec, wanted);
-    const listed = await queue.getJob(releaseJobId(run, rec.digest));
+    // Another enqueue of the same name may have won the race: then its record is the one to match.
+    const rec = (await runs.get(run)) ?? ((await runs.create(fresh)) ? fresh : await runs.require(run));
+    checkSameRun(rec, fresh);
+    const listed = await queue.getJob(releaseJobId(run, recordDigest(rec)));
     // A run whose release job is missing was cut short while enqueuing (or cancelled: `queue retry` resumes it).
-    if (!listed && !(await runs.cancelled(run))) await addFlow(redis, rec);
+    // Its files are written again from the queue's record, which checkSameRun found to be this craft's.
+    if (!listed && !(await runs.cancelled(run))) {
+      writeRunFiles(req, rec);
+      await addFlow(redis, rec);
+    }
     return await runStatus(queue, runs, run);
   } finally {
     await queue.close();
@@ -59,55 +69,53 @@ export async function enqueueCraft(req: EnqueueRequest): Promise<RunStatus> {
   }
 }
 
-/** Workers on other machines find the dataset by the plan's paths: relative ones would not resolve there. */
-function checkPortable(plan: CraftPlan): void {
-  for (const p of [parseSpec(plan.dataset.spec).path, plan.dataset.dataDir]) {
-    if (p && !isAbsolute(p))
-      throw new Error(`dataset path '${p}' is relative: with --queue give an absolute path that every worker sees`);
-  }
-}
-
-function checkSameRun(rec: RunRecord, wanted: { digest: string; out: string; format: OutputFormat }): void {
-  if (rec.digest !== wanted.digest)
-    throw new Error(
-      `run '${rec.run}' was enqueued with plan ${rec.digest}, this craft makes plan ${wanted.digest}: pick another --run`,
-    );
-  if (rec.out !== wanted.out || rec.format !== wanted.format)
-    throw new Error(`run '${rec.run}' writes its release to ${rec.out} (${rec.format}), not ${wanted.out}`);
-}
-
-/** The run's shared directory: crafting models copied in by content, the chunk store, run.json. */
-function prepareRun(req: EnqueueRequest, run: string, dir: string): RunRecord {
+/** The record of this craft, with real paths: SHARED/RUN, and the release inside SHARED (checked by the caller). */
+function newRecord(req: EnqueueRequest, run: string, root: string): RunRecord {
   const { plan } = req;
-  if (req.crafterFiles.length !== plan.crafters.length)
-    throw new Error(`${req.crafterFiles.length} crafter files for the plan's ${plan.crafters.length} crafting models`);
-  mkdirSync(join(dir, "crafters"), { recursive: true });
-  const crafters = plan.crafters.map(({ model, sha256 }, k) => {
-    const from = req.crafterFiles[k]!;
-    const bytes = new Uint8Array(readFileSync(from));
-    if (sha256hex(bytes) !== sha256)
-      throw new Error(`${from} changed while the craft was being planned (sha256 no longer ${sha256})`);
-    const file = join(dir, "crafters", `${sha256}.safetensors`);
-    if (!existsSync(file) || sha256hex(readFileSync(file)) !== sha256) writeFileAtomic(file, bytes);
-    return { model, sha256, file };
-  });
-  ChunkStore.open(chunkDir({ dir }), plan);
+  const dir = runDirIn(root, run);
+  if (existsSync(dir) && !existsSync(join(dir, RUN_FILE)) && readdirSync(dir).length > 0)
+    throw new Error(`${dir} exists and is not a queued run's directory (no ${RUN_FILE}): pick another --run`);
   const images = poisonedIndices(plan.dataset.count, plan.budget, plan.seed).length;
-  const rec: RunRecord = {
+  return {
     run,
     digest: planDigest(plan),
     plan,
     dir,
-    out: resolve(req.out),
+    out: realInside(root, req.out, "--out"),
     format: req.format,
     force: req.force,
-    crafters,
+    crafters: plan.crafters.map(({ model, sha256 }) => ({ model, sha256 })),
     chunks: chunkCount(images, plan.chunkSize),
     images,
     created: new Date().toISOString(),
   };
+}
+
+function checkSameRun(rec: RunRecord, wanted: RunRecord): void {
+  if (rec.dir !== wanted.dir) throw new Error(`run '${rec.run}' lives in ${rec.dir}, not in ${wanted.dir}`);
+  if (rec.digest !== wanted.digest)
+    throw new Error(
+      `run '${rec.run}' was enqueued with plan ${rec.digest}, this craft makes plan ${wanted.digest}: pick another --run`,
+    );
+  if (rec.out !== wanted.out || rec.format !== wanted.format || rec.force !== wanted.force) {
+    const how = (r: RunRecord) => `${r.out} (${r.format}${r.force ? ", --force" : ""})`;
+    throw new Error(`run '${rec.run}' writes its release to ${how(rec)}, not ${how(wanted)}`);
+  }
+}
+
+/** The run's shared directory: crafting models copied in by content, the chunk store, run.json. */
+function writeRunFiles(req: EnqueueRequest, rec: RunRecord): void {
+  mkdirSync(join(rec.dir, "crafters"), { recursive: true });
+  rec.crafters.forEach(({ sha256 }, k) => {
+    const from = req.crafterFiles[k]!;
+    const bytes = new Uint8Array(readFileSync(from));
+    if (sha256hex(bytes) !== sha256)
+      throw new Error(`${from} changed while the craft was being planned (sha256 no longer ${sha256})`);
+    const file = crafterFile(rec.dir, sha256);
+    if (!existsSync(file) || sha256hex(readFileSync(file)) !== sha256) writeFileAtomic(file, bytes);
+  });
+  ChunkStore.open(chunkDir(rec), rec.plan);
   writeRunFile(rec);
-  return rec;
 }
 
 const sha256hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -115,18 +123,19 @@ const sha256hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).dige
 /** The run's flow; jobs whose ids exist already are kept as they are (BullMQ skips duplicate ids). */
 export async function addFlow(redis: Redis, rec: RunRecord): Promise<void> {
   const flow = new FlowProducer({ connection: redis });
-  const data = { run: rec.run, digest: rec.digest, dir: rec.dir };
+  const digest = recordDigest(rec);
+  const data = { run: rec.run, digest, dir: rec.dir };
   try {
     await flow.add({
       name: RELEASE_JOB,
       queueName: QUEUE_NAME,
       data,
-      opts: { jobId: releaseJobId(rec.run, rec.digest), ...RETRIES },
+      opts: { jobId: releaseJobId(rec.run, digest), ...RETRIES },
       children: Array.from({ length: rec.chunks }, (_, chunk) => ({
         name: CHUNK_JOB,
         queueName: QUEUE_NAME,
         data: { ...data, chunk },
-        opts: { jobId: chunkJobId(rec.run, rec.digest, chunk), ...RETRIES },
+        opts: { jobId: chunkJobId(rec.run, digest, chunk), ...RETRIES },
       })),
     });
   } finally {

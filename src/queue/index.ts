@@ -13,6 +13,7 @@ export {
   type ReleaseJobData,
   releaseJobId,
 } from "./jobs.js";
-export { checkRunName, chunkDir, type RunRecord, RunStore, readRunFile } from "./run-store.js";
+export { checkRunName, chunkDir, crafterFile, type RunRecord, recordDigest } from "./run-record.js";
+export { RunStore, readRunFile } from "./run-store.js";
 export { formatStatus, type RunState, type RunStatus, runStatus } from "./status.js";
 export { type RunningWorker, startWorker, type WorkerOptions } from "./worker.js";

@@ -9,8 +9,9 @@ export const RELEASE_JOB = "release";
 
 export interface ChunkJobData {
   run: string;
+  /** The run record's digest (recordDigest): a worker acts only on a run.json that hashes to it. */
   digest: string;
-  /** The run's directory on the shared filesystem (it holds run.json). */
+  /** The run's directory on the shared filesystem (it holds run.json): SHARED/RUN, checked by the worker. */
   dir: string;
   chunk: number;
 }
@@ -28,6 +29,7 @@ export interface ChunkJobResult {
   crafted: boolean;
 }
 
+/** Job ids of a run, by its record's digest: a changed record has no jobs. */
 export const chunkJobId = (run: string, digest: string, k: number): string => `${run}.${digest}.c${k}`;
 export const releaseJobId = (run: string, digest: string): string => `${run}.${digest}.release`;
 

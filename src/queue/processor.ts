@@ -1,21 +1,26 @@
 // The sandboxed processor: BullMQ runs it in a child process of the worker, so that the worker's own event
 // loop keeps renewing the job's lock while libtorch computes here. The child lives on between jobs, and so
 // do the run's dataset and crafting models: the next chunk of the same run starts crafting at once.
-import type { SandboxedJob } from "bullmq";
+import { type SandboxedJob, UnrecoverableError } from "bullmq";
 import type { Dataset } from "../data/index.js";
 import { loadModel, prepareForCrafting } from "../models/index.js";
 import type { Module } from "../nn/index.js";
 import { ChunkStore, checkRuntime, craftChunks, methodOf, planDatasets, precisionOf } from "../poison/index.js";
 import type { Progress } from "../train/index.js";
 import { assembleRelease, type ReleaseResult } from "./assemble.js";
+import { connectOnce, parseRedisUrl } from "./connection.js";
 import { CHUNK_JOB, type ChunkJobData, type ChunkJobResult, RELEASE_JOB, type ReleaseJobData } from "./jobs.js";
-import { DEVICE_ENV } from "./processor-env.js";
-import { chunkDir, type RunRecord, readRunFile } from "./run-store.js";
+import { DEVICE_ENV, QUEUE_ENV, SHARED_ENV } from "./processor-env.js";
+import { checkSealed, runOfJob } from "./run-check.js";
+import { chunkDir, crafterFile, type RunRecord } from "./run-record.js";
+import { RunStore } from "./run-store.js";
 
 const device = process.env[DEVICE_ENV] || "cpu";
+/** The worker's --shared root, a real path: the only runs this child acts on. */
+const root = process.env[SHARED_ENV] ?? "";
 
 interface Loaded {
-  dir: string;
+  digest: string;
   rec: RunRecord;
   train: Dataset;
   models: Module[];
@@ -23,13 +28,44 @@ interface Loaded {
 }
 let loaded: Loaded | null = null;
 
+let runs: Promise<RunStore> | undefined;
+/** The queue's run records, through a connection of this child's own (opened on first use). */
+function queueRuns(): Promise<RunStore> {
+  runs ??= connectOnce(parseRedisUrl(process.env[QUEUE_ENV] ?? "")).then(
+    (redis) => new RunStore(redis),
+    (e: unknown) => {
+      // Tried again by the next job (this one is retried as usual).
+      runs = undefined;
+      throw e;
+    },
+  );
+  return runs;
+}
+
+/**
+ * The record the job may act on: its run.json under the worker's root, sealed by the job's digest, and the
+ * same record as Redis holds. Anything else is a job or record changed after enqueuing (or made up): the job
+ * fails at once, without retries, naming what did not match.
+ */
+async function trustedRun(data: ReleaseJobData): Promise<RunRecord> {
+  const store = await queueRuns();
+  try {
+    const rec = runOfJob(data, root);
+    const stored = await store.get(rec.run);
+    if (!stored) throw new Error(`run '${rec.run}' has no record on the queue`);
+    checkSealed(stored, data.digest, `the queue's record of run '${rec.run}'`, "the job");
+    return rec;
+  } catch (e) {
+    throw new UnrecoverableError(`refused: ${(e as Error).message}`);
+  }
+}
+
 /** The run's record, data and crafting models, verified against the job; kept while jobs stay in the run. */
-function load(dir: string, digest: string): Loaded {
-  if (loaded?.dir === dir && loaded.rec.digest === digest) return loaded;
+async function load(data: ChunkJobData): Promise<Loaded> {
+  if (loaded?.digest === data.digest && loaded.rec.dir === data.dir) return loaded;
   for (const m of loaded?.models ?? []) m.dispose();
   loaded = null;
-  const rec = readRunFile(dir);
-  if (rec.digest !== digest) throw new Error(`${dir}/run.json holds plan ${rec.digest}, the job is for ${digest}`);
+  const rec = await trustedRun(data);
   // A precision this worker's device cannot run the method in fails the job before anything is loaded.
   checkRuntime(methodOf(rec.plan.recipe), precisionOf(rec.plan), device);
   // The models first: a missing or damaged file fails the job before the dataset is read.
@@ -38,10 +74,11 @@ function load(dir: string, digest: string): Loaded {
   const models: Module[] = [];
   try {
     for (const c of rec.crafters) {
-      const m = loadModel(c.file, { ...shape, model: c.model });
+      const file = crafterFile(rec.dir, c.sha256);
+      const m = loadModel(file, { ...shape, model: c.model });
       try {
         if (m.sha256 !== c.sha256)
-          throw new Error(`${c.file}: sha256 ${m.sha256}, the plan's crafting model is ${c.sha256}`);
+          throw new Error(`${file}: sha256 ${m.sha256}, the plan's crafting model is ${c.sha256}`);
         // The frozen copy in the plan's precision, as a local craft makes it (craftRelease).
         models.push(prepareForCrafting(m.model, { precision: precisionOf(rec.plan), device }));
       } finally {
@@ -50,8 +87,9 @@ function load(dir: string, digest: string): Loaded {
     }
     const { train } = planDatasets(rec.plan);
     const store = ChunkStore.read(chunkDir(rec));
-    if (store.digest !== digest) throw new Error(`${store.dir} holds chunks of plan ${store.digest}, not ${digest}`);
-    loaded = { dir, rec, train, models, store };
+    if (store.digest !== rec.digest)
+      throw new Error(`${store.dir} holds chunks of plan ${store.digest}, not ${rec.digest}`);
+    loaded = { digest: data.digest, rec, train, models, store };
     return loaded;
   } catch (e) {
     for (const m of models) m.dispose();
@@ -72,8 +110,8 @@ function jobProgress(job: SandboxedJob): Progress {
 }
 
 async function chunkJob(job: SandboxedJob<ChunkJobData>): Promise<ChunkJobResult> {
-  const { dir, digest, chunk } = job.data;
-  const ctx = load(dir, digest);
+  const { chunk } = job.data;
+  const ctx = await load(job.data);
   const stats = await craftChunks(ctx.train, ctx.rec.plan, ctx.models, ctx.store, [chunk], {
     progress: jobProgress(job),
     device,
@@ -88,11 +126,8 @@ async function chunkJob(job: SandboxedJob<ChunkJobData>): Promise<ChunkJobResult
   };
 }
 
-function releaseJob(job: SandboxedJob<ReleaseJobData>): ReleaseResult {
-  const rec = readRunFile(job.data.dir);
-  if (rec.digest !== job.data.digest)
-    throw new Error(`${job.data.dir}/run.json holds plan ${rec.digest}, the job is for ${job.data.digest}`);
-  return assembleRelease(rec);
+async function releaseJob(job: SandboxedJob<ReleaseJobData>): Promise<ReleaseResult> {
+  return assembleRelease(await trustedRun(job.data));
 }
 
 export default async function processJob(job: SandboxedJob<ChunkJobData | ReleaseJobData>): Promise<unknown> {

@@ -1,49 +1,22 @@
-// A queued run: its plan, where its files are, and whether it was cancelled. The record is kept in Redis
-// (found by name from any machine) and as run.json in the run's shared directory (read by the sandboxed
-// workers, which do not talk to Redis themselves).
-import { readFileSync } from "node:fs";
+// Where a queued run's record is kept: in Redis (found by name from any machine, with whether the run was
+// cancelled and which workers took its jobs) and as run.json in the run's shared directory, which workers read.
+// Both are checked when read (parseRunRecord); whether they are the same record is checked by their digests.
+import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
-import type { OutputFormat } from "../data/index.js";
-import type { CraftPlan } from "../poison/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
-
-export interface RunRecord {
-  run: string;
-  digest: string;
-  plan: CraftPlan;
-  /** The run's directory on the shared filesystem, absolute. */
-  dir: string;
-  /** The release directory, absolute; written by whichever worker assembles it. */
-  out: string;
-  format: OutputFormat;
-  force: boolean;
-  /** The crafting models as copied into the run's directory, in the plan's order. */
-  crafters: { model: string; sha256: string; file: string }[];
-  chunks: number;
-  images: number;
-  created: string;
-}
-
-const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-
-export function checkRunName(name: string | undefined): string {
-  if (name === undefined) throw new Error("--run NAME is required with --queue");
-  if (!RUN_NAME.test(name))
-    throw new Error(`--run must be 1-64 letters, digits, '-' or '_' (starting with a letter or digit), got '${name}'`);
-  return name;
-}
-
-const RUN_FILE = "run.json";
-/** Chunk results of the run: a ChunkStore work directory. */
-export const chunkDir = (rec: Pick<RunRecord, "dir">): string => join(rec.dir, "chunks");
+import { parseRunRecord, type RunRecord } from "./run-record.js";
+import { RUN_FILE } from "./shared-root.js";
 
 export function writeRunFile(rec: RunRecord): void {
   writeFileAtomic(join(rec.dir, RUN_FILE), `${JSON.stringify(rec, null, 2)}\n`);
 }
 
+/** The run.json in `dir`, checked (parseRunRecord); a link in its place is refused, not followed. */
 export function readRunFile(dir: string): RunRecord {
-  return JSON.parse(readFileSync(join(dir, RUN_FILE), "utf-8")) as RunRecord;
+  const path = join(dir, RUN_FILE);
+  if (!lstatSync(path).isFile()) throw new Error(`${path} is not a plain file`);
+  return parseRunRecord(readFileSync(path, "utf-8"), path);
 }
 
 const KEY = "advpoison:run:";
@@ -62,7 +35,7 @@ export class RunStore {
 
   async get(run: string): Promise<RunRecord | null> {
     const text = await this.redis.get(KEY + run);
-    return text === null ? null : (JSON.parse(text) as RunRecord);
+    return text === null ? null : parseRunRecord(text, `the queue's record of run '${run}'`);
   }
 
   async require(run: string): Promise<RunRecord> {

@@ -1,9 +1,13 @@
 // A run's progress as the queue knows it: chunk jobs by state, throughput, ETA, attack success so far, the
-// workers that took its jobs, and the first error of a failed run.
+// workers that took its jobs, and the first error of a failed run. "done" is said only of a release that is
+// where the run says, as this machine sees it: its manifest there is of the run's plan.
 import type { Job, Queue } from "bullmq";
-import { methodOf } from "../poison/index.js";
+import { methodOf, readManifest } from "../poison/index.js";
+import type { ReleaseResult } from "./assemble.js";
 import { type ChunkJobResult, chunkJobId, releaseJobId } from "./jobs.js";
-import type { RunStore } from "./run-store.js";
+import { checkSealed } from "./run-check.js";
+import { type RunRecord, recordDigest } from "./run-record.js";
+import { type RunStore, readRunFile } from "./run-store.js";
 
 export type RunState = "waiting" | "running" | "done" | "failed";
 
@@ -35,12 +39,13 @@ function bucketOf(state: string): ChunkBucket {
 
 export async function runStatus(queue: Queue, runs: RunStore, run: string): Promise<RunStatus> {
   const rec = await runs.require(run);
-  const ids = Array.from({ length: rec.chunks }, (_, k) => chunkJobId(run, rec.digest, k));
+  const digest = recordDigest(rec);
+  const ids = Array.from({ length: rec.chunks }, (_, k) => chunkJobId(run, digest, k));
   const [jobs, states, parent, parentState, cancelled, workers] = await Promise.all([
     Promise.all(ids.map((id) => queue.getJob(id))),
     Promise.all(ids.map((id) => queue.getJobState(id))),
-    queue.getJob(releaseJobId(run, rec.digest)),
-    queue.getJobState(releaseJobId(run, rec.digest)),
+    queue.getJob(releaseJobId(run, digest)),
+    queue.getJobState(releaseJobId(run, digest)),
     runs.cancelled(run),
     runs.workers(run),
   ]);
@@ -64,8 +69,11 @@ export async function runStatus(queue: Queue, runs: RunStore, run: string): Prom
   const started = Math.min(...all.map((j) => j.processedOn ?? Number.POSITIVE_INFINITY));
   const ended = parentState === "completed" ? Math.max(...all.map((j) => j.finishedOn ?? 0)) : Date.now();
   const rate = images > 0 && Number.isFinite(started) ? images / Math.max(1e-3, (ended - started) / 1000) : null;
-  const state: RunState =
-    parentState === "completed"
+  const released = parentState === "completed";
+  const broken = recordProblem(rec, digest, released) ?? (released ? releaseProblem(rec, parent) : undefined);
+  const state: RunState = broken
+    ? "failed"
+    : released
       ? "done"
       : cancelled || chunks.failed > 0 || parentState === "failed"
         ? "failed"
@@ -73,7 +81,7 @@ export async function runStatus(queue: Queue, runs: RunStore, run: string): Prom
           ? "running"
           : "waiting";
   const error =
-    cancelled ?? firstFailure ?? (parentState === "failed" ? `release: ${parent?.failedReason}` : undefined);
+    broken ?? cancelled ?? firstFailure ?? (parentState === "failed" ? `release: ${parent?.failedReason}` : undefined);
   return {
     run,
     recipe: rec.plan.recipe,
@@ -88,6 +96,35 @@ export async function runStatus(queue: Queue, runs: RunStore, run: string): Prom
     plan_digest: rec.digest,
     ...(error !== undefined ? { error } : {}),
   };
+}
+
+/**
+ * Whether the run's run.json is the queue's record: a difference is always a failure; a run.json this machine
+ * cannot read is one only when the run would be reported done.
+ */
+function recordProblem(rec: RunRecord, digest: string, released: boolean): string | undefined {
+  try {
+    checkSealed(readRunFile(rec.dir), digest, `${rec.dir}/run.json`, `the queue's record of run '${rec.run}'`);
+    return undefined;
+  } catch (e) {
+    const unreadable = (e as { code?: string }).code !== undefined;
+    return unreadable && !released ? undefined : `record: ${(e as Error).message}`;
+  }
+}
+
+/** Why a completed release job does not prove the release: not written where the run says, or not of its plan. */
+function releaseProblem(rec: RunRecord, job: Job | undefined): string | undefined {
+  const written = (job?.returnvalue as ReleaseResult | null)?.release;
+  if (written !== rec.out)
+    return `release: the release job wrote ${written ?? "nothing"}, the run's release is ${rec.out}`;
+  try {
+    const manifest = readManifest(rec.out);
+    if (manifest.plan_digest !== rec.digest)
+      return `release: ${rec.out} holds a release of plan ${manifest.plan_digest}, not the run's ${rec.digest}`;
+    return undefined;
+  } catch (e) {
+    return `release: ${(e as Error).message}`;
+  }
 }
 
 /** A line per run for people (and the release or the error under it). */
