@@ -1,9 +1,10 @@
 // The release job: once every chunk job is done, the release is written exactly as `advpoison merge` writes
 // it (writeRelease over the run's chunk store), so it has the bytes of a single-process craft of the plan.
 // The record was checked by the caller (runOfJob): its release directory lies inside the shared root.
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ChunkStore, MANIFEST_FILE, planDatasets, readManifest, writeRelease } from "../poison/index.js";
+import { removeOwned } from "../util/ownership.js";
 import { chunkDir, type RunRecord } from "./run-record.js";
 
 export interface ReleaseResult {
@@ -24,7 +25,7 @@ export function assembleRelease(rec: RunRecord): ReleaseResult {
     throw new Error(`${store.dir} holds chunks of plan ${store.digest}, not ${rec.digest}`);
   const manifest = writeRelease(train, [store], rec.out, { format: rec.format, force: rec.force, test });
   // As a local craft removes OUT.work: the chunks are in the release now.
-  rmSync(store.dir, { recursive: true, force: true });
+  removeOwned(store.dir, "crafting work directory");
   return resultOf(rec, manifest.summary);
 }
 

@@ -8,11 +8,12 @@ import type { Redis } from "ioredis";
 import type { OutputFormat } from "../data/index.js";
 import { ChunkStore, type CraftPlan, chunkCount, methodOf, planDigest, poisonedIndices } from "../poison/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { MARKER_FILE, outputKind, writeMarker } from "../util/ownership.js";
 import { connectOnce, parseRedisUrl } from "./connection.js";
 import { CHUNK_JOB, chunkJobId, QUEUE_NAME, RELEASE_JOB, RETRIES, releaseJobId } from "./jobs.js";
 import { checkRunName, chunkDir, crafterFile, portabilityProblem, type RunRecord, recordDigest } from "./run-record.js";
 import { RunStore, writeRunFile } from "./run-store.js";
-import { checkRunPaths, RUN_FILE, realInside, runDirIn, sharedRoot } from "./shared-root.js";
+import { checkRunPaths, realInside, runDirIn, sharedRoot } from "./shared-root.js";
 import { type RunStatus, runStatus } from "./status.js";
 
 export interface EnqueueRequest {
@@ -73,8 +74,9 @@ export async function enqueueCraft(req: EnqueueRequest): Promise<RunStatus> {
 function newRecord(req: EnqueueRequest, run: string, root: string): RunRecord {
   const { plan } = req;
   const dir = runDirIn(root, run);
-  if (existsSync(dir) && !existsSync(join(dir, RUN_FILE)) && readdirSync(dir).length > 0)
-    throw new Error(`${dir} exists and is not a queued run's directory (no ${RUN_FILE}): pick another --run`);
+  // A run.json alone does not make a folder a run's: only the marker advpoison wrote when it made the run.
+  if (existsSync(dir) && readdirSync(dir).length > 0 && outputKind(dir) !== "queue run")
+    throw new Error(`${dir} exists and is not a queued run's directory (no valid ${MARKER_FILE}): pick another --run`);
   const images = poisonedIndices(plan.dataset.count, plan.budget, plan.seed).length;
   return {
     run,
@@ -106,6 +108,7 @@ function checkSameRun(rec: RunRecord, wanted: RunRecord): void {
 /** The run's shared directory: crafting models copied in by content, the chunk store, run.json. */
 function writeRunFiles(req: EnqueueRequest, rec: RunRecord): void {
   mkdirSync(join(rec.dir, "crafters"), { recursive: true });
+  writeMarker(rec.dir, "queue run");
   rec.crafters.forEach(({ sha256 }, k) => {
     const from = req.crafterFiles[k]!;
     const bytes = new Uint8Array(readFileSync(from));

@@ -338,6 +338,13 @@ describe("crafting on a queue", {
     fails(cli([...outside, "--out", join(shared, "killed", "x")]), /inside run 'killed''s directory/);
     fails(cli([...outside, "--out", join(shared, "out1", "x")]), /inside the run's own directory/);
     fails(cli(["worker", "--queue", url]), /required option '--shared <dir>' not specified/);
+    // A user's folder where the run's directory would be, holding a file merely named run.json: left alone.
+    const users = join(shared, "theirs");
+    mkdirSync(users, { recursive: true });
+    writeFileSync(join(users, "run.json"), "{}");
+    const theirs = ["craft", ...base, "--queue", url, "--run", "theirs", "--shared", shared];
+    fails(cli([...theirs, "--out", join(shared, "theirs-out")]), /theirs exists and is not a queued run's directory/);
+    assert.deepEqual(readdirSync(users), ["run.json"]);
   });
 
   test("a job whose directory is outside the worker's --shared is refused at once; nothing there is touched", async () => {
