@@ -2,8 +2,9 @@
 // only on paths that stay inside it once symlinks are followed (a link planted in the shared directory must
 // not lead a worker's reads or writes elsewhere). Enqueuing resolves its paths the same way, so a record holds
 // real paths and a worker on a machine with the same layout finds them unchanged.
-import { existsSync, lstatSync, mkdirSync, realpathSync, statSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { existsSync, mkdirSync, realpathSync, statSync } from "node:fs";
+import { basename, join, relative, resolve, sep } from "node:path";
+import { exists, isInside, realPath } from "../util/paths.js";
 import { chunkDir, crafterFile, type RunRecord, releaseDirProblem } from "./run-record.js";
 
 /** The file that marks a run's directory (and holds its record). */
@@ -23,24 +24,10 @@ export function sharedRoot(dir: string, create = false): string {
  * the rest. Throws unless that lies inside `root` (a real path), naming `what`.
  */
 export function realInside(root: string, path: string, what: string): string {
-  const abs = resolve(path);
-  let existing = abs;
-  while (!exists(existing)) existing = dirname(existing);
-  const real = join(realpathSync(existing), relative(existing, abs));
-  const rel = relative(root, real);
-  if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+  const real = realPath(path);
+  if (relative(root, real) === "" || !isInside(real, root))
     throw new Error(`${what} ${path} leads to ${real}, outside the shared directory ${root}`);
   return real;
-}
-
-// lstat, not existsSync: a dangling symlink exists (and realpath of it fails).
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The run's directory under `root`, checked to be a plain directory there (no link out of it). */
