@@ -64,16 +64,28 @@ export function addPrecisionOption(cmd: Command): Command {
   );
 }
 
+// Safe integers only: beyond 2^53 a number is not the integer typed, and JSON schemas (zod) refuse it when a
+// manifest that records it is read back.
 export function positiveInt(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${v}'`);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${v}'`);
   return n;
 }
 
 export function nonNegativeInt(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got '${v}'`);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got '${v}'`);
   return n;
+}
+
+/** A parser of integers from 1 to `max`: a bound that keeps a typo (1e9) from reaching the allocator. */
+export function positiveIntUpTo(max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 1 || n > max)
+      throw new InvalidArgumentError(`expected an integer from 1 to ${max}, got '${v}'`);
+    return n;
+  };
 }
 
 export function positiveNumber(v: string): number {

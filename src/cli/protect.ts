@@ -1,7 +1,7 @@
 // `advpoison protect DIR --out OUT`: a photo collection in, the same tree out, every photo at its own size and
 // format with a perturbation within eps that makes it unlearnable to models like the crafting one.
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { loadModel, prepareForCrafting } from "../models/index.js";
+import { loadModel, MODEL_SPEC_BOUNDS, prepareForCrafting } from "../models/index.js";
 import { checkEps } from "../poison/index.js";
 import { protectTree } from "../protect/index.js";
 import { resolvePrecision } from "../torch/index.js";
@@ -10,7 +10,9 @@ import {
   addDeviceOption,
   addPrecisionOption,
   collect,
+  nonNegativeInt,
   positiveInt,
+  positiveIntUpTo,
   positiveNumber,
   printJson,
   resolveDevice,
@@ -44,6 +46,12 @@ function jpegQuality(v: string): number {
   return n;
 }
 
+/**
+ * Views per PGD step: each is a forward and backward pass of every crafting model; an expectation over
+ * transformations is well estimated long before 64, and a typo (1e9) must not reach the allocator.
+ */
+const MAX_VIEWS = 64;
+
 export function registerProtect(program: Command): void {
   const cmd = program
     .command("protect")
@@ -54,7 +62,11 @@ export function registerProtect(program: Command): void {
     .requiredOption("--out <dir>", "where the protected tree goes (same relative paths, sizes and formats)")
     .option("--crafter <file>", "crafting model (.safetensors); repeat for an ensemble", collect, [])
     .option("--crafter-model <name>", "architecture of --crafter files without metadata (e.g. resnet18-imagenet)")
-    .option("--num-classes <n>", "classes of --crafter files without metadata (default 1000)", positiveInt)
+    .option(
+      "--num-classes <n>",
+      "classes of --crafter files without metadata (default 1000)",
+      positiveIntUpTo(MODEL_SPEC_BOUNDS.numClasses.max),
+    )
     .addOption(
       new Option("--method <m>", "targeted (to pi(label) = label+1 mod C) or untargeted")
         .choices(["targeted", "untargeted"])
@@ -63,8 +75,18 @@ export function registerProtect(program: Command): void {
     .option("--eps <levels>", "L-inf budget in grey levels, after decoding the written file", positiveNumber, 8)
     .option("--steps <n>", "PGD steps per photo", positiveInt, 100)
     .option("--tau <x>", "step size as a fraction of eps", positiveNumber, 0.05)
-    .option("--views <n>", "pipeline views per step (the centre crop and random resized crops + flips)", positiveInt, 4)
-    .option("--input-size <px>", "the crafting model's input side", positiveInt, 224)
+    .option(
+      "--views <n>",
+      `pipeline views per step (the centre crop and random resized crops + flips), up to ${MAX_VIEWS}`,
+      positiveIntUpTo(MAX_VIEWS),
+      4,
+    )
+    .option(
+      "--input-size <px>",
+      "the crafting model's input side",
+      positiveIntUpTo(MODEL_SPEC_BOUNDS.imageSize.max),
+      224,
+    )
     .addOption(
       new Option("--labels <kind>", "auto, folders or predicted")
         .choices(["auto", "folders", "predicted"])
@@ -77,7 +99,7 @@ export function registerProtect(program: Command): void {
       Number,
       3,
     )
-    .option("--seed <n>", "random seed", (v) => Number.parseInt(v, 10), 0)
+    .option("--seed <n>", "random seed", nonNegativeInt, 0)
     .option("--force", "replace an earlier, different protection in --out")
     .option("--json", "print one JSON result as the last line");
   addPrecisionOption(cmd);

@@ -1,6 +1,6 @@
 export { ConvNet, type ConvNetOptions } from "./convnet.js";
 export { DenseNet, densenet121 } from "./densenet.js";
-export { type LoadedModel, loadModel, type ModelInfo, saveModel } from "./file.js";
+export { type LoadedModel, loadModel, MODEL_SPEC_BOUNDS, type ModelInfo, saveModel } from "./file.js";
 export { GoogLeNet } from "./googlenet.js";
 export { IMAGENET_MEAN, IMAGENET_SPEC, IMAGENET_STD, ImageNetModel } from "./imagenet.js";
 export { CraftingModel, type CraftingOptions, prepareForCrafting } from "./inference.js";

@@ -53,9 +53,12 @@ export function initDelta(shape: readonly number[], init: Init, eps: number, dev
   }
 }
 
-/** x + d clipped to the valid pixel range, minus x: the part of d that a [0, 1] image can carry. */
+/**
+ * x + d clipped to the valid pixel range, minus x: the part of d that a [0, 1] image can carry. In place on d
+ * (every caller hands over a fresh perturbation): a full-resolution photo's copy would be 12 bytes a pixel.
+ */
 export function intoPixelRange(x: Tensor, d: Tensor): Tensor {
-  return x.add(d).clamp_(0, 1).sub_(x);
+  return d.add_(x).clamp_(0, 1).sub_(x);
 }
 
 /** One descent: `steps` signed steps on `start` (consumed) minimising `objective` (summed), projected each step. */
@@ -76,7 +79,7 @@ export function descend(start: Tensor, o: Descent): Tensor {
     const next = scope(() => {
       const d = delta.detach().requiresGrad_(true);
       const [g] = grad(o.objective(d).sum(), d);
-      return noGrad(() => o.project(d.detach().sub_(g!.sign(), o.stepSize).clamp_(-o.eps, o.eps)));
+      return noGrad(() => o.project(d.detach().sub_(g!.sign_(), o.stepSize).clamp_(-o.eps, o.eps)));
     });
     delta.dispose();
     delta = keep(next);

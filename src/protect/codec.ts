@@ -27,23 +27,50 @@ export function formatOfPath(path: string): PhotoFormat {
   throw new Error(`${path}: not a PNG, JPEG or WebP file name`);
 }
 
-const decoder = (bytes: Uint8Array) => sharp(bytes, { failOn: "error", limitInputPixels: MAX_IMAGE_PIXELS }).rotate(); // rotate(): EXIF orientation
+const open = (bytes: Uint8Array) => sharp(bytes, { failOn: "error", limitInputPixels: MAX_IMAGE_PIXELS });
+const decoder = (bytes: Uint8Array) => open(bytes).rotate(); // rotate(): EXIF orientation
 
-/** Decodes a photo (any size); a corrupt or truncated file is an error that names `path`. */
-export async function decodePhoto(bytes: Uint8Array, path: string): Promise<DecodedPhoto> {
+/** A Buffer's bytes as a plain Uint8Array, without copying them. */
+const view = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+/** An error naming `path` from libvips' complaint, which it repeats over several lines: the first says it. */
+const cannotDecode = (path: string, e: unknown) =>
+  new Error(`${path}: cannot decode the photo (${(e as Error).message.split("\n")[0]})`);
+
+export interface PhotoHeader {
+  format: PhotoFormat;
+  /** width * height */
+  pixels: number;
+  hasAlpha: boolean;
+}
+
+/** A photo's format and size from its header, without decoding it; an error names `path`. */
+export async function probePhoto(bytes: Uint8Array, path: string): Promise<PhotoHeader> {
   try {
-    const meta = await sharp(bytes, { failOn: "error", limitInputPixels: MAX_IMAGE_PIXELS }).metadata();
+    const meta = await open(bytes).metadata();
     const format = meta.format === "jpeg" || meta.format === "png" || meta.format === "webp" ? meta.format : undefined;
     if (!format) throw new Error(`format '${meta.format}' is not PNG, JPEG or WebP`);
+    if (!meta.width || !meta.height) throw new Error("no size in its header");
+    // libvips checks its pixel limit only when decoding: the same limit here, before any memory is taken.
+    if (meta.width * meta.height > MAX_IMAGE_PIXELS)
+      throw new Error(`${meta.width}x${meta.height} is above the ${MAX_IMAGE_PIXELS}-pixel limit`);
+    return { format, pixels: meta.width * meta.height, hasAlpha: meta.hasAlpha === true };
+  } catch (e) {
+    throw cannotDecode(path, e);
+  }
+}
+
+/** Decodes a photo (up to MAX_IMAGE_PIXELS); a corrupt or truncated file is an error that names `path`. */
+export async function decodePhoto(bytes: Uint8Array, path: string): Promise<DecodedPhoto> {
+  const { format, hasAlpha } = await probePhoto(bytes, path);
+  try {
     const rgb = await decoder(bytes).toColourspace("srgb").removeAlpha().raw().toBuffer({ resolveWithObject: true });
     if (rgb.info.channels !== 3) throw new Error(`decoded to ${rgb.info.channels} channels, not RGB`);
-    const out = { width: rgb.info.width, height: rgb.info.height, rgb: new Uint8Array(rgb.data), format };
-    if (!meta.hasAlpha) return out;
-    const alpha = await decoder(bytes).extractChannel("alpha").raw().toBuffer();
-    return { ...out, alpha: new Uint8Array(alpha) };
+    const out = { width: rgb.info.width, height: rgb.info.height, rgb: view(rgb.data), format };
+    if (!hasAlpha) return out;
+    return { ...out, alpha: view(await decoder(bytes).extractChannel("alpha").raw().toBuffer()) };
   } catch (e) {
-    // libvips repeats its complaint over several lines: the first says it.
-    throw new Error(`${path}: cannot decode the photo (${(e as Error).message.split("\n")[0]})`);
+    throw cannotDecode(path, e);
   }
 }
 
@@ -65,7 +92,9 @@ export async function encodePhoto(
   if (o.alpha && format !== "jpeg") {
     pixels = new Uint8Array(width * height * 4);
     for (let i = 0; i < width * height; i++) {
-      pixels.set(rgb.subarray(3 * i, 3 * i + 3), 4 * i);
+      pixels[4 * i] = rgb[3 * i]!;
+      pixels[4 * i + 1] = rgb[3 * i + 1]!;
+      pixels[4 * i + 2] = rgb[3 * i + 2]!;
       pixels[4 * i + 3] = o.alpha[i]!;
     }
     channels = 4;
@@ -77,7 +106,7 @@ export async function encodePhoto(
       : format === "webp"
         ? img.webp({ lossless: true })
         : img.jpeg({ quality: o.jpegQuality, chromaSubsampling: "4:4:4" });
-  return new Uint8Array(await encoded.toBuffer());
+  return view(await encoded.toBuffer());
 }
 
 /**
@@ -99,5 +128,5 @@ export async function evalResize(rgb: Uint8Array, width: number, height: number,
     .extract({ left, top, width: side, height: side })
     .raw()
     .toBuffer();
-  return new Uint8Array(crop);
+  return view(crop);
 }

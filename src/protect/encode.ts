@@ -2,8 +2,9 @@
 // the decoded pixels are the crafted ones (checked). JPEG is not: re-encoding adds its own error, so the
 // decoded pixels are checked against the source and, where they leave the eps ball, the encoder's input is
 // nudged back by the overshoot and encoded again; if that does not converge the quality is raised, and at
-// quality 100 the perturbation is shrunk by a fifth and tried again. The result records the quality used and how much of the crafted
-// perturbation the decoded file still carries.
+// quality 100 the perturbation is shrunk by a fifth and tried again. The result records the quality used and how
+// much of the crafted perturbation the decoded file still carries. Pixels stay in typed arrays (a 48 MP photo's
+// 1.4e8 values are more than a JS array may hold).
 import { decodePhoto, encodePhoto, type PhotoFormat } from "./codec.js";
 import { linf } from "./quality.js";
 
@@ -75,7 +76,8 @@ export async function encodeWithinBudget(
         }
       }
     }
-    wanted = Uint8Array.from(wanted, (v, i) => source[i]! + Math.trunc(((v - source[i]!) * 4) / 5));
+    wanted = wanted.slice();
+    for (let i = 0; i < wanted.length; i++) wanted[i] = source[i]! + Math.trunc(((wanted[i]! - source[i]!) * 4) / 5);
   }
   throw new Error(
     `${o.path}: JPEG re-encoding leaves the eps ${eps} ball even at quality 100 (write PNG, or raise --eps)`,

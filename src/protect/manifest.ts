@@ -24,8 +24,19 @@ export const protectSettingsSchema = z.strictObject({
 });
 export type ProtectSettings = z.infer<typeof protectSettingsSchema>;
 
+/**
+ * A photo's path inside both trees: relative, "/"-separated, no empty, "." or ".." part. A manifest is read from
+ * a directory someone handed over: a path that climbs out must not make verify read files elsewhere.
+ */
+export const treePath = z
+  .string()
+  .refine(
+    (p) => p !== "" && !p.includes("\0") && p.split("/").every((part) => part !== "" && part !== "." && part !== ".."),
+    "not a relative path inside the tree",
+  );
+
 export const photoRecordSchema = z.strictObject({
-  path: z.string(),
+  path: treePath,
   width: z.number().int(),
   height: z.number().int(),
   format: z.enum(["png", "jpeg", "webp"]),
@@ -48,13 +59,21 @@ export const photoRecordSchema = z.strictObject({
 });
 export type PhotoRecord = z.infer<typeof photoRecordSchema>;
 
-export const skippedSchema = z.strictObject({ path: z.string(), error: z.string() });
+export const skippedSchema = z.strictObject({
+  path: treePath,
+  /** Why: one line, never empty. */
+  error: z.string().min(1),
+  /** The source's sha256 when it could be read: a resumed run tries the photo again once it has changed. */
+  source_sha256: z.string().optional(),
+});
 export type SkippedPhoto = z.infer<typeof skippedSchema>;
 
 export const journalLineSchema = z.union([
   z.strictObject({ settings_sha256: z.string() }),
   z.strictObject({ photo: photoRecordSchema }),
   z.strictObject({ skipped: skippedSchema }),
+  // Written before a photo is started: a run that dies on it (killed, out of memory) leaves this without an outcome.
+  z.strictObject({ attempt: z.strictObject({ path: treePath, source_sha256: z.string() }) }),
 ]);
 
 export const protectSummarySchema = z.strictObject({

@@ -1,25 +1,26 @@
 // `protect`: a photo tree in, the same tree out, each photo at its own size and format, carrying a perturbation
 // within eps that makes the crafting models learn-proof in the paper's sense (targeted: pushed to pi(label),
-// untargeted: away from it). One photo at a time, so memory does not grow with the collection; every finished
-// photo is written atomically and journalled, so a killed run continues where it stopped; the manifest and
-// the HTML report come at the end.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+// untargeted: away from it). One photo at a time, so memory does not grow with the collection (one photo's need
+// is told from its header first: see memory.ts); every finished photo is written atomically and journalled, so a
+// killed run continues where it stopped (journal.ts); a photo that cannot be done is skipped with its reason,
+// and the run fails only when nothing was protected; the manifest and the HTML report come at the end.
+import { rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { Module } from "../nn/index.js";
 import { type Objective, targeted, untargeted } from "../poison/objective.js";
 import { manualSeed, noGrad, scope, tensor } from "../torch/index.js";
 import { type Progress, silentProgress } from "../train/progress.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { yieldToEventLoop } from "../util/event-loop.js";
-import { MANIFEST_FILE, removeOwned, writeMarker } from "../util/ownership.js";
+import { MANIFEST_FILE } from "../util/ownership.js";
+import { isInside, readFileNoFollow, realDirBelow, realPath } from "../util/paths.js";
 import { VERSION } from "../util/version.js";
 import { attackPhoto, ensembleLogits } from "./attack.js";
-import { decodePhoto, evalResize, formatOfPath } from "./codec.js";
+import { decodePhoto, evalResize, formatOfPath, probePhoto } from "./codec.js";
 import { encodeWithinBudget } from "./encode.js";
+import { openOut } from "./journal.js";
 import {
-  journalLineSchema,
   type PhotoRecord,
-  PROTECT_JOURNAL,
   PROTECT_KIND,
   PROTECT_REPORT,
   type ProtectManifest,
@@ -29,6 +30,7 @@ import {
   settingsDigest,
   sha256,
 } from "./manifest.js";
+import { availableMemory, memoryProblem } from "./memory.js";
 import { linf, meanSsim, psnr } from "./quality.js";
 import { renderProtectReport } from "./report.js";
 import { indexPhotoTree, type Photo, type PhotoTree } from "./tree.js";
@@ -88,49 +90,6 @@ function labelsOf(tree: PhotoTree, o: ProtectOptions): "folders" | "predicted" {
 /** A 31-bit seed for one photo: the same however the collection is ordered or resumed. */
 const photoSeed = (seed: number, rel: string) => Number.parseInt(sha256(`${seed}:${rel}`).slice(0, 7), 16);
 
-/** The journal's records of a run under `digest`, or undefined when the journal is another run's. */
-function readJournal(path: string, digest: string): { photos: PhotoRecord[]; skipped: SkippedPhoto[] } | undefined {
-  const lines = readFileSync(path, "utf-8").split("\n");
-  const first = journalLineSchema.safeParse(JSON.parse(lines[0] || "{}"));
-  if (!first.success || !("settings_sha256" in first.data) || first.data.settings_sha256 !== digest) return undefined;
-  const photos: PhotoRecord[] = [];
-  const skipped: SkippedPhoto[] = [];
-  for (const line of lines.slice(1)) {
-    if (!line) continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      continue; // a line torn by the crash: that photo is done again
-    }
-    const r = journalLineSchema.safeParse(parsed);
-    if (!r.success) continue;
-    if ("photo" in r.data) photos.push(r.data.photo);
-    else if ("skipped" in r.data) skipped.push(r.data.skipped);
-  }
-  return { photos, skipped };
-}
-
-/** Prepares `out`: continues a journal of the same run, or starts afresh where that is allowed. */
-function openOut(out: string, digest: string, force: boolean) {
-  const journal = join(out, PROTECT_JOURNAL);
-  if (existsSync(journal)) {
-    const done = readJournal(journal, digest);
-    if (done) return { journal, ...done };
-    if (!force)
-      throw new Error(`${out}: holds another protection run (other settings or source); use --force to replace it`);
-  } else if (existsSync(join(out, MANIFEST_FILE))) {
-    if (!force) throw new Error(`${out}: already holds a finished protection; use --force to replace it`);
-  } else if (existsSync(out) && readdirSync(out).length > 0 && !force) {
-    throw new Error(`${out}: exists and is not empty; choose another --out`);
-  }
-  if (existsSync(out) && readdirSync(out).length > 0) removeOwned(out, "protected photo tree");
-  mkdirSync(out, { recursive: true });
-  writeMarker(out, "protected photo tree");
-  appendFileSync(journal, `${JSON.stringify({ settings_sha256: digest })}\n`);
-  return { journal, photos: [] as PhotoRecord[], skipped: [] as SkippedPhoto[] };
-}
-
 /** The models' prediction on RGB pixels through the evaluation resize. */
 async function predict(models: readonly Module[], rgb: Uint8Array, w: number, h: number, side: number, device: string) {
   const pixels = await evalResize(rgb, w, h, side);
@@ -142,10 +101,17 @@ async function predict(models: readonly Module[], rgb: Uint8Array, w: number, h:
   );
 }
 
-async function protectPhoto(photo: Photo, o: ProtectOptions, labels: "folders" | "predicted") {
+/**
+ * The protected copy of one photo (`bytes`, its source file) and its record; throws, naming the photo, when it
+ * cannot be done: undecodable, above the pixel limit, more than the memory available, or a JPEG the budget
+ * cannot hold. Writes nothing.
+ */
+async function protectPhoto(photo: Photo, bytes: Uint8Array, o: ProtectOptions, labels: "folders" | "predicted") {
   const t0 = performance.now();
   const device = o.device ?? "cpu";
-  const bytes = new Uint8Array(readFileSync(photo.path));
+  const header = await probePhoto(bytes, photo.rel);
+  const tooBig = memoryProblem(header.pixels, availableMemory());
+  if (tooBig) throw new Error(`${photo.rel}: ${tooBig}`);
   const src = await decodePhoto(bytes, photo.rel);
   const format = formatOfPath(photo.rel);
   const { width: w, height: h } = src;
@@ -157,7 +123,8 @@ async function protectPhoto(photo: Photo, o: ProtectOptions, labels: "folders" |
   const eps = format === "jpeg" ? Math.max(1, o.eps - o.jpegMargin) : o.eps;
   manualSeed(photoSeed(o.seed, photo.rel));
   const crafted = scope(() => {
-    const x = tensor(src.rgb, [1, h, w, 3], { device }).permute(0, 3, 1, 2).float().div(255);
+    // In place where the values are the same either way: at 48 MP each float copy of the photo is 0.6 GB.
+    const x = tensor(src.rgb, [1, h, w, 3], { device }).permute(0, 3, 1, 2).float().div_(255);
     const delta = attackPhoto(o.models, x, label, target, {
       eps: eps / 255,
       stepSize: (o.stepSize * eps) / o.eps / 255,
@@ -166,11 +133,13 @@ async function protectPhoto(photo: Photo, o: ProtectOptions, labels: "folders" |
       side: o.inputSide,
       objective: OBJECTIVES[o.method],
     });
-    const released = noGrad(() => x.add(delta).clamp(0, 1).mul(255).round().permute(0, 2, 3, 1).contiguous());
+    const released = noGrad(() => x.add(delta).clamp_(0, 1).mul_(255).round().permute(0, 2, 3, 1).contiguous());
     const values = released.to({ dtype: "uint8" }).toTypedArray() as Uint8Array;
     // Rounding may not leave the ball: clip to within eps grey levels of the source.
     const e = Math.floor(eps + 1e-9);
-    return Uint8Array.from(values, (v, i) => Math.min(src.rgb[i]! + e, Math.max(src.rgb[i]! - e, v)));
+    for (let i = 0; i < values.length; i++)
+      values[i] = Math.min(src.rgb[i]! + e, Math.max(src.rgb[i]! - e, values[i]!));
+    return values;
   });
   const isFooled = (pred: number) => (o.method === "targeted" ? pred === target : pred !== label);
   const fooledBefore = isFooled(await predict(o.models, crafted, w, h, o.inputSide, device));
@@ -179,9 +148,10 @@ async function protectPhoto(photo: Photo, o: ProtectOptions, labels: "folders" |
     alpha: src.alpha,
     path: photo.rel,
   });
-  const dest = join(o.out, photo.rel);
-  mkdirSync(dirname(dest), { recursive: true });
-  writeFileAtomic(dest, enc.bytes);
+  const d = linf(src.rgb, enc.decoded);
+  // verify holds a copy that decodes to its source as unprotected: never write one.
+  if (d === 0)
+    throw new Error(`${photo.rel}: the perturbation rounds away (eps ${o.eps} is under one grey level here)`);
   const pred = await predict(o.models, enc.decoded, w, h, o.inputSide, device);
   const p = psnr(src.rgb, enc.decoded);
   const record: PhotoRecord = {
@@ -197,14 +167,14 @@ async function protectPhoto(photo: Photo, o: ProtectOptions, labels: "folders" |
     pred,
     fooled: isFooled(pred),
     fooled_before_encoding: fooledBefore,
-    linf: linf(src.rgb, enc.decoded),
+    linf: d,
     psnr: Number.isFinite(p) ? Number(p.toFixed(3)) : null,
     ssim: Number(meanSsim(src.rgb, enc.decoded, w, h).toFixed(5)),
     kept: Number(enc.kept.toFixed(4)),
     ...(enc.quality !== undefined ? { jpeg_quality: enc.quality } : {}),
     seconds: Number(((performance.now() - t0) / 1000).toFixed(3)),
   };
-  return record;
+  return { record, bytes: enc.bytes };
 }
 
 function summarise(photos: readonly PhotoRecord[], skipped: number, seconds: number): ProtectSummary {
@@ -226,14 +196,35 @@ function summarise(photos: readonly PhotoRecord[], skipped: number, seconds: num
   };
 }
 
+/** How many runs may end while protecting the same photo (killed, out of memory) before it is skipped instead. */
+const MAX_ATTEMPTS = 2;
+
+/** Writes a protected photo at `rel` under `out` through real directories only (see realDirBelow), atomically. */
+function writePhoto(out: string, rel: string, bytes: Uint8Array): void {
+  const slash = rel.lastIndexOf("/");
+  writeFileAtomic(join(realDirBelow(out, rel.slice(0, Math.max(0, slash))), rel.slice(slash + 1)), bytes);
+}
+
+/** sha256 of a regular file's bytes, or undefined when it is gone or no longer a regular file. */
+function fileSha256(path: string): string | undefined {
+  try {
+    return sha256(readFileNoFollow(path));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Protects every photo under `o.source` into `o.out` (see the file comment). */
 export async function protectTree(o: ProtectOptions): Promise<ProtectResult> {
   const t0 = performance.now();
   const progress = o.progress ?? silentProgress;
   const source = resolve(o.source);
-  const out = resolve(o.out);
-  if (out === source || out.startsWith(`${source}/`))
+  // Real paths: through a link an output inside the source looks outside it (and a rerun would protect the copies).
+  const [realSource, out] = [realPath(source), realPath(o.out)];
+  if (isInside(out, realSource))
     throw new Error(`--out ${o.out} is inside the source ${o.source}: the protected copy must go elsewhere`);
+  if (isInside(realSource, out))
+    throw new Error(`--out ${o.out} holds the source ${o.source}: the protected copy must go elsewhere`);
   if (!(o.jpegMargin >= 0 && o.jpegMargin < o.eps))
     throw new Error(`--jpeg-margin must be at least 0 and below eps (${o.eps}), got ${o.jpegMargin}`);
   const tree = indexPhotoTree(source);
@@ -254,60 +245,99 @@ export async function protectTree(o: ProtectOptions): Promise<ProtectResult> {
     num_classes: o.numClasses,
   };
   const digest = settingsDigest(settings, source);
-  const state = openOut(out, digest, o.force ?? false);
-  const done = new Map(state.photos.map((r) => [r.path, r]));
-  const skipped = new Map(state.skipped.map((s) => [s.path, s]));
-  // A journalled photo counts only if its file is still there, unchanged.
-  for (const [rel, r] of done) {
-    const dest = join(out, rel);
-    if (!existsSync(dest) || sha256(new Uint8Array(readFileSync(dest))) !== r.sha256) done.delete(rel);
-  }
-  const resumed = done.size + skipped.size;
-  if (resumed > 0) progress.log(`resuming: ${resumed} of ${tree.photos.length} photos already done`);
-  const task = progress.start("protecting", tree.photos.length, "photos");
-  // Counted as photos finish: a collection may hold a million, so nothing per photo walks all the records.
-  let fooled = [...done.values()].filter((r) => r.fooled).length;
-  let k = 0;
-  for (const photo of tree.photos) {
-    k++;
-    if (done.has(photo.rel) || skipped.has(photo.rel)) continue;
-    try {
-      const record = await protectPhoto(photo, { ...o, out }, labels);
-      done.set(photo.rel, record);
-      if (record.fooled) fooled++;
-      appendFileSync(state.journal, `${JSON.stringify({ photo: record })}\n`);
-    } catch (e) {
-      const s = { path: photo.rel, error: (e as Error).message };
-      skipped.set(photo.rel, s);
-      appendFileSync(state.journal, `${JSON.stringify({ skipped: s })}\n`);
-      progress.log(`skipped: ${s.error}`);
+  const { journal, state } = openOut(out, digest, o.force ?? false);
+  try {
+    const paths = new Map(tree.photos.map((p) => [p.rel, p.path]));
+    const sourceSha256 = (rel: string) => (paths.has(rel) ? fileSha256(paths.get(rel)!) : undefined);
+    // A journalled photo counts only while its source is the one protected and its copy is still there, unchanged;
+    // a skip holds only for the bytes it was about (a fixed or re-exported photo is tried again).
+    const done = new Map<string, PhotoRecord>();
+    for (const r of state.photos) {
+      if (sourceSha256(r.path) === r.source_sha256 && fileSha256(join(out, r.path)) === r.sha256) done.set(r.path, r);
+      else done.delete(r.path);
     }
-    task.update(k, { fooled: `${((100 * fooled) / Math.max(1, done.size)).toFixed(1)}%` });
-    await yieldToEventLoop();
+    const skipped = new Map<string, SkippedPhoto>();
+    for (const s of state.skipped) {
+      if (s.source_sha256 !== undefined && sourceSha256(s.path) === s.source_sha256) skipped.set(s.path, s);
+      else skipped.delete(s.path);
+    }
+    const resumed = done.size + skipped.size;
+    if (resumed > 0) progress.log(`resuming: ${resumed} of ${tree.photos.length} photos already done`);
+    const links = tree.links.map((rel) => ({ path: rel, error: `${rel}: a symbolic link, not followed` }));
+    for (const l of links) progress.log(`skipped: ${l.error}`);
+    const skip = (s: SkippedPhoto) => {
+      skipped.set(s.path, s);
+      journal.append({ skipped: s });
+      progress.log(`skipped: ${s.error}`);
+    };
+    const task = progress.start("protecting", tree.photos.length, "photos");
+    // Counted as photos finish: a collection may hold a million, so nothing per photo walks all the records.
+    let fooled = [...done.values()].filter((r) => r.fooled).length;
+    let k = 0;
+    for (const photo of tree.photos) {
+      k++;
+      if (done.has(photo.rel) || skipped.has(photo.rel)) continue;
+      let bytes: Uint8Array;
+      try {
+        bytes = readFileNoFollow(photo.path);
+      } catch (e) {
+        skip({ path: photo.rel, error: `${photo.rel}: cannot read it (${(e as NodeJS.ErrnoException).code ?? e})` });
+        continue;
+      }
+      const hash = sha256(bytes);
+      const ended = (state.unfinished.get(photo.rel) ?? []).filter((a) => a.source_sha256 === hash).length;
+      if (ended >= MAX_ATTEMPTS) {
+        const error = `${photo.rel}: ${ended} runs ended while protecting it (killed, or out of memory); not tried again`;
+        skip({ path: photo.rel, error, source_sha256: hash });
+        continue;
+      }
+      journal.append({ attempt: { path: photo.rel, source_sha256: hash } });
+      let result: Awaited<ReturnType<typeof protectPhoto>>;
+      try {
+        result = await protectPhoto(photo, bytes, o, labels);
+      } catch (e) {
+        skip({ path: photo.rel, error: (e as Error).message, source_sha256: hash });
+        continue;
+      }
+      // Not a property of the photo: a failed write (a link in the way, a full disk) ends the run.
+      writePhoto(out, photo.rel, result.bytes);
+      done.set(photo.rel, result.record);
+      if (result.record.fooled) fooled++;
+      journal.append({ photo: result.record });
+      task.update(k, { fooled: `${((100 * fooled) / Math.max(1, done.size)).toFixed(1)}%` });
+      await yieldToEventLoop();
+    }
+    const photos = tree.photos.flatMap((p) => (done.has(p.rel) ? [done.get(p.rel)!] : []));
+    const skippedList = [...tree.photos.flatMap((p) => (skipped.has(p.rel) ? [skipped.get(p.rel)!] : [])), ...links];
+    if (photos.length === 0)
+      throw new Error(
+        `nothing was protected: all ${skippedList.length} photos under ${o.source} were skipped (see above); ` +
+          "fix them and run again",
+      );
+    const summary = summarise(photos, skippedList.length, (performance.now() - t0) / 1000);
+    task.finish(
+      `protected ${photos.length} photos (${skippedList.length} skipped): max L-inf ${summary.max_linf}, ` +
+        `${(100 * summary.attack_success).toFixed(1)}% fool the crafter after encoding`,
+    );
+    const manifest: ProtectManifest = {
+      tool: "advpoison",
+      kind: PROTECT_KIND,
+      version: VERSION,
+      source,
+      created: new Date().toISOString(),
+      settings,
+      settings_sha256: digest,
+      class_names: [...tree.classNames],
+      summary,
+      photos,
+      skipped: skippedList,
+      ignored: [...tree.ignored],
+    };
+    writeFileAtomic(join(out, PROTECT_REPORT), await renderProtectReport(manifest, out));
+    writeFileAtomic(join(out, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
+    rmSync(journal.path, { force: true });
+    return { manifest, resumed };
+  } finally {
+    journal.close();
   }
-  const photos = tree.photos.flatMap((p) => (done.has(p.rel) ? [done.get(p.rel)!] : []));
-  const skippedList = tree.photos.flatMap((p) => (skipped.has(p.rel) ? [skipped.get(p.rel)!] : []));
-  const summary = summarise(photos, skippedList.length, (performance.now() - t0) / 1000);
-  task.finish(
-    `protected ${photos.length} photos (${skippedList.length} skipped): max L-inf ${summary.max_linf}, ` +
-      `${(100 * summary.attack_success).toFixed(1)}% fool the crafter after encoding`,
-  );
-  const manifest: ProtectManifest = {
-    tool: "advpoison",
-    kind: PROTECT_KIND,
-    version: VERSION,
-    source,
-    created: new Date().toISOString(),
-    settings,
-    settings_sha256: digest,
-    class_names: [...tree.classNames],
-    summary,
-    photos,
-    skipped: skippedList,
-    ignored: [...tree.ignored],
-  };
-  writeFileAtomic(join(out, PROTECT_REPORT), await renderProtectReport(manifest, out));
-  writeFileAtomic(join(out, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
-  rmSync(state.journal, { force: true });
-  return { manifest, resumed };
 }

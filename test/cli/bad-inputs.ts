@@ -4,7 +4,7 @@
 //
 // To add a case, append a row: `setup` builds the inputs inside `dir` (a fresh directory, the one whose
 // files must not change), `args` is the command line after `advpoison`, `error` what stderr must say.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeIdx } from "../../src/data/idx.js";
 import { encodePng } from "../../src/data/image.js";
@@ -97,6 +97,94 @@ function usersFolder(dir: string): string {
   put(join(mine, "thesis.tex"), "years of work");
   for (const name of ["run.json", "plan.json", "manifest.json"]) put(join(mine, name), '{"tool": "advpoison"}');
   return mine;
+}
+
+/** A photo collection protect takes: two class folders of 8x8 RGB PNGs in dir/photos, a 2-class RGB crafter. */
+function photoCollection(dir: string): void {
+  for (const [i, rel] of ["cat/a.png", "dog/b.png"].entries())
+    put(join(dir, "photos", rel), encodePng(pixels(8 * 8 * 3, i), 8, 8, 3));
+  const info = { model: "smallcnn-bn", inChannels: 3, numClasses: 2, imageSize: 8 };
+  const m = createModel(info.model, info);
+  saveModel(join(dir, "crafter.safetensors"), m, info);
+  m.dispose();
+}
+
+/** `protect` of photoCollection(dir) into dir/out, quick settings, then `extra`. */
+const protectArgs = (dir: string, ...extra: string[]) =>
+  ["protect", join(dir, "photos"), "--out", join(dir, "out"), "--crafter", join(dir, "crafter.safetensors")].concat(
+    "--input-size",
+    "8",
+    "--steps",
+    "1",
+    "--views",
+    "1",
+    ...extra,
+  );
+
+/** A protected tree's manifest in dir/protected whose one photo path is `path` (the rest well-formed). */
+function protectedManifest(dir: string, path: string): void {
+  const sha = "0".repeat(64);
+  const settings = {
+    method: "targeted",
+    eps: 8,
+    steps: 1,
+    step_size: 0.4,
+    views: 1,
+    input_side: 8,
+    labels: "folders",
+    jpeg_quality: 95,
+    jpeg_margin: 3,
+    seed: 0,
+    precision: "fp32",
+    crafters: [{ model: "smallcnn-bn", sha256: sha }],
+    num_classes: 2,
+  };
+  const photo = {
+    path,
+    width: 8,
+    height: 8,
+    format: "png",
+    source_sha256: sha,
+    sha256: sha,
+    label: 0,
+    target: 1,
+    clean_pred: 0,
+    pred: 1,
+    fooled: true,
+    fooled_before_encoding: true,
+    linf: 8,
+    psnr: 30,
+    ssim: 0.9,
+    kept: 1,
+    seconds: 1,
+  };
+  const summary = {
+    count: 1,
+    skipped: 0,
+    max_linf: 8,
+    same_sizes: true,
+    attack_success: 1,
+    attack_success_before_encoding: 1,
+    mean_psnr: 30,
+    mean_ssim: 0.9,
+    mean_kept: 1,
+    seconds: 1,
+  };
+  const manifest = { tool: "advpoison", kind: "protected-photos", version: "0.1.0", source: join(dir, "photos") };
+  put(
+    join(dir, "protected", "manifest.json"),
+    JSON.stringify({
+      ...manifest,
+      created: "2025-01-01T00:00:00.000Z",
+      settings,
+      settings_sha256: sha,
+      class_names: ["cat", "dog"],
+      summary,
+      photos: [photo],
+      skipped: [],
+      ignored: [],
+    }),
+  );
 }
 
 const gzipped = (name: string) => `mnist/${name}-idx${name.includes("images") ? 3 : 1}-ubyte.gz`;
@@ -438,6 +526,55 @@ export const BAD_INPUTS: BadInput[] = [
         join(dir, "documents"),
       ),
     error: /documents is not an advpoison output \(no valid \.advpoison-output\.json\)/,
+  },
+  {
+    name: "protect --seed that is not a number",
+    setup: photoCollection,
+    args: (dir) => protectArgs(dir, "--seed", "abc"),
+    error: /option '--seed <n>' argument 'abc' is invalid\. expected a non-negative integer/,
+  },
+  {
+    name: "protect --views 1e9",
+    setup: photoCollection,
+    args: (dir) => protectArgs(dir, "--views", "1000000000"),
+    error: /option '--views <n>' argument '1000000000' is invalid\. expected an integer from 1 to 64/,
+  },
+  {
+    name: "protect --num-classes 1e12",
+    setup: photoCollection,
+    args: (dir) => protectArgs(dir, "--num-classes", "1000000000000"),
+    error: /option '--num-classes <n>' argument '1000000000000' is invalid\. expected an integer from 1 to 100000/,
+  },
+  {
+    name: "protect --input-size 1e6",
+    setup: photoCollection,
+    args: (dir) => protectArgs(dir, "--input-size", "1000000"),
+    error: /option '--input-size <px>' argument '1000000' is invalid\. expected an integer from 1 to 4096/,
+  },
+  {
+    name: "protect --out inside the source through a symbolic link",
+    setup: (dir) => {
+      photoCollection(dir);
+      symlinkSync(join(dir, "photos"), join(dir, "elsewhere"));
+    },
+    args: (dir) => protectArgs(dir, "--out", join(dir, "elsewhere", "protected")),
+    error: /--out .*elsewhere\/protected is inside the source .*photos: the protected copy must go elsewhere/,
+  },
+  {
+    name: "protect --out that holds the source",
+    setup: photoCollection,
+    args: (dir) => protectArgs(dir, "--out", dir),
+    error: /--out .* holds the source .*photos: the protected copy must go elsewhere/,
+  },
+  {
+    name: "verify of a protected tree whose manifest path climbs out of both trees",
+    setup: (dir) => {
+      photoCollection(dir);
+      put(join(dir, "outside", "secret.png"), encodePng(pixels(8 * 8 * 3, 7), 8, 8, 3));
+      protectedManifest(dir, "../outside/secret.png");
+    },
+    args: (dir) => ["verify", "--protected", join(dir, "protected"), "--source", join(dir, "photos"), "--eps", "8"],
+    error: /manifest\.json: malformed manifest \(photos\.0\.path: not a relative path inside the tree\)/,
   },
 ];
 

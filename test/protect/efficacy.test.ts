@@ -15,10 +15,9 @@ import type { Module } from "../../src/nn/index.js";
 import { SGD } from "../../src/optim/index.js";
 import { decodePhoto, evalResize } from "../../src/protect/index.js";
 import { F, manualSeed, noGrad, randint, scope, type Tensor, tensor } from "../../src/torch/index.js";
+import { CLI, env } from "./cli.js";
 import { LABELLED, makeTree } from "./trees.js";
 
-const CLI = join(process.cwd(), "dist/src/cli/main.js");
-const env = { ...process.env, ADVPOISON_THREADS: "1" };
 const SIDE = 32;
 const EPS = 8;
 const TIMEOUT = 10 * 60_000;

@@ -5,24 +5,21 @@
 // independent decoder, also finds every written photo within eps of its source. (That the perturbation moves
 // the crafting model as intended is efficacy.test.ts.)
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
-import { createModel, saveModel } from "../../src/models/index.js";
+import { createModel } from "../../src/models/index.js";
 import { decodePhoto, linf } from "../../src/protect/index.js";
 import { encodeSafetensors, manualSeed } from "../../src/torch/index.js";
 import { writeMarker } from "../../src/util/ownership.js";
 import { pil } from "../pil.js";
 import { needs, pythonLacks } from "../requirements.js";
+import { CLI, cli, env, lastJson, writeCrafter } from "./cli.js";
 import { CORRUPT, LABELLED, makeTree, writeCorrupt } from "./trees.js";
 
-const CLI = join(process.cwd(), "dist/src/cli/main.js");
-const env = { ...process.env, ADVPOISON_THREADS: "1" };
-const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env });
-const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1)!);
 /** Each test's limit: a few protect runs of a minute or less on 2 busy cores, with room for a slow machine. */
 const TIMEOUT = 10 * 60_000;
 /** How long the kill-and-resume test waits for the first run to journal three photos. */
@@ -47,7 +44,7 @@ describe("advpoison protect", () => {
   after(() => rmSync(tmp, { recursive: true, force: true }));
   const src = join(tmp, "photos");
   const crafter = join(tmp, "crafter.safetensors");
-  // A small seeded CIFAR-style ResNet-18 with the tree's two classes at a 32 px input: fast enough for a test.
+  // writeCrafter's model has the tree's two classes.
   const base = ["--crafter", crafter, "--input-size", "32", "--steps", "6", "--views", "2", "--eps", "8"];
 
   before(
@@ -55,10 +52,7 @@ describe("advpoison protect", () => {
       await makeTree(src, LABELLED);
       writeCorrupt(src);
       writeFileSync(join(src, "cat", "notes.txt"), "not a photo");
-      manualSeed(0);
-      const m = createModel("resnet18", { inChannels: 3, numClasses: 2, imageSize: 32 });
-      saveModel(crafter, m, { model: "resnet18", inChannels: 3, numClasses: 2, imageSize: 32 });
-      m.dispose();
+      writeCrafter(crafter);
     },
     { timeout: TIMEOUT },
   );
@@ -158,7 +152,7 @@ describe("advpoison protect", () => {
           if (e) reject(e);
           else resolve();
         };
-        if (existsSync(journal) && readFileSync(journal, "utf8").trim().split("\n").length >= 4) stop();
+        if (existsSync(journal) && readFileSync(journal, "utf8").split('{"photo":').length > 3) stop();
         else if (child.exitCode !== null)
           stop(new Error(`the run ended (${child.exitCode}) before it could be killed`));
         else if (Date.now() > deadline) stop(new Error(`no three photos journalled in ${JOURNAL_DEADLINE / 1000} s`));
@@ -244,10 +238,18 @@ describe("advpoison protect", () => {
     assert.equal(cli(["protect", src, "--out", other, ...base, "--force"]).status, 0);
     const again = cli(["protect", src, "--out", other, ...base, "--seed", "1"]);
     assert.match(again.stderr, /already holds a finished protection; use --force/);
-    // A folder that holds someone else's files is never replaced.
-    const r = cli(["protect", src, "--out", tmp, ...base]);
+    // A folder that holds someone else's files is never replaced, nor one that holds the source.
+    const users = join(tmp, "users");
+    mkdirSync(users);
+    writeFileSync(join(users, "thesis.tex"), "years of work");
+    assert.match(cli(["protect", src, "--out", users, ...base]).stderr, /exists and is not empty/);
+    const r = cli(["protect", src, "--out", users, ...base, "--force"]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /exists and is not empty/);
+    assert.match(r.stderr, /users: not advpoison's protected photo tree/);
+    assert.equal(readFileSync(join(users, "thesis.tex"), "utf8"), "years of work");
+    const holding = cli(["protect", src, "--out", tmp, ...base, "--force"]);
+    assert.equal(holding.status, 1);
+    assert.match(holding.stderr, /holds the source/);
     assert.ok(existsSync(join(src, "cat/a.png")));
   });
 });
