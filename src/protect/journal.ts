@@ -96,6 +96,7 @@ function assertOnlyOwnEntries(out: string): void {
  */
 export function openOut(out: string, digest: string, force: boolean): { journal: Journal; state: JournalState } {
   const path = join(out, PROTECT_JOURNAL);
+  if (existsSync(out) && !lstatSync(out).isDirectory()) throw new Error(`${out}: not a directory`);
   if (existsSync(path)) {
     const state = readJournal(path, digest);
     if (state) {

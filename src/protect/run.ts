@@ -273,23 +273,21 @@ export async function protectTree(o: ProtectOptions): Promise<ProtectResult> {
     const task = progress.start("protecting", tree.photos.length, "photos");
     // Counted as photos finish: a collection may hold a million, so nothing per photo walks all the records.
     let fooled = [...done.values()].filter((r) => r.fooled).length;
-    let k = 0;
-    for (const photo of tree.photos) {
-      k++;
-      if (done.has(photo.rel) || skipped.has(photo.rel)) continue;
+    /** Protects and writes `photo`, or skips it with its reason (journalled either way). */
+    const protectOne = async (photo: Photo) => {
       let bytes: Uint8Array;
       try {
         bytes = readFileNoFollow(photo.path);
       } catch (e) {
         skip({ path: photo.rel, error: `${photo.rel}: cannot read it (${(e as NodeJS.ErrnoException).code ?? e})` });
-        continue;
+        return;
       }
       const hash = sha256(bytes);
       const ended = (state.unfinished.get(photo.rel) ?? []).filter((a) => a.source_sha256 === hash).length;
       if (ended >= MAX_ATTEMPTS) {
         const error = `${photo.rel}: ${ended} runs ended while protecting it (killed, or out of memory); not tried again`;
         skip({ path: photo.rel, error, source_sha256: hash });
-        continue;
+        return;
       }
       journal.append({ attempt: { path: photo.rel, source_sha256: hash } });
       let result: Awaited<ReturnType<typeof protectPhoto>>;
@@ -297,14 +295,18 @@ export async function protectTree(o: ProtectOptions): Promise<ProtectResult> {
         result = await protectPhoto(photo, bytes, o, labels);
       } catch (e) {
         skip({ path: photo.rel, error: (e as Error).message, source_sha256: hash });
-        continue;
+        return;
       }
       // Not a property of the photo: a failed write (a link in the way, a full disk) ends the run.
       writePhoto(out, photo.rel, result.bytes);
       done.set(photo.rel, result.record);
       if (result.record.fooled) fooled++;
       journal.append({ photo: result.record });
-      task.update(k, { fooled: `${((100 * fooled) / Math.max(1, done.size)).toFixed(1)}%` });
+    };
+    for (const [k, photo] of tree.photos.entries()) {
+      if (done.has(photo.rel) || skipped.has(photo.rel)) continue;
+      await protectOne(photo);
+      task.update(k + 1, { fooled: `${((100 * fooled) / Math.max(1, done.size)).toFixed(1)}%` });
       await yieldToEventLoop();
     }
     const photos = tree.photos.flatMap((p) => (done.has(p.rel) ? [done.get(p.rel)!] : []));
