@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import type { AuditResult } from "../../src/experiment/index.js";
 import { CONTENT_SECURITY_POLICY } from "../../src/report/index.js";
 import type { EpochRecord } from "../../src/train/index.js";
 import { needs } from "../requirements.js";
@@ -22,35 +23,7 @@ function cli(args: string[]) {
   });
 }
 
-const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!) as AuditJson;
-
-interface Row {
-  defense: string;
-  victim: string;
-  seeds: number;
-  final: number;
-  final_sd: number;
-  stopped: number;
-  stopped_sd: number;
-  stopped_epoch: number;
-  clean_final: number;
-  clean_stopped: number;
-}
-
-interface AuditJson {
-  worst_case: { defense: string; victim: string; acc: number };
-  clean_acc: number;
-  protection: number;
-  rows: Row[];
-  skipped: { defense: string; victim: string; reason: string }[];
-  victims_trained: number;
-  victims_reused: number;
-  validation_images: number;
-  scoring_images: number;
-  audit_json: string;
-  report: string;
-  results: string;
-}
+const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!) as AuditResult;
 
 interface Unit {
   kind: string;
@@ -76,7 +49,7 @@ describe("advpoison audit", { skip: needs(existsSync(FMNIST), `Fashion-MNIST (${
     ...["--release", release, "--source", "fashion-mnist", "--defenses", "none,bdr:2,grayscale"],
     ...["--epochs", "2", "--test-subset", "512", "--out", out, "--json"],
   ];
-  let first: AuditJson;
+  let first: AuditResult;
 
   before(() => {
     const c = cli(

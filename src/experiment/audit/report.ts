@@ -6,6 +6,7 @@ import {
   type Cell,
   formatMeanSd,
   formatPercent,
+  manifestFacts,
   perturbationGrid,
   RELEASE_COLUMNS,
   type ReportCurve,
@@ -142,20 +143,7 @@ export function auditReport(
       {
         title: "The release",
         columns: RELEASE_COLUMNS,
-        rows: [
-          releaseRow({
-            name: basename(r.release.dir),
-            recipe: m.plan.recipe,
-            eps: m.plan.eps,
-            steps: m.plan.steps,
-            poisoned: m.summary.poisoned,
-            count: m.summary.count,
-            maxLinf: m.summary.max_linf,
-            meanL2: m.summary.mean_l2,
-            attackSuccess: m.summary.attack_success,
-            seconds: m.crafting_seconds,
-          }),
-        ],
+        rows: [releaseRow(manifestFacts(basename(r.release.dir), m))],
       },
       {
         title: "Every victim",
