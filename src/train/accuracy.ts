@@ -1,5 +1,6 @@
 // Final and peak clean test accuracy of a training history. A defender holding a clean validation set stops
-// at the best epoch, so a poison is judged by both: the last epoch's accuracy and the best epoch's.
+// at the best epoch, so a poison is judged by both: the last epoch's accuracy and the best epoch's. The peak
+// picks that epoch on the test set itself; the stopped accuracy picks it on separate validation data.
 import type { EpochRecord } from "./trainer.js";
 
 export interface TestAccuracies {
