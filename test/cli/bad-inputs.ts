@@ -532,7 +532,14 @@ export const BAD_INPUTS: BadInput[] = [
       put(join(dir, "audit/notes.txt"), "a user's own file");
     },
     args: auditOf("mnist:DIR/mnist"),
-    error: /audit is not empty and holds no results\.json; not an audit's directory, use another --out/,
+    error:
+      /audit is not empty and not an advpoison audit \(it holds no valid \.advpoison-output\.json\); choose another --out/,
+  },
+  {
+    name: "audit into the release it audits",
+    setup: (dir) => withRelease(dir),
+    args: (dir) => [...auditOf("mnist:DIR/mnist")(dir).slice(0, -2), "--out", join(dir, "release")],
+    error: /release is not empty and not an advpoison audit \(it holds advpoison's release\); choose another --out/,
   },
 ];
 

@@ -9,9 +9,10 @@ import { meanSd, REPORT_HTML, writeReport } from "../../report/index.js";
 import { getNumThreads } from "../../torch/index.js";
 import { type Progress, silentProgress } from "../../train/index.js";
 import { writeFileAtomic } from "../../util/atomic.js";
+import { MARKER_FILE, outputKind, writeMarker } from "../../util/ownership.js";
 import type { DefenseChoice } from "../defenses/index.js";
 import { Runner } from "../runner.js";
-import { RESULTS_JSON, ResultsStore, type VictimUnit } from "../store.js";
+import { ResultsStore, type VictimUnit } from "../store.js";
 import { type AuditRowPlan, auditRows, checkVictims, defaultVictims } from "./battery.js";
 import { type AuditInputs, type AuditSource, openAuditInputs } from "./check.js";
 import { auditReport } from "./report.js";
@@ -105,10 +106,17 @@ export interface AuditResult {
   audit_json: string;
 }
 
-/** Throws unless `out` is absent, empty or an audit's run directory (it would receive results and a report). */
+/**
+ * Throws unless `out` is absent, empty or marked as advpoison's audit: results and a report written into a user's
+ * folder would make it look like advpoison's.
+ */
 function checkOutDir(out: string): void {
-  if (!existsSync(out) || readdirSync(out).length === 0 || existsSync(join(out, RESULTS_JSON))) return;
-  throw new Error(`${out} is not empty and holds no ${RESULTS_JSON}; not an audit's directory, use another --out`);
+  if (!existsSync(out) || readdirSync(out).length === 0) return;
+  const kind = outputKind(out);
+  if (kind === "audit") return;
+  throw new Error(
+    `${out} is not empty and not an advpoison audit (it holds ${kind ? `advpoison's ${kind}` : `no valid ${MARKER_FILE}`}); choose another --out`,
+  );
 }
 
 export async function runAudit(o: AuditOptions): Promise<AuditResult> {
@@ -139,6 +147,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditResult> {
     precision: o.precision,
   };
   const store = ResultsStore.open(o.out, STORE_NAME);
+  writeMarker(o.out, "audit");
   const runner = new Runner(config, store, progress, { train: inputs.source, test: inputs.test });
   try {
     store.data.config = {
