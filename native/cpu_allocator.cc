@@ -17,8 +17,9 @@
 #include <unordered_map>
 #include <vector>
 
-// libtorch 2.3 made c10::Allocator::allocate non-const and added the pure virtual copy_data (what clone()
-// of a storage uses), with default_copy_data as the memcpy most allocators want.
+// libtorch 2.x (from 2.3, as far as we know; built against 1.13 and 2.6 only) made c10::Allocator::allocate
+// non-const and added the pure virtual copy_data (what clone() of a storage uses), with default_copy_data as the
+// memcpy most allocators want.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
 #define ADVPOISON_ALLOCATOR_CONST
 #define ADVPOISON_ALLOCATOR_COPY_DATA 1
