@@ -47,6 +47,7 @@ cleanup() {
 mounted_inside() { grep -q " $root/" /proc/mounts; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+trap 'say "failed at line $LINENO of scripts/debian13-ci.sh ($(elapsed) seconds)" >&2' ERR
 
 # A fresh chroot from the cached base, or from debootstrap (about a minute) when there is none.
 cleanup
@@ -76,6 +77,7 @@ fi
 # The host's name resolution, CA bundle and npm registry settings, so that apt and npm inside reach their servers as
 # the host does.
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+mkdir -p "$root/etc/ssl"
 cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/host-ca-certificates.crt"
 {
   registry=https://registry.npmjs.org/
