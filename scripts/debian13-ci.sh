@@ -9,8 +9,9 @@
 # instead (tracked and untracked files, not what .gitignore ignores), for trying changes before committing them.
 # Environment: DEBIAN13_DIR (work directory, default /var/tmp/advpoison-debian13), DEBIAN13_MIRROR (default
 # http://deb.debian.org/debian), DEBIAN13_TIMEOUT (seconds for setup + tests inside, default 2100 = 35 min),
-# ADVPOISON_THREADS (passed in when set), DEBIAN13_ONEDNN_ISA (see below). The debootstrapped base is kept as DIR/trixie-minbase.tar.gz and reused;
-# the chroot itself is made afresh from it every run. The whole log is in DIR/debian13.log.
+# ADVPOISON_THREADS (passed in when set), DEBIAN13_ONEDNN_ISA (see below). The debootstrapped base is kept as
+# DIR/trixie-minbase.tar.gz, the downloaded .debs in DIR/apt-archives and npm's cache in DIR/npm-cache, and reused;
+# the chroot itself is made afresh every run. The whole log is in DIR/debian13.log.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,7 +34,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 mkdir -p "$work"
 
-mounts=(proc sys dev dev/pts dev/shm)
+mounts=(proc sys dev dev/pts dev/shm var/cache/apt/archives root/.npm)
 # Stops what still runs inside (e.g. a redis-server a killed test left), then unmounts, innermost first.
 cleanup() {
   local pid i
@@ -100,6 +101,10 @@ mount --bind /dev "$root/dev"
 mount --make-private "$root/dev"
 mount --bind /dev/pts "$root/dev/pts"
 mount -t tmpfs -o size=4g,mode=1777 tmpfs "$root/dev/shm"
+# Downloads kept between runs: Debian's packages (about 1 GB) and npm's.
+mkdir -p "$work/apt-archives" "$work/npm-cache" "$root/var/cache/apt/archives" "$root/root/.npm"
+mount --bind "$work/apt-archives" "$root/var/cache/apt/archives"
+mount --bind "$work/npm-cache" "$root/root/.npm"
 
 dest="$root/root/advpoison"
 if [ "$source_mode" = commit ]; then
