@@ -101,8 +101,8 @@ fi
 
 # The addon against the wheel's libtorch (C++ ABI read from the wheel), and the TypeScript.
 node scripts/libtorch-paths.mjs describe >&2
-node scripts/build-native.mjs
-node node_modules/typescript/bin/tsc -p tsconfig.json
+node scripts/build-native.mjs >&2
+node node_modules/typescript/bin/tsc -p tsconfig.json >&2
 if [ "$device" != cpu ]; then
   node -e 'import("./dist/src/torch/index.js").then((t) => { if (!t.cudaIsAvailable()) { console.error("gpu-check: the addon sees no CUDA (a CPU-only libtorch?)"); process.exit(1); } })'
 fi
