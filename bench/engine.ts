@@ -3,6 +3,8 @@
 // and in its fast bf16 path (ours: autocast, channels-last, and for PGD/inference the folded frozen copy;
 // PyTorch's: autocast + channels-last). Prints a table and a JSON line per case, times in seconds per step.
 // BENCH_KINDS=pgd,forward also times the PGD step's forward pass alone (graph recorded), to split it.
+// BENCH_DEVICE=cuda (or cuda:1) runs both sides on that GPU (default cpu); each timed step then ends by reading a
+// scalar back, so that the time covers the GPU's work and not just its queueing (PyTorch's: torch.cuda.synchronize()).
 
 import { createModel, prepareForCrafting } from "../src/models/index.js";
 import type { Module } from "../src/nn/index.js";
@@ -19,6 +21,7 @@ import {
   randint,
   scope,
   type Tensor,
+  zeros,
 } from "../src/torch/index.js";
 import { alternate, printPrecisionCase, type Timings, type Variant } from "./precision.js";
 import { Reference } from "./reference.js";
@@ -36,16 +39,23 @@ interface Config {
 type Kind = "train" | "pgd" | "forward" | "infer";
 type Steps = Record<Kind, () => void>;
 
+const device = process.env.BENCH_DEVICE ?? "cpu";
+const onCpu = device === "cpu";
+/** Waits for the device's queued work: a read of one element is ordered after it (nothing to wait for on the CPU). */
+const probe = onCpu ? undefined : keep(zeros([1], { device }));
+const sync = (): void => void probe?.item();
+
 /** The three steps of one model in one variant, built once and reused across rounds. */
 function steps({ model: name, shape }: Config, variant: Variant): Steps {
   manualSeed(0);
   const spec = { inChannels: shape[1]!, numClasses: 10, imageSize: shape[2]! };
   const model: Module = createModel(name, spec);
+  if (!onCpu) model.to(device);
   const bf16 = variant === "bf16";
   if (bf16) model.to({ memoryFormat: "channels_last" });
-  const x = keep(rand(shape));
+  const x = keep(rand(shape, onCpu ? {} : { device }));
   const xTrain = bf16 ? keep(x.contiguous("channels_last")) : x;
-  const y = keep(randint(0, 10, [shape[0]!]));
+  const y = keep(randint(0, 10, [shape[0]!], onCpu ? undefined : device));
   const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
   const eps = 8 / 255;
   const step = 0.1 * eps;
@@ -64,11 +74,12 @@ function steps({ model: name, shape }: Config, variant: Variant): Steps {
     train: () =>
       scope(() => {
         model.train().requiresGrad_(true);
-        const logits = inPrecision(variant, undefined, () => model.forward(xTrain));
+        const logits = inPrecision(variant, onCpu ? undefined : device, () => model.forward(xTrain));
         const loss = F.crossEntropy(logits, y);
         opt.zeroGrad();
         loss.backward();
         opt.step();
+        sync();
       }),
     pgd: () => {
       const m = crafter();
@@ -79,14 +90,17 @@ function steps({ model: name, shape }: Config, variant: Variant): Steps {
       });
       xAdv.dispose();
       xAdv = keep(next);
+      sync();
     },
     forward: () => {
       const m = crafter();
       scope(() => F.crossEntropy(m.forward(xAdv.detach().requiresGrad_(true)), target));
+      sync();
     },
     infer: () => {
       const m = crafter();
       scope(() => noGrad(() => m.forward(x).argmax(1)));
+      sync();
     },
   };
 }
@@ -102,7 +116,7 @@ const configs: Config[] = [
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
 const threads = getNumThreads();
-const reference = new Reference("bench/reference/engine.py", ["--threads", String(threads)]);
+const reference = new Reference("bench/reference/engine.py", ["--threads", String(threads), "--device", device]);
 const results: [string, Timings][] = [];
 for (const c of configs) {
   const built = { fp32: steps(c, "fp32"), bf16: steps(c, "bf16") };
@@ -114,13 +128,13 @@ for (const c of configs) {
       (v, r) => medianMs(built[v][kind], warmup(r), c.iters) / 1000,
       async (v, r) => ((await reference.ask(`${c.name}.${kind}.${v} ${warmup(r)} ${c.iters}`)).ms as number) / 1000,
     );
-    results.push([`engine.${kind}.${c.name}`, t]);
+    results.push([`engine.${kind}.${c.name}${onCpu ? "" : `.${device}`}`, t]);
   }
 }
 reference.close();
 
 console.log(
-  `engine benchmark: batch 128, ${threads} threads, median of ${rounds} alternating rounds, ms per step (PyTorch = python3-torch)`,
+  `engine benchmark: batch 128, ${onCpu ? `${threads} threads` : device}, median of ${rounds} alternating rounds, ms per step (PyTorch = python3-torch)`,
 );
 const cols = ["ours fp32", "ours bf16", "torch fp32", "torch bf16"];
 console.log(`${"case".padEnd(24)}${cols.map((c) => c.padStart(12)).join("")}`);

@@ -5,8 +5,11 @@ import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 
-/** Debian's python3-torch lives in the system python, not in a pyenv or venv one that may shadow it. */
-export const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+/**
+ * Debian's python3-torch lives in the system python, not in a pyenv or venv one that may shadow it; BENCH_PYTHON
+ * names another (e.g. the python of a pip-installed CUDA PyTorch).
+ */
+export const PYTHON = process.env.BENCH_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 
 export class Reference {
   readonly #proc: ChildProcessByStdio<Writable, Readable, null>;

@@ -1,4 +1,6 @@
 // Autograd: leaf flags, .grad, backward, grad(outputs, inputs) and the grad-mode switch.
+// at::GradMode: libtorch 1.13 pulls it in through autograd.h, 2.x no longer does.
+#include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include "tensor.h"

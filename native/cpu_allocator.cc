@@ -9,12 +9,23 @@
 
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
+#include <torch/version.h>
 
 #include <cstdlib>
 #include <mutex>
 #include <new>
 #include <unordered_map>
 #include <vector>
+
+// libtorch 2.x (from 2.3, as far as we know; built against 1.13 and 2.6 only) made c10::Allocator::allocate
+// non-const and added the pure virtual copy_data (what clone() of a storage uses), with default_copy_data as the
+// memcpy most allocators want.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define ADVPOISON_ALLOCATOR_CONST
+#define ADVPOISON_ALLOCATOR_COPY_DATA 1
+#else
+#define ADVPOISON_ALLOCATOR_CONST const
+#endif
 
 namespace advpoison {
 namespace {
@@ -35,7 +46,7 @@ class CachingCpuAllocator final : public c10::Allocator {
  public:
   explicit CachingCpuAllocator(size_t limit) : limit_(limit) {}
 
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) ADVPOISON_ALLOCATOR_CONST override {
     if (n == 0) return {nullptr, nullptr, &Delete, c10::Device(c10::DeviceType::CPU)};
     size_t size = RoundSize(n);
     void* p = Take(size);
@@ -48,6 +59,10 @@ class CachingCpuAllocator final : public c10::Allocator {
   }
 
   c10::DeleterFnPtr raw_deleter() const override { return &Delete; }
+
+#ifdef ADVPOISON_ALLOCATOR_COPY_DATA
+  void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
+#endif
 
   size_t Empty() {
     std::lock_guard<std::mutex> lock(mu_);

@@ -64,20 +64,21 @@ class ResNet18(nn.Module):
         return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
 
 
-def steps(model, shape, variant):
-    """The three steps of one model, as bench/engine.ts builds them; bf16 is PyTorch's own fast path on the CPU
-    (autocast to bfloat16, channels-last weights and inputs)."""
+def steps(model, shape, variant, device):
+    """The three steps of one model, as bench/engine.ts builds them; bf16 is PyTorch's own fast path (autocast to
+    bfloat16, channels-last weights and inputs)."""
     bf16 = variant == "bf16"
+    model = model.to(device)
     if bf16:
         model = model.to(memory_format=torch.channels_last)
-    x = torch.rand(shape)
+    x = torch.rand(shape, device=device)
     if bf16:
         x = x.contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (shape[0],))
+    y = torch.randint(0, 10, (shape[0],), device=device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
 
     def forward(inp):
-        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+        with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
             return model(inp).float()
 
     def train():
@@ -110,7 +111,18 @@ def steps(model, shape, variant):
         with torch.no_grad():
             forward(x).argmax(1)
 
-    return {"train": train, "pgd": pgd, "forward": forward_only, "infer": infer}
+    fns = {"train": train, "pgd": pgd, "forward": forward_only, "infer": infer}
+    if device.type == "cuda":
+        # Time the GPU's work, not its queueing (bench/engine.ts reads a scalar back for the same reason).
+        def synced(fn):
+            def run():
+                fn()
+                torch.cuda.synchronize(device)
+
+            return run
+
+        fns = {k: synced(fn) for k, fn in fns.items()}
+    return fns
 
 
 MODELS = {"smallcnn": (SmallCNN, (128, 1, 28, 28)), "resnet18": (ResNet18, (128, 3, 32, 32))}
@@ -124,7 +136,9 @@ def main():
     """
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
+    device = torch.device(a.device)
     torch.set_num_threads(a.threads)
     built = {}
     for line in sys.stdin:
@@ -134,7 +148,7 @@ def main():
         if key not in built:
             torch.manual_seed(0)
             make, shape = MODELS[model_name]
-            built[key] = steps(make(), shape, variant)
+            built[key] = steps(make(), shape, variant, device)
         ms = timed(built[key][step], int(warmup), int(iters))
         print(json.dumps({"case": case, "ms": ms}), flush=True)
 

@@ -177,6 +177,35 @@ export function subset(ds: Dataset, n: number): Dataset {
   };
 }
 
+/**
+ * The images and labels at `indices`, in that order (an in-memory dataset's copied, a streamed one's read on
+ * demand): e.g. the two interleaved halves of a test split, one to choose an epoch on and one to score it.
+ */
+export function select(ds: Dataset, indices: readonly number[]): Dataset {
+  for (const i of indices) checkIndex(ds, i);
+  const pixels = ds.images
+    ? { images: readImages(ds, indices) }
+    : { images: undefined, store: mappedStore(ds, indices) };
+  return {
+    ...ds,
+    ...pixels,
+    labels: Int32Array.from(indices, (i) => ds.labels[i]!),
+    count: indices.length,
+    source: selectSource(ds.source, indices),
+  };
+}
+
+function selectSource(source: Source, indices: readonly number[]): Source {
+  switch (source.format) {
+    case "cifar100":
+      return { ...source, otherLabels: Uint8Array.from(indices, (i) => source.otherLabels[i]!) };
+    case "folder":
+      return { ...source, fileNames: indices.map((i) => source.fileNames[i]!) };
+    default:
+      return source;
+  }
+}
+
 function subsetSource(source: Source, n: number): Source {
   switch (source.format) {
     case "cifar100":

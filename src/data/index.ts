@@ -17,6 +17,7 @@ export {
   type Source,
   type Split,
   STREAM_BLOCK,
+  select,
   subset,
 } from "./dataset.js";
 export { type DownloadOptions, download, installResources } from "./download.js";

@@ -1,4 +1,6 @@
-// Experiments of the paper at a configurable scale: methods, eps, budget, transfer, defenses, labels.
+// Experiments of the paper at a configurable scale: methods, eps, budget, transfer, defenses, labels; and the
+// audit of a given release.
+export * from "./audit/index.js";
 export {
   CONFIG_SCHEMAS,
   type ConfigOf,
@@ -17,5 +19,13 @@ export { relabel, withBudget } from "./derive.js";
 export { EXPERIMENTS, type ExperimentDef } from "./experiments.js";
 export { TABLE_COLUMNS, tableRows, textTable } from "./output.js";
 export { describeScale, type ExperimentOptions, type ExperimentResult, runExperiment } from "./run.js";
-export { type Condition, type ReleaseSpec, Runner, type RunStats, type VictimSpec } from "./runner.js";
+export {
+  type Condition,
+  evenOddHalves,
+  type ReleaseSpec,
+  Runner,
+  type RunnerConfig,
+  type RunStats,
+  type VictimSpec,
+} from "./runner.js";
 export { digestOf, RESULTS_CSV, RESULTS_JSON, ResultsStore, SUMMARY_CSV, type SummaryRow, toCsv } from "./store.js";

@@ -155,7 +155,8 @@ export const TABLE_COLUMNS = [
   "attack success",
 ];
 
-function meanHistory(units: readonly VictimUnit[], key: "testAcc" | "trainAcc"): [number, number][] {
+/** Per epoch, the mean of `key` over the victims that recorded it. */
+export function meanHistory(units: readonly VictimUnit[], key: "testAcc" | "trainAcc" | "valAcc"): [number, number][] {
   const byEpoch = new Map<number, number[]>();
   for (const u of units)
     for (const r of u.history) {

@@ -6,7 +6,7 @@
 // Keys digest everything a unit depends on, so a changed setting makes new units instead of reusing stale ones.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { buildBatch, type Dataset, loadDataset, loadSplit, subset } from "../data/index.js";
+import { buildBatch, type Dataset, loadDataset, loadSplit, select, subset } from "../data/index.js";
 import { createModel, type LoadedModel } from "../models/index.js";
 import {
   type CrafterRef,
@@ -25,7 +25,15 @@ import {
   shiftPermutation,
 } from "../poison/index.js";
 import { manualSeed, noGrad, type Precision, resolvePrecision, scope } from "../torch/index.js";
-import { type Progress, type Recipe, recipe, silentProgress, testAccuracies, train } from "../train/index.js";
+import {
+  type Progress,
+  type Recipe,
+  recipe,
+  silentProgress,
+  stoppedAccuracy,
+  testAccuracies,
+  train,
+} from "../train/index.js";
 import type { AnyConfig } from "./config.js";
 import type { BatchTransform } from "./defenses/index.js";
 import { digestOf, type ReleaseUnit, type ResultsStore, type VictimUnit } from "./store.js";
@@ -50,7 +58,29 @@ export interface VictimSpec {
   /** Train on the first n images of the condition's training set; null: all of it. */
   trainSubset: number | null;
   testSubset: number | null;
+  /**
+   * "even-odd": the test split's even-indexed images validate (a defender stops at the epoch best on them) and
+   * its odd-indexed images score, so the stopped accuracy never peeks at the images that score it. Absent: every
+   * epoch is scored on the whole test split (testSubset), as the experiments always were.
+   */
+  testSplit?: "even-odd";
 }
+
+/** The test split's two interleaved halves: even indices to validate on, odd indices to score on. */
+export function evenOddHalves(test: Dataset): { validation: Dataset; score: Dataset } {
+  const half = (parity: number) =>
+    Array.from({ length: Math.floor((test.count + 1 - parity) / 2) }, (_, k) => 2 * k + parity);
+  return { validation: select(test, half(0)), score: select(test, half(1)) };
+}
+
+/** What a Runner reads of a config: the experiments' configs and the audit's settings both have it. */
+export type RunnerConfig = Pick<
+  AnyConfig,
+  "dataset" | "dataDir" | "subset" | "seed" | "runs" | "device" | "precision"
+> & {
+  /** The crafting model, for runs that craft releases (an audit trains victims on a given one and has none). */
+  crafter?: AnyConfig["crafter"];
+};
 
 /** One row of an experiment's table: a training set, a victim, maybe a defence; `runs` victims each. */
 export interface Condition {
@@ -102,9 +132,11 @@ export class Runner {
   #crafter: { model: LoadedModel; ref: CrafterRef } | undefined;
   #precision: Precision | undefined;
   #releases = new Map<string, LoadedRelease>();
+  /** The even-odd halves of the last test set split, kept for the next victim (most share it). */
+  #halves: { of: Dataset; validation: Dataset; score: Dataset } | undefined;
 
   constructor(
-    readonly config: AnyConfig,
+    readonly config: RunnerConfig,
     readonly store: ResultsStore,
     readonly progress: Progress = silentProgress,
     data?: { train: Dataset; test: Dataset },
@@ -138,6 +170,7 @@ export class Runner {
   async crafter(): Promise<LoadedModel> {
     if (this.#crafter) return this.#crafter.model;
     const c = this.config.crafter;
+    if (!c) throw new Error("this run has no crafting model configured");
     if (c.path) {
       const { models } = await obtainCrafter({
         shape: this.shape,
@@ -339,8 +372,14 @@ export class Runner {
     }
     const seed = this.victimSeed(run);
     const trainSet = c.victim.trainSubset !== null ? subset(data, Math.min(c.victim.trainSubset, data.count)) : data;
-    const testSet =
+    const test =
       c.victim.testSubset !== null ? subset(this.test, Math.min(c.victim.testSubset, this.test.count)) : this.test;
+    let validationSet: Dataset | undefined;
+    let testSet = test;
+    if (c.victim.testSplit === "even-odd") {
+      if (this.#halves?.of !== test) this.#halves = { of: test, ...evenOddHalves(test) };
+      ({ validation: validationSet, score: testSet } = this.#halves);
+    }
     const workDir = join(this.dir, "victims", key.split("#")[1]!);
     mkdirSync(workDir, { recursive: true });
     manualSeed(seed);
@@ -354,6 +393,7 @@ export class Runner {
         recipe: c.victim.recipe,
         seed,
         testSet,
+        ...(validationSet ? { validationSet } : {}),
         checkpoint: join(workDir, "checkpoint.safetensors"),
         resume: true,
         progress: this.progress,
@@ -374,6 +414,7 @@ export class Runner {
         train_images: trainSet.count,
         test_images: testSet.count,
         ...testAccuracies(r.history),
+        ...(validationSet ? { ...stoppedAccuracy(r.history), validation_images: validationSet.count } : {}),
         train_acc: last?.trainAcc ?? Number.NaN,
         history: r.history,
         seconds: (performance.now() - t0) / 1000,

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Cell } from "../report/index.js";
-import { type EpochRecord, type TestAccuracies, testAccuracies } from "../train/index.js";
+import { type EpochRecord, type StoppedAccuracy, type TestAccuracies, testAccuracies } from "../train/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { VERSION } from "../util/version.js";
 
@@ -48,8 +48,12 @@ export interface ReleaseUnit {
   finished: string;
 }
 
-/** test_acc is the last epoch's clean test accuracy, peak_test_acc the best epoch's (peak_epoch). */
-export interface VictimUnit extends TestAccuracies {
+/**
+ * test_acc is the last epoch's clean test accuracy, peak_test_acc the best epoch's (peak_epoch). A victim judged
+ * on an even-odd test split (VictimSpec.testSplit) also has the early-stopped accuracy: the epoch chosen on the
+ * validation_images, its accuracy on the test_images.
+ */
+export interface VictimUnit extends TestAccuracies, Partial<StoppedAccuracy> {
   kind: "victim";
   key: string;
   /** The condition (table row) it belongs to, and its run number (1-based). */
@@ -60,6 +64,7 @@ export interface VictimUnit extends TestAccuracies {
   epochs: number;
   train_images: number;
   test_images: number;
+  validation_images?: number;
   train_acc: number;
   history: EpochRecord[];
   seconds: number;

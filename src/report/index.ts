@@ -11,7 +11,7 @@ export { renderCurve } from "./chart.js";
 export { compactJson, escapeHtml, formatMeanSd, formatPeak, formatPercent, meanSd } from "./format.js";
 export { embedImage, type GridOptions, perturbationGrid } from "./grid.js";
 export { historySeries } from "./history.js";
-export { RELEASE_COLUMNS, type ReleaseFacts, releaseRow } from "./release-table.js";
+export { manifestFacts, RELEASE_COLUMNS, type ReleaseFacts, releaseRow } from "./release-table.js";
 export { CONTENT_SECURITY_POLICY, renderReport, validateReport } from "./render.js";
 export { type FoundRelease, type FoundRun, type RunDirContents, runDirReport, scanRunDir } from "./run-dir.js";
 export { readReportJson } from "./schema.js";

@@ -1,4 +1,5 @@
 // The "Releases" table that every report with poisoned releases shows: one row per release.
+import type { Manifest } from "../poison/index.js";
 import { formatPercent } from "./format.js";
 import type { Cell } from "./types.js";
 
@@ -42,4 +43,20 @@ export function releaseRow(r: ReleaseFacts): Cell[] {
     noise ? null : formatPercent(r.attackSuccess, 1),
     Math.round(r.seconds),
   ];
+}
+
+/** The facts of a release as its manifest records them, under the name it is shown by. */
+export function manifestFacts(name: string, m: Manifest): ReleaseFacts {
+  return {
+    name,
+    recipe: m.plan.recipe,
+    eps: m.plan.eps,
+    steps: m.plan.steps,
+    poisoned: m.summary.poisoned,
+    count: m.summary.count,
+    maxLinf: m.summary.max_linf,
+    meanL2: m.summary.mean_l2,
+    attackSuccess: m.summary.attack_success,
+    seconds: m.crafting_seconds,
+  };
 }

@@ -11,7 +11,7 @@ const MANIFEST_MAX_ARRAY = 40;
 
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
 
-/** Checks what the type cannot: every table row has one cell per column. Throws naming the table. */
+/** Checks what the type cannot: every table row has one cell per column, marked rows exist. Throws naming the table. */
 export function validateReport(data: ReportData): void {
   for (const t of data.tables) {
     t.rows.forEach((row, r) => {
@@ -19,6 +19,9 @@ export function validateReport(data: ReportData): void {
         throw new Error(`table "${t.title}": row ${r + 1} has ${row.length} cells for ${t.columns.length} columns`);
       }
     });
+    for (const r of t.highlight ?? [])
+      if (!(Number.isInteger(r) && r >= 0 && r < t.rows.length))
+        throw new Error(`table "${t.title}": highlighted row ${r} is not one of its ${t.rows.length} rows`);
   }
 }
 
@@ -103,13 +106,14 @@ function table(t: ReportTable): string {
   const head = t.columns
     .map((c, j) => `<th scope="col"${numeric[j] && j > 0 ? ' class="num"' : ""}>${esc(c)}</th>`)
     .join("");
+  const marked = new Set(t.highlight ?? []);
   const rows = t.rows
-    .map((r) => {
+    .map((r, i) => {
       const cells = r.map((c, j) => {
         const cls = numeric[j] && j > 0 ? ' class="num"' : "";
         return j === 0 ? `<th scope="row">${esc(cellText(c))}</th>` : `<td${cls}>${esc(cellText(c))}</td>`;
       });
-      return `<tr>${cells.join("")}</tr>`;
+      return `<tr${marked.has(i) ? ' class="highlight"' : ""}>${cells.join("")}</tr>`;
     })
     .join("");
   const note = t.note ? `<p class="note">${esc(t.note)}</p>` : "";
@@ -187,7 +191,7 @@ const STYLE = `
 :root {
   color-scheme: light dark;
   --bg: #f7f7f5; --fg: #1c1e21; --muted: #5d6470; --card: #ffffff; --border: #e1e3e6; --grid: #eceef0;
-  --axis: #8a9099; --accent: #2456c4; --head-bg: #eef1f6; --good: #17803d; --bad: #c23b0c;
+  --axis: #8a9099; --accent: #2456c4; --head-bg: #eef1f6; --good: #17803d; --bad: #c23b0c; --mark: #fff3d6;
   --s0: #1f6fc5; --s1: #d5540b; --s2: #0f9470; --s3: #b4407f; --s4: #c79000; --s5: #4aa3df; --s6: #6f6f6f; --s7: #7a4fc2;
   --sans: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", "DejaVu Sans", Arial, sans-serif;
   --mono: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace;
@@ -195,7 +199,7 @@ const STYLE = `
 @media (prefers-color-scheme: dark) {
   :root {
     --bg: #111317; --fg: #e7e9ec; --muted: #9aa2ad; --card: #191c22; --border: #2b3039; --grid: #242830;
-    --axis: #6b727d; --accent: #7aa7ff; --head-bg: #1e2229; --good: #4cc36f; --bad: #ff875c;
+    --axis: #6b727d; --accent: #7aa7ff; --head-bg: #1e2229; --good: #4cc36f; --bad: #ff875c; --mark: #3a3220;
     --s0: #6cb0ff; --s1: #ff8f4d; --s2: #39d0a3; --s3: #f08cc4; --s4: #f2c14e; --s5: #9bd6ff; --s6: #b5b5b5; --s7: #b79cff;
   }
 }
@@ -232,6 +236,7 @@ thead th { background: var(--head-bg); font-weight: 600; }
 tbody tr:last-child > * { border-bottom: 0; }
 tbody th { font-weight: 500; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.highlight > * { background: var(--mark); font-weight: 600; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 28rem), 1fr)); gap: 1.2rem; }
 .chart { background: var(--card); border: 1px solid var(--border); border-radius: .5rem; padding: .9rem 1rem .6rem; margin: 0; }
 .chart > svg { display: block; width: 100%; height: auto; font: 12px var(--sans); }

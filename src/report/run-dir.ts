@@ -10,7 +10,7 @@ import { VERSION } from "../util/version.js";
 import { formatMeanSd, formatPeak, formatPercent, meanSd } from "./format.js";
 import { perturbationGrid } from "./grid.js";
 import { historySeries } from "./history.js";
-import { RELEASE_COLUMNS, releaseRow } from "./release-table.js";
+import { manifestFacts, RELEASE_COLUMNS, releaseRow } from "./release-table.js";
 import type { HeadlineStat, ReportData } from "./types.js";
 
 export interface FoundRelease {
@@ -181,18 +181,7 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
               rows: releases.map(({ name, manifest: m }) => {
                 const victims = victimsOf(name);
                 return [
-                  ...releaseRow({
-                    name,
-                    recipe: m.plan.recipe,
-                    eps: m.plan.eps,
-                    steps: m.plan.steps,
-                    poisoned: m.summary.poisoned,
-                    count: m.summary.count,
-                    maxLinf: m.summary.max_linf,
-                    meanL2: m.summary.mean_l2,
-                    attackSuccess: m.summary.attack_success,
-                    seconds: m.crafting_seconds,
-                  }),
+                  ...releaseRow(manifestFacts(name, m)),
                   victims.length === 0
                     ? null
                     : formatMeanSd(

@@ -32,6 +32,7 @@ const ReportSchema = z.strictObject({
       columns: z.array(z.string()),
       rows: z.array(z.array(cell)),
       note: z.string().optional(),
+      highlight: z.array(z.number().int().nonnegative()).optional(),
     }),
   ),
   curves: z.array(

@@ -22,6 +22,8 @@ export interface ReportTable {
   rows: Cell[][];
   /** Shown under the table, e.g. how the spread was computed. */
   note?: string;
+  /** Rows (0-based) to mark, e.g. an audit's worst case; the note should say what the mark means. */
+  highlight?: number[];
 }
 
 export interface CurveSeries {

@@ -1,4 +1,4 @@
-export { type TestAccuracies, testAccuracies } from "./accuracy.js";
+export { type StoppedAccuracy, stoppedAccuracy, type TestAccuracies, testAccuracies } from "./accuracy.js";
 export { type CheckpointState, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 export { type EvaluateOptions, type Evaluation, evaluate } from "./evaluate.js";
 export { type Progress, type ProgressFields, type ProgressTask, silentProgress } from "./progress.js";

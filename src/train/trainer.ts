@@ -16,6 +16,8 @@ export interface EpochRecord {
   trainAcc: number;
   /** Clean test accuracy after the epoch, when a test set was given. */
   testAcc?: number;
+  /** Accuracy on the validation set after the epoch, when one was given (to choose an epoch without the test set). */
+  valAcc?: number;
   seconds: number;
 }
 
@@ -31,6 +33,8 @@ export interface TrainOptions {
   precision?: Precision;
   /** Evaluated after every epoch, for accuracy curves. */
   testSet?: Dataset;
+  /** Evaluated after every epoch too: held-out data on which a defender picks the epoch to stop at. */
+  validationSet?: Dataset;
   /** Written atomically after every epoch; with `resume`, training continues from it. */
   checkpoint?: string;
   resume?: boolean;
@@ -162,16 +166,17 @@ export async function train(model: Module, trainSet: Dataset, options: TrainOpti
       };
       lossSum.dispose();
       correct.dispose();
-      if (options.testSet) {
-        const ev = evaluate(model, options.testSet, {
+      const accuracyOn = (ds: Dataset) =>
+        evaluate(model, ds, {
           precision,
           ...(options.normalize ? { normalize: options.normalize } : {}),
           ...(options.device ? { device: options.device } : {}),
-        });
-        record.testAcc = ev.accuracy;
-      }
+        }).accuracy;
+      if (options.validationSet) record.valAcc = accuracyOn(options.validationSet);
+      if (options.testSet) record.testAcc = accuracyOn(options.testSet);
       history.push(record);
-      const test = record.testAcc === undefined ? "" : `, test acc ${(100 * record.testAcc).toFixed(2)}%`;
+      const val = record.valAcc === undefined ? "" : `, validation acc ${(100 * record.valAcc).toFixed(2)}%`;
+      const test = `${val}${record.testAcc === undefined ? "" : `, test acc ${(100 * record.testAcc).toFixed(2)}%`}`;
       task.finish(
         `${prefix}epoch ${epoch + 1}/${r.epochs}: loss ${record.trainLoss.toFixed(4)}, train acc ${(100 * record.trainAcc).toFixed(2)}%${test}, ${record.seconds.toFixed(1)} s`,
       );

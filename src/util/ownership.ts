@@ -28,6 +28,7 @@ export const OUTPUT_KINDS = [
   "download",
   "protected photo tree",
   "queue run",
+  "audit",
 ] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];
 

@@ -4,8 +4,11 @@
 //
 // To add a case, append a row: `setup` builds the inputs inside `dir` (a fresh directory, the one whose
 // files must not change), `args` is the command line after `advpoison`, `error` what stderr must say.
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { encodeIdx } from "../../src/data/idx.js";
 import { encodePng } from "../../src/data/image.js";
 import { createModel, saveModel } from "../../src/models/index.js";
@@ -98,6 +101,28 @@ function usersFolder(dir: string): string {
   for (const name of ["run.json", "plan.json", "manifest.json"]) put(join(mine, name), '{"tool": "advpoison"}');
   return mine;
 }
+/**
+ * A random-noise release (eps 8) of the MNIST-style fixture in dir/release, made by the CLI: what `audit` is
+ * handed. The fixture's source is in dir/mnist.
+ */
+function withRelease(dir: string): void {
+  mnist(dir);
+  const cli = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+  const args = ["craft", "--dataset", `mnist:${dir}/mnist`, "--method", "random", "--eps", "8"];
+  const r = spawnSync(process.execPath, [cli, ...args, "--out", join(dir, "release")], {
+    encoding: "utf8",
+    env: { ...process.env, ADVPOISON_THREADS: "1" },
+  });
+  if (r.status !== 0) throw new Error(`crafting the fixture release failed: ${r.stderr}`);
+}
+
+const auditOf =
+  (source: string, ...more: string[]) =>
+  (dir: string) => [
+    "audit",
+    ...["--release", join(dir, "release"), "--source", source.replace("DIR", dir)],
+    ...["--epochs", "1", "--out", join(dir, "audit"), ...more],
+  ];
 
 /** A photo collection protect takes: two class folders of 8x8 RGB PNGs in dir/photos, a 2-class RGB crafter. */
 function photoCollection(dir: string): void {
@@ -575,6 +600,83 @@ export const BAD_INPUTS: BadInput[] = [
     },
     args: (dir) => ["verify", "--protected", join(dir, "protected"), "--source", join(dir, "photos"), "--eps", "8"],
     error: /manifest\.json: malformed manifest \(photos\.0\.path: not a relative path inside the tree\)/,
+  },
+  {
+    name: "audit of a directory that is not a release",
+    setup: (dir) => {
+      mnist(dir);
+      mkdirSync(join(dir, "release"));
+    },
+    args: auditOf("mnist:DIR/mnist"),
+    error: /release: no manifest\.json; not an advpoison release/,
+  },
+  {
+    name: "audit of a release whose images were changed after it was written",
+    setup: (dir) => {
+      withRelease(dir);
+      const file = join(dir, "release/train-images-idx3-ubyte.gz");
+      writeFileSync(file, gzipSync(encodeIdx([12, 8, 6], pixels(12 * 8 * 6, 99))));
+    },
+    args: auditOf("mnist:DIR/mnist"),
+    error:
+      /release fails verify against mnist:.*mnist at its eps 8: changed file train-images-idx3-ubyte\.gz: its sha256 differs from the manifest.s \(and \d+ more problems\)/,
+  },
+  {
+    name: "audit against another dataset than the release's",
+    setup: (dir) => withRelease(dir),
+    args: auditOf("fashion-mnist:DIR/mnist"),
+    error: /the release was made from mnist, not fashion-mnist \(--source\)/,
+  },
+  {
+    name: "audit against a source of another size",
+    setup: (dir) => withRelease(dir),
+    args: auditOf("mnist:DIR/mnist", "--subset", "10"),
+    error:
+      /the release has 12 training images, the source \(its first 10\) 10: pass the --subset it was crafted with \(all\)/,
+  },
+  {
+    name: "audit against a source whose images are not the release's within its budget",
+    setup: (dir) => {
+      withRelease(dir);
+      const other = writeIdxFixture(join(dir, "other"), true).dir;
+      writeFileSync(join(other, "train-images-idx3-ubyte.gz"), gzipSync(encodeIdx([12, 8, 6], pixels(12 * 8 * 6, 7))));
+    },
+    args: auditOf("mnist:DIR/other"),
+    error: /release fails verify against mnist:.*other at its eps 8: .*images exceed eps 8/,
+  },
+  {
+    name: "audit with an unknown defence",
+    setup: (dir) => withRelease(dir),
+    args: auditOf("mnist:DIR/mnist", "--defenses", "none,jpeg7"),
+    error: /unknown defense 'jpeg7' \(none, adversarial, .*; NAME:VALUE sets adversarial:EPS, .*jpeg:QUALITY/,
+  },
+  {
+    name: "audit with a defence value the defence refuses",
+    setup: (dir) => withRelease(dir),
+    args: auditOf("mnist:DIR/mnist", "--defenses", "bdr:9"),
+    error: /defense 'bdr:9': bdr: bits must be an integer in 1\.\.8, got 9/,
+  },
+  {
+    name: "audit with an unknown victim architecture",
+    setup: (dir) => withRelease(dir),
+    args: auditOf("mnist:DIR/mnist", "--victims", "smallcnn-bn,resnet99"),
+    error: /unknown victim architecture 'resnet99' \(.*smallcnn-bn/,
+  },
+  {
+    name: "audit into a directory that is not an audit's",
+    setup: (dir) => {
+      withRelease(dir);
+      put(join(dir, "audit/notes.txt"), "a user's own file");
+    },
+    args: auditOf("mnist:DIR/mnist"),
+    error:
+      /audit is not empty and not an advpoison audit \(it holds no valid \.advpoison-output\.json\); choose another --out/,
+  },
+  {
+    name: "audit into the release it audits",
+    setup: (dir) => withRelease(dir),
+    args: (dir) => [...auditOf("mnist:DIR/mnist")(dir).slice(0, -2), "--out", join(dir, "release")],
+    error: /release is not empty and not an advpoison audit \(it holds advpoison's release\); choose another --out/,
   },
 ];
 

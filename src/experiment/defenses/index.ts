@@ -98,6 +98,56 @@ export function describeDefense(name: DefenseName, s: DefenseSettings): string {
   }
 }
 
+/** The setting that `NAME:VALUE` sets, per defence that has one (jpeg:75 is JPEG at quality 75). */
+const LEVERS = {
+  adversarial: "eps",
+  cutout: "fraction",
+  mixup: "alpha",
+  cutmix: "alpha",
+  jpeg: "quality",
+  bdr: "bits",
+  noise: "sigma",
+} as const satisfies { [K in keyof DefenseSettings]: keyof DefenseSettings[K] };
+
+/** A defence with its settings, as a battery of defences lists it. */
+export interface DefenseChoice {
+  /** As written: `NAME` or `NAME:VALUE` (e.g. "jpeg:75"). */
+  label: string;
+  name: DefenseName;
+  /** `base` with the VALUE put in the defence's lever. */
+  settings: DefenseSettings;
+}
+
+/**
+ * `NAME` (the defence at `base`'s settings) or `NAME:VALUE`, VALUE setting its lever: adversarial:EPS (grey
+ * levels), jpeg:QUALITY, bdr:BITS, noise:SIGMA, cutout:FRACTION, mixup:ALPHA, cutmix:ALPHA. Throws one line for an
+ * unknown name, a defence without a lever, or a value the defence refuses.
+ */
+export function parseDefense(text: string, base: DefenseSettings = DEFENSE_DEFAULTS): DefenseChoice {
+  const [name = "", value, ...rest] = text.trim().split(":");
+  if (!(DEFENSE_NAMES as readonly string[]).includes(name))
+    throw new Error(`unknown defense '${text}' (${DEFENSE_NAMES.join(", ")}; NAME:VALUE sets ${leverList()})`);
+  const n = name as DefenseName;
+  if (value === undefined) return { label: n, name: n, settings: base };
+  const lever = Object.hasOwn(LEVERS, n) ? LEVERS[n as keyof typeof LEVERS] : undefined;
+  if (lever === undefined || rest.length > 0 || value.trim() === "")
+    throw new Error(`defense '${text}': ${lever ? `expected ${n}:${lever.toUpperCase()}` : `${n} takes no value`}`);
+  const key = n as keyof typeof LEVERS;
+  const settings = { ...base, [key]: { ...base[key], [lever]: Number(value) } } as DefenseSettings;
+  try {
+    // Making the transform checks the value as training would, before any training starts.
+    makeDefense(n, settings, { seed: 0, numClasses: 2 });
+  } catch (e) {
+    throw new Error(`defense '${text}': ${(e as Error).message}`);
+  }
+  return { label: `${n}:${+value}`, name: n, settings };
+}
+
+const leverList = () =>
+  Object.entries(LEVERS)
+    .map(([n, lever]) => `${n}:${lever.toUpperCase()}`)
+    .join(", ");
+
 /** Why `name` is not run on data with `channels` channels, or null. */
 export function defenseSkipReason(name: DefenseName, channels: number): string | null {
   return name === "grayscale" ? grayscaleSkipReason(channels) : null;
