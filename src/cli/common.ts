@@ -48,7 +48,9 @@ export function resolveDevice(name: string | undefined): string {
   try {
     zeros([1], { device: name }).dispose();
   } catch (e) {
-    throw new Error(`device '${name}' is not usable with this libtorch: ${e instanceof Error ? e.message : e}`);
+    // libtorch's dispatcher lists every backend it has on the lines after the first: the first line says it.
+    const why = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    throw new Error(`device '${name}' is not usable with this libtorch: ${why}`);
   }
   return name;
 }
@@ -110,13 +112,31 @@ export function printJson(result: Record<string, unknown>): void {
 }
 
 /** Runs a command body; any error becomes one clear line on stderr and exit code 1. */
+/** What a file system call's failure means, for the paths users name (--out, --shared, ...). */
+const ERRNO_MEANING: Record<string, string> = {
+  ENOTDIR: "a file is in the way where a directory is needed",
+  EEXIST: "something of another kind already exists there",
+  EISDIR: "a directory, where a file is needed",
+  EACCES: "permission denied",
+  ENOSPC: "no space left on the device",
+  EROFS: "a read-only file system",
+};
+
+/** An error as one line: a file system failure names the path and what it means, other messages lose line breaks. */
+function errorLine(e: unknown): string {
+  const errno = e as NodeJS.ErrnoException;
+  const meaning = errno.code ? ERRNO_MEANING[errno.code] : undefined;
+  if (meaning && errno.path)
+    return `${errno.path}: ${meaning} (${errno.code} in ${errno.syscall ?? "a file operation"})`;
+  return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, "; ");
+}
+
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      console.error(`advpoison: error: ${message}`);
+      console.error(`advpoison: error: ${errorLine(e)}`);
       if (process.env.ADVPOISON_DEBUG && e instanceof Error) console.error(e.stack);
       process.exitCode = 1;
     }

@@ -13,6 +13,7 @@
 // release is what its manifest says and that it respects the budget against the source, not who wrote it.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { type Dataset, imageSizeOf, readRange, STREAM_BLOCK } from "../data/index.js";
 import { type BudgetNorm, changedPixels, l2Radius, levelsOf, perturbationNorms } from "./budget.js";
 import { budgetOf, methodOf } from "./methods/index.js";
@@ -50,14 +51,31 @@ export interface VerifyOptions {
   test?: Dataset;
 }
 
+/** What every reader of a manifest relies on, checked before any field is used (the rest is verify's to judge). */
+const MANIFEST_SHAPE = z.looseObject({
+  tool: z.literal("advpoison"),
+  plan: z.looseObject({ recipe: z.string(), eps: z.number(), dataset: z.looseObject({ count: z.number() }) }),
+  plan_digest: z.string(),
+  poisoned_indices: z.array(z.number().int().nonnegative()),
+  summary: z.looseObject({ count: z.number(), poisoned: z.number() }),
+});
+
 export function readManifest(releaseDir: string): Manifest {
   const path = join(releaseDir, MANIFEST_FILE);
   if (!existsSync(path)) throw new Error(`${releaseDir}: no ${MANIFEST_FILE}; not an advpoison release`);
+  let parsed: unknown;
   try {
-    return JSON.parse(readFileSync(path, "utf-8")) as Manifest;
+    parsed = JSON.parse(readFileSync(path, "utf-8"));
   } catch (e) {
     throw new Error(`${path}: unreadable manifest (${(e as Error).message})`);
   }
+  const r = MANIFEST_SHAPE.safeParse(parsed);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const where = issue.path.length ? issue.path.join(".") : "the top level";
+    throw new Error(`${path}: not an advpoison release manifest (${where}: ${issue.message})`);
+  }
+  return parsed as Manifest;
 }
 
 const list = (xs: readonly number[]) => `${xs.slice(0, 10).join(", ")}${xs.length > 10 ? ", ..." : ""}`;

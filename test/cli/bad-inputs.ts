@@ -12,7 +12,7 @@ import { gzipSync } from "node:zlib";
 import { encodeIdx } from "../../src/data/idx.js";
 import { encodePng } from "../../src/data/image.js";
 import { createModel, saveModel } from "../../src/models/index.js";
-import { noGrad, saveSafetensors, zeros } from "../../src/torch/index.js";
+import { cudaIsAvailable, noGrad, saveSafetensors, zeros } from "../../src/torch/index.js";
 import { MARKER_FILE } from "../../src/util/ownership.js";
 import { gzipBomb, pixels, pngHeader, writeIdxFixture, writeNpy } from "../data/fixtures.js";
 
@@ -678,6 +678,43 @@ export const BAD_INPUTS: BadInput[] = [
     args: (dir) => [...auditOf("mnist:DIR/mnist")(dir).slice(0, -2), "--out", join(dir, "release")],
     error: /release is not empty and not an advpoison audit \(it holds advpoison's release\); choose another --out/,
   },
+  {
+    name: "verify of a release whose manifest is a JSON array",
+    setup: (dir) => {
+      mnist(dir);
+      put(join(dir, "release", "manifest.json"), "[]");
+    },
+    args: (dir) => ["verify", "--source", `mnist:${dir}/mnist`, "--release", join(dir, "release"), "--eps", "8"],
+    error: /manifest\.json: not an advpoison release manifest \(the top level: /,
+  },
+  {
+    name: "craft --out through a file where a directory is needed",
+    setup: (dir) => {
+      mnist(dir);
+      put(join(dir, "file"), "mine");
+    },
+    args: (dir) => ["craft", "--dataset", `mnist:${dir}/mnist`, "--method", "random", "--out", join(dir, "file", "x")],
+    error: /file\/x\.work: a file is in the way where a directory is needed \(ENOTDIR in mkdir\)/,
+  },
+  // Only where there is no GPU: elsewhere training on cuda is no error.
+  ...(cudaIsAvailable()
+    ? []
+    : [
+        {
+          name: "train on --device cuda with a CPU-only libtorch",
+          setup: (dir: string) => void squareMnist(dir),
+          args: (dir: string) => [
+            "train",
+            "--dataset",
+            `mnist:${dir}/square`,
+            "--device",
+            "cuda",
+            "--out",
+            join(dir, "run"),
+          ],
+          error: /device 'cuda' is not usable with this libtorch: /,
+        },
+      ]),
 ];
 
 /** A file's bytes (a copy). */
