@@ -54,10 +54,15 @@ export interface VerifyOptions {
 /** What every reader of a manifest relies on, checked before any field is used (the rest is verify's to judge). */
 const MANIFEST_SHAPE = z.looseObject({
   tool: z.literal("advpoison"),
-  plan: z.looseObject({ recipe: z.string(), eps: z.number(), dataset: z.looseObject({ count: z.number() }) }),
+  plan: z.looseObject({
+    recipe: z.string(),
+    eps: z.number(),
+    dataset: z.looseObject({ spec: z.string(), count: z.number() }),
+  }),
   plan_digest: z.string(),
   poisoned_indices: z.array(z.number().int().nonnegative()),
   summary: z.looseObject({ count: z.number(), poisoned: z.number() }),
+  release: z.looseObject({ format: z.string(), spec: z.string() }),
 });
 
 export function readManifest(releaseDir: string): Manifest {

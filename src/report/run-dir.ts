@@ -51,20 +51,6 @@ function specPath(spec: string): string | undefined {
 
 const canonical = (p: string): string => (existsSync(p) ? realpathSync(p) : resolve(p));
 
-/** The manifest of `dir`, or why the report cannot use it (unreadable, or without the fields it reads). */
-function reportableManifest(dir: string): Manifest {
-  const m = readManifest(dir) as Partial<Manifest> | null;
-  const missing = [
-    ["plan.recipe", m?.plan?.recipe],
-    ["plan.dataset.spec", m?.plan?.dataset?.spec],
-    ["release.format", m?.release?.format],
-    ["summary.count", m?.summary?.count],
-    ["poisoned_indices", m?.poisoned_indices],
-  ].find(([, v]) => v === undefined || v === null);
-  if (missing) throw new Error(`${join(dir, MANIFEST_FILE)}: damaged manifest: no ${missing[0]}`);
-  return m as Manifest;
-}
-
 /**
  * The releases and trained runs in `dir` and its immediate subdirectories, in name order. A manifest or run
  * record that cannot be read is listed in `unreadable` instead of stopping the scan.
@@ -90,9 +76,7 @@ export function scanRunDir(dir: string): RunDirContents {
   };
   const releases = candidates
     .filter((d) => existsSync(join(d, MANIFEST_FILE)))
-    .flatMap((d) =>
-      tryRead(join(d, MANIFEST_FILE), () => ({ name: nameOf(d), dir: d, manifest: reportableManifest(d) })),
-    );
+    .flatMap((d) => tryRead(join(d, MANIFEST_FILE), () => ({ name: nameOf(d), dir: d, manifest: readManifest(d) })));
   const byDir = new Map(releases.map((r) => [canonical(r.dir), r.name]));
   const runs = candidates
     .filter((d) => existsSync(join(d, RUN_FILE)))

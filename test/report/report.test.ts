@@ -538,7 +538,7 @@ test("run directory: an unreadable or damaged manifest is reported by path and t
     [join(dir, "broken", "manifest.json"), join(dir, "empty", "manifest.json")],
   );
   assert.match(found.unreadable[0]!.reason, /broken\/manifest\.json: unreadable manifest \(/);
-  assert.match(found.unreadable[1]!.reason, /empty\/manifest\.json: damaged manifest: no plan\.recipe/);
+  assert.match(found.unreadable[1]!.reason, /empty\/manifest\.json: not an advpoison release manifest \(tool: /);
   const data = runDirReport(dir, found);
   assert.equal(data.tables[0]!.rows.length, 1);
   assert.ok(data.notes.some((n) => /Skipped: .*broken\/manifest\.json/.test(n)));
