@@ -3,6 +3,7 @@ import { Queue } from "bullmq";
 import type { Command } from "commander";
 import type { Redis } from "ioredis";
 import {
+  allRunStatuses,
   cancelRun,
   connectOnce,
   formatStatus,
@@ -46,10 +47,9 @@ export function registerQueue(program: Command): void {
     .option("--json", "print one JSON result as the last line")
     .action(
       action(async (url: string, o: QueueCliOptions) => {
-        const all = await withQueue(url, async (_redis, q, runs) => {
-          const names = o.run ? [o.run] : await runs.names();
-          return Promise.all(names.map((name) => runStatus(q, runs, name)));
-        });
+        const all = await withQueue(url, async (_redis, q, runs) =>
+          o.run ? [await runStatus(q, runs, o.run)] : allRunStatuses(q, runs),
+        );
         for (const s of all) console.log(formatStatus(s));
         if (!all.length) console.log("no runs on this queue");
         if (o.json) printJson(o.run ? { ...all[0] } : { runs: all });

@@ -27,6 +27,20 @@ function safePath(raw: string, where: string): string {
   return parts.join("/");
 }
 
+/** `entries`, unless one file's path is a folder on another's way (no directory can hold both). */
+function withoutClashes(entries: TarEntry[], where: string): TarEntry[] {
+  const files = new Set(entries.map((e) => e.path));
+  for (const { path } of entries) {
+    const parts = path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const folder = parts.slice(0, i).join("/");
+      if (files.has(folder))
+        throw new DatasetError(`corrupt tar archive: ${folder} is both a file and the folder of ${path}`, where);
+    }
+  }
+  return entries;
+}
+
 /** The regular files of a tar archive; `where` names the archive in errors. */
 export function readTar(archive: Uint8Array, where: string): TarEntry[] {
   const entries: TarEntry[] = [];
@@ -34,7 +48,7 @@ export function readTar(archive: Uint8Array, where: string): TarEntry[] {
   let at = 0;
   while (at + BLOCK <= archive.length) {
     const header = archive.subarray(at, at + BLOCK);
-    if (header.every((b) => b === 0)) return entries; // end-of-archive marker
+    if (header.every((b) => b === 0)) return withoutClashes(entries, where); // end-of-archive marker
     const stored = octal(header.subarray(148, 156), "checksum", where);
     let sum = 0;
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i]!;

@@ -15,5 +15,12 @@ export {
 } from "./jobs.js";
 export { checkRunName, chunkDir, crafterFile, type RunRecord, recordDigest } from "./run-record.js";
 export { RunStore, readRunFile } from "./run-store.js";
-export { formatStatus, type RunState, type RunStatus, runStatus } from "./status.js";
+export {
+  allRunStatuses,
+  formatStatus,
+  type RunState,
+  type RunStatus,
+  runStatus,
+  type UnreadableRun,
+} from "./status.js";
 export { type RunningWorker, startWorker, type WorkerOptions } from "./worker.js";

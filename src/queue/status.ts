@@ -28,6 +28,13 @@ export interface RunStatus {
   error?: string;
 }
 
+/** A run whose record in Redis cannot be read: listed with why, so one damaged record hides no other run. */
+export interface UnreadableRun {
+  run: string;
+  state: "unreadable";
+  error: string;
+}
+
 type ChunkBucket = keyof RunStatus["chunks"];
 
 /** BullMQ's job states as the status counts them: delayed (backing off) and prioritized are waiting too. */
@@ -98,6 +105,16 @@ export async function runStatus(queue: Queue, runs: RunStore, run: string): Prom
   };
 }
 
+/** The status of every run on the queue, in name order; a run whose record cannot be read is listed as such. */
+export async function allRunStatuses(queue: Queue, runs: RunStore): Promise<(RunStatus | UnreadableRun)[]> {
+  const names = await runs.names();
+  return Promise.all(
+    names.map((run) =>
+      runStatus(queue, runs, run).catch((e: Error): UnreadableRun => ({ run, state: "unreadable", error: e.message })),
+    ),
+  );
+}
+
 /**
  * Whether the run's run.json is the queue's record: a difference is always a failure; a run.json this machine
  * cannot read is one only when the run would be reported done.
@@ -128,7 +145,8 @@ function releaseProblem(rec: RunRecord, job: Job | undefined): string | undefine
 }
 
 /** A line per run for people (and the release or the error under it). */
-export function formatStatus(s: RunStatus): string {
+export function formatStatus(s: RunStatus | UnreadableRun): string {
+  if (s.state === "unreadable") return `run ${s.run}: unreadable\n  error: ${s.error}`;
   const c = s.chunks;
   const parts = [
     `run ${s.run}: ${s.state}`,

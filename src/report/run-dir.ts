@@ -148,6 +148,23 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
     return ds;
   };
 
+  // A release whose images or source cannot be loaded (moved, truncated) loses its pictures, not the report.
+  const gridless: string[] = [];
+  const grids = releases.flatMap(({ name, dir: releaseDir, manifest: m }) => {
+    try {
+      const release = loadReleaseSplit(m, releaseDir, "train");
+      return [
+        perturbationGrid(sourceOf(m), release, o.perClass ?? 2, {
+          indices: m.poisoned_indices,
+          title: `${name}: clean, poisoned and amplified perturbation (${m.plan.recipe}, eps ${m.plan.eps}/255)`,
+        }),
+      ];
+    } catch (e) {
+      gridless.push(`No images of ${name}: ${(e as Error).message}`);
+      return [];
+    }
+  });
+
   return {
     title: `advpoison run: ${basename(resolve(dir))}`,
     generator: "run-dir",
@@ -223,13 +240,7 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
           },
         ]
       : [],
-    imageGrids: releases.map(({ name, dir: releaseDir, manifest: m }) => {
-      const release = loadReleaseSplit(m, releaseDir, "train");
-      return perturbationGrid(sourceOf(m), release, o.perClass ?? 2, {
-        indices: m.poisoned_indices,
-        title: `${name}: clean, poisoned and amplified perturbation (${m.plan.recipe}, eps ${m.plan.eps}/255)`,
-      });
-    }),
+    imageGrids: grids,
     manifest: Object.fromEntries(
       releases.map(({ name, manifest: m }) => [
         name,
@@ -238,6 +249,7 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
     ),
     notes: [
       ...unreadable.map((u) => `Skipped: ${u.reason}`),
+      ...gridless,
       "Each release's images are shown beside the source images they came from; the perturbation is amplified " +
         "by one factor per release so that it spans the grey range (mid-grey: no change).",
     ],

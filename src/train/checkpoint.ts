@@ -1,11 +1,13 @@
 // Training checkpoints: one safetensors file holding the model (PyTorch names), the optimiser's momentum
 // buffers, any further state of the run (`extra.*` tensors, e.g. error-minimising noise) and its progress as
 // metadata, replaced atomically after every epoch or round. A single file means a crash can never pair weights
-// of one epoch with the progress record of another.
+// of one epoch with the progress record of another. The metadata carries the sha256 of the tensor bytes, so a
+// flipped bit on disk is refused instead of silently changing the resumed model.
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import type { Module } from "../nn/index.js";
 import type { SGD } from "../optim/index.js";
-import { decodeSafetensors, encodeSafetensors, type Tensor } from "../torch/index.js";
+import { decodeSafetensors, encodeSafetensors, type Tensor, type TensorDict } from "../torch/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 
 const FORMAT = "advpoison-checkpoint/1";
@@ -15,6 +17,20 @@ const EXTRA = "extra.";
 export interface CheckpointState<Info> {
   epochsDone: number;
   info: Info;
+}
+
+/** sha256 of a safetensors file's data section (everything after its 8-byte length and JSON header). */
+function dataSha256(bytes: Uint8Array): string {
+  const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  return createHash("sha256")
+    .update(bytes.subarray(8 + headerLength))
+    .digest("hex");
+}
+
+/** The checkpoint file of `tensors` and `metadata`, with the checksum of its tensor bytes added. */
+export function encodeCheckpoint(tensors: TensorDict, metadata: Record<string, string>): Uint8Array {
+  const sha256 = dataSha256(encodeSafetensors(tensors, metadata));
+  return encodeSafetensors(tensors, { ...metadata, data_sha256: sha256 });
 }
 
 export function saveCheckpoint<Info>(
@@ -28,7 +44,7 @@ export function saveCheckpoint<Info>(
   for (const [i, t] of opt.stateTensors()) tensors.set(`${MOMENTUM}${i}`, t);
   for (const [k, t] of extra) tensors.set(`${EXTRA}${k}`, t);
   const metadata = { format: FORMAT, epochs_done: String(state.epochsDone), info: JSON.stringify(state.info) };
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  writeFileAtomic(path, encodeCheckpoint(tensors, metadata));
 }
 
 /**
@@ -43,10 +59,17 @@ export function loadCheckpoint<Info>(
   accept?: (state: CheckpointState<Info>, extra: ReadonlyMap<string, Tensor>) => void,
 ): CheckpointState<Info> | undefined {
   if (!existsSync(path)) return undefined;
-  const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
+  const bytes = new Uint8Array(readFileSync(path));
+  const { tensors, metadata } = decodeSafetensors(bytes, path);
   try {
     if (metadata.format !== FORMAT)
       throw new Error(`${path}: not an advpoison checkpoint (format '${metadata.format}')`);
+    if (metadata.data_sha256 === undefined)
+      throw new Error(`${path}: checkpoint has no checksum (an older advpoison wrote it); remove it to start over`);
+    if (dataSha256(bytes) !== metadata.data_sha256)
+      throw new Error(
+        `${path}: checkpoint is damaged (its tensors do not match their checksum); remove it to start over`,
+      );
     const state = { epochsDone: Number(metadata.epochs_done), info: JSON.parse(metadata.info ?? "{}") as Info };
     const extra = new Map<string, Tensor>();
     for (const [k, t] of tensors) if (k.startsWith(EXTRA)) extra.set(k.slice(EXTRA.length), t);

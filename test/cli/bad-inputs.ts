@@ -13,6 +13,7 @@ import { encodeIdx } from "../../src/data/idx.js";
 import { encodePng } from "../../src/data/image.js";
 import { createModel, saveModel } from "../../src/models/index.js";
 import { cudaIsAvailable, noGrad, saveSafetensors, zeros } from "../../src/torch/index.js";
+import { encodeCheckpoint } from "../../src/train/index.js";
 import { MARKER_FILE } from "../../src/util/ownership.js";
 import { gzipBomb, pixels, pngHeader, writeIdxFixture, writeNpy } from "../data/fixtures.js";
 
@@ -528,6 +529,21 @@ export const BAD_INPUTS: BadInput[] = [
     },
     args: (dir) => ["train", "--dataset", `mnist:${dir}/mnist`, "--epochs", "1", "--out", join(dir, "run")],
     error: /checkpoint\.safetensors: an unfinished run \(killed\?\); pass --resume to continue it or --force/,
+  },
+  {
+    name: "train --resume from a checkpoint with a flipped bit",
+    setup: (dir) => {
+      mnist(dir);
+      const w = zeros([4]);
+      const sealed = encodeCheckpoint(new Map([["w", w]]), { format: "advpoison-checkpoint/1", epochs_done: "1" });
+      w.dispose();
+      sealed[sealed.length - 1]! ^= 0x01;
+      put(join(dir, "run", "checkpoint.safetensors"), sealed);
+      put(join(dir, "run", MARKER_FILE), "");
+    },
+    args: (dir) =>
+      ["train", "--dataset", `mnist:${dir}/mnist`, "--epochs", "2", "--resume"].concat("--out", join(dir, "run")),
+    error: /checkpoint\.safetensors: checkpoint is damaged \(its tensors do not match their checksum\)/,
   },
   {
     name: "train --force into a user's folder that holds a run.json",

@@ -115,7 +115,7 @@ test("download rejects a checksum mismatch and a 404, leaving nothing behind", a
   assert.deepEqual(readFileSync(join(dest, "f.gz")), Buffer.from(file));
 });
 
-test("tar reader: checks header checksums and refuses paths that escape the directory", () => {
+test("tar reader: checks header checksums, refuses paths that escape the directory and file/folder clashes", () => {
   const archive = tarArchive({ "a/b.txt": Buffer.from("hello"), "a/c.bin": new Uint8Array(600).fill(7) });
   const entries = readTar(archive, "t");
   assert.deepEqual(
@@ -133,6 +133,11 @@ test("tar reader: checks header checksums and refuses paths that escape the dire
     /unsafe path in tar archive: \.\.\/evil/,
   );
   assert.throws(() => readTar(archive.subarray(0, 700), "t"), /truncated tar archive/);
+  const clash = tarArchive({ "a/b": Buffer.from("a file"), "a/b/c.bin": Buffer.from("in a folder of that name") });
+  assert.throws(
+    () => readTar(clash, "t"),
+    /^DatasetError: t: corrupt tar archive: a\/b is both a file and the folder of a\/b\/c\.bin$/,
+  );
 });
 
 test("a server that drips bytes meets the deadline; a compressed body is refused, never inflated", {

@@ -319,6 +319,25 @@ describe("crafting on a queue", {
     assert.equal(await count(), first);
   });
 
+  test("a damaged run record in Redis: status lists every other run and that one as unreadable", async () => {
+    const key = "advpoison:run:killed";
+    const stored = (await redis.get(key))!;
+    try {
+      await redis.set(key, '{"run": "killed", "plan": ');
+      const all = cli(["queue", "status", url, "--json"]);
+      assert.equal(all.status, 0, all.stderr);
+      const listed = lastJson(all.stdout).runs as { run: string; state: string; error?: string }[];
+      assert.ok(listed.length > 1, "only the damaged run listed");
+      const damaged = listed.find((s) => s.run === "killed")!;
+      assert.equal(damaged.state, "unreadable");
+      assert.match(damaged.error!, /the queue's record of run 'killed'/);
+      assert.ok(listed.some((s) => s.run !== "killed" && s.state !== "unreadable"));
+      assert.match(all.stdout, /^run killed: unreadable\n {2}error: /m);
+    } finally {
+      await redis.set(key, stored);
+    }
+  });
+
   test("bad input is one clear error", () => {
     const fails = (r: ReturnType<typeof cli>, message: RegExp) => {
       assert.equal(r.status, 1, r.stdout);

@@ -4,7 +4,7 @@
 // Also the --device flag shared by the commands.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -107,6 +107,27 @@ describe("advpoison report on a run directory", {
     const again = readJson<ReportData>(join(run, "report.json"));
     assert.equal(again.tables[1]!.rows.length, 3);
     rmSync(join(run, "more"), { recursive: true });
+  });
+
+  test("a release whose images cannot be read loses its picture, not the report", () => {
+    const broken = join(run, "release-truncated");
+    cpSync(release, broken, { recursive: true });
+    const images = readdirSync(broken).find((f) => f.startsWith("train-images"))!;
+    writeFileSync(join(broken, images), readFileSync(join(broken, images)).subarray(0, 100));
+    try {
+      ok(["report", run, "--json"]);
+      const again = readJson<ReportData>(join(run, "report.json"));
+      assert.deepEqual(
+        again.imageGrids.map((g) => g.title.split(":")[0]),
+        ["release-random"],
+      );
+      assert.ok(
+        again.notes.some((n) => n.startsWith(`No images of release-truncated: ${join(broken, images)}`)),
+        again.notes.join("\n"),
+      );
+    } finally {
+      rmSync(broken, { recursive: true });
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 // Training resumes exactly: a run killed (SIGKILL, in a child process) after its epoch-1 checkpoint and resumed
 // in this process ends with weights, buffers, momentum and history bit-identical to an uninterrupted run. The
-// checkpoint file always decodes while it is being replaced; a checkpoint of another seed or recipe is refused.
+// checkpoint file always decodes while it is being replaced; a checkpoint of another seed or recipe, or with a
+// flipped bit, is refused.
 // Also: evaluate() against a hand-computed argmax count and confusion matrix.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -20,7 +21,7 @@ import {
   scope,
   type Tensor,
 } from "../../src/torch/index.js";
-import { type EpochRecord, evaluate, train } from "../../src/train/index.js";
+import { type EpochRecord, encodeCheckpoint, evaluate, train } from "../../src/train/index.js";
 import { DATA_SEED, makeModel, RUN_SEED, runRecipe, syntheticDataset, TRAIN_COUNT } from "./synthetic.js";
 
 const CHILD = fileURLToPath(new URL("./resume-child.js", import.meta.url));
@@ -171,7 +172,7 @@ describe("training resume", () => {
     const stripped = join(work, "no-momentum.safetensors");
     const kept = new Map([...file.tensors].filter(([k]) => !k.startsWith("optimizer.")));
     assert.ok(kept.size < file.tensors.size);
-    writeFileSync(stripped, encodeSafetensors(kept, file.metadata));
+    writeFileSync(stripped, encodeCheckpoint(kept, file.metadata));
     for (const t of file.tensors.values()) t.dispose();
     const model = makeModel(RUN_SEED);
     try {
@@ -209,6 +210,34 @@ describe("training resume", () => {
     } finally {
       model.dispose();
       rmSync(copy);
+    }
+  });
+
+  test("a checkpoint with one flipped bit in its tensors, or without a checksum, is refused naming the file", async () => {
+    const bytes = readFileSync(epoch1);
+    const flipped = join(work, "flipped.safetensors");
+    const damaged = Buffer.from(bytes);
+    damaged[damaged.length - 3]! ^= 0x10;
+    writeFileSync(flipped, damaged);
+    const file = decodeSafetensors(new Uint8Array(bytes));
+    const unsealed = join(work, "unsealed.safetensors");
+    const { data_sha256: _, ...metadata } = file.metadata;
+    writeFileSync(unsealed, encodeSafetensors(file.tensors, metadata));
+    for (const t of file.tensors.values()) t.dispose();
+    const model = makeModel(RUN_SEED);
+    const initial = bytesOf(model.stateDict());
+    try {
+      await assert.rejects(train(model, data, { recipe: r, seed: RUN_SEED, checkpoint: flipped, resume: true }), {
+        message: `${flipped}: checkpoint is damaged (its tensors do not match their checksum); remove it to start over`,
+      });
+      await assert.rejects(train(model, data, { recipe: r, seed: RUN_SEED, checkpoint: unsealed, resume: true }), {
+        message: `${unsealed}: checkpoint has no checksum (an older advpoison wrote it); remove it to start over`,
+      });
+      assert.deepEqual(differing(bytesOf(model.stateDict()), initial), [], "a refused resume changed the model");
+    } finally {
+      model.dispose();
+      rmSync(flipped);
+      rmSync(unsealed);
     }
   });
 });
