@@ -5,7 +5,6 @@ import { z } from "zod";
 
 export const PROTECT_KIND = "protected-photos";
 export { PROTECT_JOURNAL } from "../util/ownership.js";
-export const PROTECT_REPORT = "report.html";
 
 export const protectSettingsSchema = z.strictObject({
   method: z.enum(["targeted", "untargeted"]),

@@ -8,6 +8,7 @@ import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Module } from "../nn/index.js";
 import { type Objective, targeted, untargeted } from "../poison/objective.js";
+import { writeReport } from "../report/index.js";
 import { manualSeed, noGrad, scope, tensor } from "../torch/index.js";
 import { type Progress, silentProgress } from "../train/progress.js";
 import { writeFileAtomic } from "../util/atomic.js";
@@ -22,7 +23,6 @@ import { openOut } from "./journal.js";
 import {
   type PhotoRecord,
   PROTECT_KIND,
-  PROTECT_REPORT,
   type ProtectManifest,
   type ProtectSettings,
   type ProtectSummary,
@@ -32,7 +32,7 @@ import {
 } from "./manifest.js";
 import { availableMemory, memoryProblem } from "./memory.js";
 import { linf, meanSsim, psnr } from "./quality.js";
-import { renderProtectReport } from "./report.js";
+import { protectReport } from "./report.js";
 import { indexPhotoTree, type Photo, type PhotoTree } from "./tree.js";
 
 export interface ProtectOptions {
@@ -335,7 +335,7 @@ export async function protectTree(o: ProtectOptions): Promise<ProtectResult> {
       skipped: skippedList,
       ignored: [...tree.ignored],
     };
-    writeFileAtomic(join(out, PROTECT_REPORT), await renderProtectReport(manifest, out));
+    writeReport(out, await protectReport(manifest, out));
     writeFileAtomic(join(out, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
     rmSync(journal.path, { force: true });
     return { manifest, resumed };

@@ -6,10 +6,11 @@
 // protected); a source that changed since is reported too. Both trees are walked without following links and
 // the manifest's paths may not climb out of them, so verify reads nothing outside the two directories.
 import { join, resolve } from "node:path";
+import { REPORT_HTML, REPORT_JSON } from "../report/index.js";
 import { MANIFEST_FILE, MARKER_FILE } from "../util/ownership.js";
 import { readFileNoFollow, walkTree } from "../util/paths.js";
 import { decodePhoto } from "./codec.js";
-import { PROTECT_KIND, PROTECT_REPORT, type ProtectManifest, protectManifestSchema, sha256 } from "./manifest.js";
+import { PROTECT_KIND, type ProtectManifest, protectManifestSchema, sha256 } from "./manifest.js";
 import { linf } from "./quality.js";
 import { indexPhotoTree } from "./tree.js";
 
@@ -20,7 +21,7 @@ export interface ProtectedVerification {
 }
 
 /** What protect writes beside the photos. */
-const OWN_FILES: ReadonlySet<string> = new Set([MANIFEST_FILE, PROTECT_REPORT, MARKER_FILE]);
+const OWN_FILES: ReadonlySet<string> = new Set([MANIFEST_FILE, REPORT_HTML, REPORT_JSON, MARKER_FILE]);
 
 export function readProtectManifest(out: string): ProtectManifest {
   const path = join(out, MANIFEST_FILE);

@@ -23,6 +23,7 @@ export type {
   GridRow,
   HeadlineStat,
   ImageGrid,
+  PhotoPair,
   ReportCurve,
   ReportData,
   ReportTable,

@@ -4,7 +4,7 @@
 import { VERSION } from "../util/version.js";
 import { renderCurve } from "./chart.js";
 import { compactJson, escapeHtml as esc } from "./format.js";
-import type { Cell, EmbeddedImage, HeadlineStat, ImageGrid, ReportData, ReportTable } from "./types.js";
+import type { Cell, EmbeddedImage, HeadlineStat, ImageGrid, PhotoPair, ReportData, ReportTable } from "./types.js";
 
 /** Arrays in the manifest longer than this are shortened on the page (report.json keeps them whole). */
 const MANIFEST_MAX_ARRAY = 40;
@@ -36,6 +36,9 @@ export function renderReport(data: ReportData): string {
   }
   if (data.imageGrids.length) {
     sections.push({ id: "images", title: "Images", body: data.imageGrids.map(imageGrid).join("") });
+  }
+  if (data.photoPairs?.length) {
+    sections.push({ id: "photos", title: "Before and after", body: data.photoPairs.map(photoPair).join("") });
   }
   if (data.notes.length) {
     sections.push({ id: "notes", title: "Notes", body: data.notes.map((p) => `<p>${esc(p)}</p>`).join("") });
@@ -173,6 +176,11 @@ function imageGrid(g: ImageGrid): string {
   return `<div class="image-grid"><h3>${esc(g.title)}</h3>${legend}<div class="class-cards"${sizes}>${cards}</div></div>`;
 }
 
+function photoPair(p: PhotoPair): string {
+  const pair = `${img(p.before, `before: ${p.caption}`, "before")}${img(p.after, `after: ${p.caption}`, "after")}`;
+  return `<figure class="photo-pair"><div>${pair}</div><figcaption>${esc(p.caption)}</figcaption></figure>`;
+}
+
 function paramList(params: [string, Cell][]): string {
   const items = params.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(cellText(v))}</dd></div>`).join("");
   return `<dl class="params">${items}</dl>`;
@@ -259,6 +267,9 @@ details.data { font-size: .88rem; margin-top: .3rem; }
 details summary { cursor: pointer; color: var(--muted); }
 details.data .table-wrap { margin-top: .4rem; }
 .image-grid { margin-bottom: 1.6rem; }
+.photo-pair { display: inline-block; vertical-align: top; margin: 0 1rem 1rem 0; max-width: 420px; }
+.photo-pair img { margin-right: 4px; border: 1px solid var(--border); image-rendering: auto; }
+.photo-pair figcaption { color: var(--muted); font-size: .8rem; }
 .class-cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 27rem), 1fr)); gap: 1rem; }
 .class-card { background: var(--card); border: 1px solid var(--border); border-radius: .5rem; padding: .6rem .8rem .4rem; overflow-x: auto; }
 .class-card table { width: auto; border-collapse: separate; border-spacing: 3px; font-size: .78rem; }

@@ -68,6 +68,7 @@ const ReportSchema = z.strictObject({
       ),
     }),
   ),
+  photoPairs: z.array(z.strictObject({ caption: z.string(), before: image, after: image })).optional(),
   manifest: z.unknown().optional(),
   notes: z.array(z.string()),
   created: z.string().optional(),

@@ -79,6 +79,13 @@ export interface ImageGrid {
   rows: GridRow[];
 }
 
+/** A photo before and after (e.g. protect's thumbnails), so a person can see that they look the same. */
+export interface PhotoPair {
+  caption: string;
+  before: EmbeddedImage;
+  after: EmbeddedImage;
+}
+
 /** Everything a report page shows; report.json is this object. */
 export interface ReportData {
   title: string;
@@ -96,6 +103,8 @@ export interface ReportData {
   tables: ReportTable[];
   curves: ReportCurve[];
   imageGrids: ImageGrid[];
+  /** Photos before and after, shown side by side at their embedded size. */
+  photoPairs?: PhotoPair[];
   /** A raw JSON document (e.g. the release manifest), shown collapsed; long arrays are elided on the page. */
   manifest?: unknown;
   /** Paragraphs of plain text. */

@@ -13,6 +13,7 @@ import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { createModel } from "../../src/models/index.js";
 import { decodePhoto, linf } from "../../src/protect/index.js";
+import { CONTENT_SECURITY_POLICY, readReportJson, renderReport } from "../../src/report/index.js";
 import { encodeSafetensors, manualSeed } from "../../src/torch/index.js";
 import { writeMarker } from "../../src/util/ownership.js";
 import { pil } from "../pil.js";
@@ -100,7 +101,17 @@ describe("advpoison protect", () => {
     }
     assert.ok(!existsSync(join(out, "cat", "notes.txt")), "non-photos are not copied");
     assert.ok(!existsSync(join(out, ".advpoison-protect.jsonl")), "the journal goes once the manifest is written");
-    assert.match(readFileSync(join(out, "report.html"), "utf8"), /data:image\/jpeg;base64,/);
+    // The report is the report layer's page (its Content-Security-Policy, report.json beside it), with the
+    // photos before and after; `advpoison report` draws it again from report.json.
+    const page = readFileSync(join(out, "report.html"), "utf8");
+    assert.ok(page.includes(`content="${CONTENT_SECURITY_POLICY}"`), "the protect report has no CSP");
+    assert.equal(page.match(/<figure class="photo-pair">/g)?.length, LABELLED.length);
+    const data = readReportJson(join(out, "report.json"));
+    assert.equal(data.generator, "protect");
+    assert.deepEqual(data.tables[0]!.rows.map((r) => r[0]).sort(), LABELLED.map((s) => s.rel).sort());
+    const again = cli(["report", out]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(readFileSync(join(out, "report.html"), "utf8"), renderReport(data));
 
     const v = cli(["verify", "--protected", out, "--source", src, "--eps", "8", "--json"]);
     assert.equal(v.status, 0, v.stderr);
