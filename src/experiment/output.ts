@@ -215,7 +215,7 @@ export function reportData<N extends ExperimentName>(o: Outcome<N>): ReportData 
   const allVictims = conditions.flatMap((c) => victims.get(c.id) ?? []);
   const skipped = rows.filter((r) => r.skipped);
   const methods = [...new Set(relUnits.map((u) => u.recipe))].filter(
-    (m) => Object.hasOwn(METHODS, m) && m !== "random",
+    (m) => Object.hasOwn(METHODS, m) && METHODS[m]!.attacks,
   );
   const { full: _full, ...params } = config as ConfigOf<N> & { full?: unknown };
   return {

@@ -2,6 +2,7 @@
 // per condition; output.ts then writes the CSVs and the report from what the run produced.
 import { join } from "node:path";
 import type { Dataset } from "../data/index.js";
+import { methodOf } from "../poison/index.js";
 import { meanSd, writeReport } from "../report/index.js";
 import { type Progress, recipe, silentProgress } from "../train/index.js";
 import type { ConfigOf, ExperimentName, ResolvedConfig } from "./config.js";
@@ -181,7 +182,7 @@ export function summarise(
       peak_test_acc_sd: units.length ? peak.sd : null,
       peak_test_accs: peaks,
       release: rel?.id ?? null,
-      attack_success: rel && rel.unit.recipe !== "random" ? rel.unit.attack_success : null,
+      attack_success: rel && methodOf(rel.unit.recipe).attacks ? rel.unit.attack_success : null,
       skipped: c.skip ?? null,
     };
   });

@@ -1,5 +1,5 @@
 // The "Releases" table that every report with poisoned releases shows: one row per release.
-import type { Manifest } from "../poison/index.js";
+import { type Manifest, methodOf } from "../poison/index.js";
 import { formatPercent } from "./format.js";
 import type { Cell } from "./types.js";
 
@@ -29,9 +29,9 @@ export const RELEASE_COLUMNS = [
   "crafting (s)",
 ];
 
-/** A row under RELEASE_COLUMNS; random noise has neither steps nor an attack to succeed. */
+/** A row under RELEASE_COLUMNS; a method that attacks no model (random noise, LSP) has no steps or success. */
 export function releaseRow(r: ReleaseFacts): Cell[] {
-  const noise = r.recipe === "random";
+  const noise = !methodOf(r.recipe).attacks;
   return [
     r.name,
     r.recipe,

@@ -19,6 +19,7 @@ import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { PNG } from "pngjs";
 import { imageBytes } from "../../src/data/dataset.js";
+import { METHOD_NAMES } from "../../src/poison/index.js";
 import {
   CONTENT_SECURITY_POLICY,
   compactJson,
@@ -28,7 +29,9 @@ import {
   historySeries,
   meanSd,
   perturbationGrid,
+  RELEASE_COLUMNS,
   type ReportData,
+  releaseRow,
   renderCurve,
   renderReport,
   runDirReport,
@@ -345,6 +348,31 @@ describe("the HTML", () => {
       () => renderReport(bad),
       /table "Victim accuracy on the clean test set": row 5 has 3 cells for 4 columns/,
     );
+  });
+});
+
+describe("the releases table", () => {
+  test("a method with no per-image aim (random, LSP) shows no steps and no success; the others show both", () => {
+    const facts = (recipe: string) => ({
+      name: recipe,
+      recipe,
+      eps: 8,
+      steps: 40,
+      poisoned: 10,
+      count: 10,
+      maxLinf: 8,
+      meanL2: 1.25,
+      attackSuccess: 0.5,
+      seconds: 3,
+    });
+    const steps = RELEASE_COLUMNS.indexOf("steps");
+    const success = RELEASE_COLUMNS.indexOf("attack success");
+    for (const name of METHOD_NAMES) {
+      const row = releaseRow(facts(name));
+      const none = name === "random" || name === "lsp";
+      assert.equal(row[steps], none ? null : 40, name);
+      assert.equal(row[success], none ? null : "50.0%", name);
+    }
   });
 });
 

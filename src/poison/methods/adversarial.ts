@@ -49,6 +49,7 @@ export function adversarialMethod(
     needsCrafter: true,
     ownModel: false,
     augments: true,
+    attacks: true,
     restartable: true,
     defaults: ADVERSARIAL_DEFAULTS,
     budget: () => "linf",

@@ -423,6 +423,7 @@ export const errorMin: WholeSetMethod<typeof settings> = {
   needsCrafter: false,
   ownModel: true,
   augments: false,
+  attacks: true,
   restartable: false,
   defaults: { steps: 20, tau: 0.1, init: "uniform" },
   budget: () => "linf",

@@ -124,6 +124,7 @@ export const lsp: ChunkedMethod<typeof settings> = {
   needsCrafter: false,
   ownModel: false,
   augments: false,
+  attacks: false,
   restartable: false,
   // No attack: the plan records zero steps.
   defaults: { steps: 0, tau: 0, init: "zero" },

@@ -66,6 +66,8 @@ interface MethodFacts<S extends z.ZodObject> {
   readonly augments: boolean;
   /** Differentiates a gradient of the crafting models' parameters (a double backward: not every precision can). */
   readonly secondOrder?: boolean;
+  /** Has a per-image aim whose success it counts (an attack, or OPS's pixel change); random noise and LSP have none. */
+  readonly attacks: boolean;
   /** Whether several PGD restarts mean anything for it. */
   readonly restartable: boolean;
   readonly defaults: PgdDefaults;

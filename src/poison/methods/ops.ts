@@ -126,6 +126,7 @@ export const ops: ChunkedMethod<typeof NO_SETTINGS> = {
   needsCrafter: false,
   ownModel: false,
   augments: false,
+  attacks: true,
   restartable: false,
   // No attack: the plan records zero steps.
   defaults: { steps: 0, tau: 0, init: "zero" },

@@ -11,6 +11,7 @@ export const random: ChunkedMethod<typeof NO_SETTINGS> = {
   needsCrafter: false,
   ownModel: false,
   augments: false,
+  attacks: false,
   restartable: false,
   // Not used (no attack); the plan records them as it always has.
   defaults: ADVERSARIAL_DEFAULTS,

@@ -126,6 +126,7 @@ export const tensorclogMethod: ChunkedMethod<typeof settings> = {
   ownModel: false,
   augments: false,
   secondOrder: true,
+  attacks: true,
   restartable: true,
   defaults: { steps: 100, tau: 0.05, init: "zero" },
   budget: () => "linf",
