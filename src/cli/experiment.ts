@@ -1,7 +1,7 @@
 // `advpoison experiment NAME`: the paper's experiments (methods, eps, budget, transfer, defenses, labels)
 // from a config file (experiments/NAME.json), every field overridable by flags or --set, resumable.
 import { type Command, InvalidArgumentError } from "commander";
-import { METHOD_NAMES, setPath } from "../experiment/config.js";
+import { METHOD_CONDITIONS, setPath } from "../experiment/config.js";
 import { DEFENSE_NAMES } from "../experiment/defenses/index.js";
 import { EXPERIMENTS } from "../experiment/experiments.js";
 import {
@@ -141,7 +141,7 @@ const FLAGS: Flag[] = [
   { flags: "--victim-batch-size <n>", help: "victim batch size", path: "victim.batchSize", parse: positiveInt },
   {
     flags: "--methods <list>",
-    help: `methods: ${METHOD_NAMES.join(",")}`,
+    help: `methods: ${METHOD_CONDITIONS.join(",")}`,
     path: "methods",
     parse: list(String),
     only: ["methods"],

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { DIFF_AUGMENT_KINDS, LSP_SETTINGS, MAX_EPS } from "../poison/index.js";
+import { DIFF_AUGMENT_KINDS, LSP_SETTINGS, MAX_EPS, METHOD_NAMES } from "../poison/index.js";
 import { DEFENSE_DEFAULTS, DEFENSE_NAMES } from "./defenses/index.js";
 
 /** How the labels experiment labels a release's images. */
@@ -19,17 +19,8 @@ export type Labeling = (typeof LABELINGS)[number];
 export const EXPERIMENT_NAMES = ["methods", "eps", "budget", "transfer", "defenses", "labels"] as const;
 export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];
 
-export const METHOD_NAMES = [
-  "clean",
-  "random",
-  "error-min",
-  "tensorclog",
-  "lsp",
-  "ops",
-  "untargeted",
-  "targeted",
-] as const;
-export type MethodName = (typeof METHOD_NAMES)[number];
+/** The methods experiment's conditions: no poison ("clean"), then every method of the methods table. */
+export const METHOD_CONDITIONS: readonly string[] = ["clean", ...METHOD_NAMES];
 
 const posInt = z.number().int().positive();
 const eps = z.number().positive().max(MAX_EPS);
@@ -146,7 +137,7 @@ export const CONFIG_SCHEMAS = {
   methods: z.strictObject({
     ...common,
     poison: PoisonSchema,
-    methods: z.array(z.enum(METHOD_NAMES)).min(1),
+    methods: z.array(z.enum(METHOD_CONDITIONS)).min(1),
     errorMin: ErrorMinSchema,
     tensorclog: TensorClogSchema,
     /** LSP's own settings (norm, patch size, class separation, mode); OPS has none. */
@@ -246,7 +237,7 @@ export const DEFAULT_CONFIGS: Record<ExperimentName, JsonObject> = {
     experiment: "methods",
     ...SCALED,
     out: "runs/experiment-methods",
-    methods: [...METHOD_NAMES],
+    methods: [...METHOD_CONDITIONS],
     errorMin: {
       model: "smallcnn-bn",
       mode: "sample",

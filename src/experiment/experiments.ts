@@ -3,7 +3,7 @@
 import { type BudgetNorm, budgetOf, methodOf, planEps } from "../poison/index.js";
 import { formatPercent, type HeadlineStat } from "../report/index.js";
 import { recipe } from "../train/index.js";
-import type { ConfigOf, ExperimentName, Labeling, MethodName } from "./config.js";
+import type { ConfigOf, ExperimentName, Labeling } from "./config.js";
 import {
   type DefenseName,
   defenseSettingsOf,
@@ -115,7 +115,7 @@ const methods: ExperimentDef<"methods"> = {
       tensorclog: c.tensorclog,
       lsp: c.lsp,
     };
-    const spec = (m: MethodName): ReleaseSpec | null => {
+    const spec = (m: string): ReleaseSpec | null => {
       if (m === "clean") return null;
       const method = methodOf(m);
       if (method.augments) return adversarialRelease(p, p.eps, m);

@@ -8,7 +8,7 @@ export {
   deepMerge,
   EXPERIMENT_NAMES,
   type ExperimentName,
-  METHOD_NAMES,
+  METHOD_CONDITIONS,
   type ResolvedConfig,
   type ResolveOptions,
   resolveConfig,

@@ -461,7 +461,7 @@ export const BAD_INPUTS: BadInput[] = [
     name: "unknown poison method",
     setup: (dir) => mnist(dir),
     args: (dir) => ["craft", "--dataset", `mnist:${dir}/mnist`, "--method", "bogus", "--out", join(dir, "r")],
-    error: /unknown method 'bogus' \(targeted, untargeted, random/,
+    error: /unknown method 'bogus' \(random, error-min, tensorclog, lsp, ops, untargeted, targeted\)/,
   },
   {
     name: "another method's flag",

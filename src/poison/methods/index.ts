@@ -10,10 +10,10 @@ import { tensorclogMethod } from "./tensorclog.js";
 import { untargeted } from "./untargeted.js";
 
 export const METHODS: Readonly<Record<string, PoisonMethod>> = Object.fromEntries(
-  [targeted, untargeted, random, errorMin, tensorclogMethod, lsp, ops].map((m) => [m.name, m]),
+  [random, errorMin, tensorclogMethod, lsp, ops, untargeted, targeted].map((m) => [m.name, m]),
 );
 
-/** Every method's name, in the table's order (the adversarial poisons first). */
+/** Every method's name, in the table's order: the baselines, then the adversarial poisons of Fowl et al. */
 export const METHOD_NAMES: readonly string[] = Object.keys(METHODS);
 
 /** The method called `name`, or a clear error listing the known ones. */
