@@ -114,7 +114,7 @@ for recipe in "${recipes[@]}"; do
       release="$RELEASE_FROM"; craft=$(cat "$runs/release-$release.craft.json")
     else
       craft=$($cli craft --method "$recipe" --eps "$eps" "${subset[@]}" --precision "$precision" "${args[@]}" \
-        --out "$runs/release-$name" --force --json | tail -n 1)
+        --out "$runs/release-$name" --force --resume --json | tail -n 1)
       echo "$craft" >"$runs/release-$name.craft.json"
     fi
     record "$recipe" "$eps" "$s" "$settings" "$(victim "$name" "fashion-mnist:$runs/release-$release")" "$craft"

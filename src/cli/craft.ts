@@ -1,5 +1,6 @@
 // `advpoison craft`: crafts a poisoned release of a training set (resumable, shardable), and
 // `advpoison merge`: joins the shards of one plan into a release. Both parse, call the pipeline and print.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import type { OutputFormat } from "../data/index.js";
@@ -28,6 +29,7 @@ import {
 import { enqueueCraft, formatStatus } from "../queue/index.js";
 import type { PrecisionChoice } from "../torch/index.js";
 import { recipe } from "../train/index.js";
+import { removeOwned } from "../util/ownership.js";
 import {
   action,
   addDataOptions,
@@ -150,8 +152,8 @@ export function registerCraft(program: Command): void {
     .option("--crafter-epochs <n>", "epochs for --train-crafter", positiveInt)
     .requiredOption("--out <dir>", "release directory (with --shard: this shard's work directory)")
     .option("--format <f>", "release format: same (as the source), folder (PNG), npy", "same")
-    .option("--force", "replace an existing release")
-    .option("--resume", "continue an interrupted run (finished chunks are kept either way)")
+    .option("--force", "replace an existing release; without --resume, also an interrupted run's chunks")
+    .option("--resume", "continue an interrupted run from its finished chunks (OUT.work; with --shard, OUT)")
     .option("--shard <i/n>", "craft only share i of n (then `advpoison merge`)")
     .option("--json", "print one JSON result as the last line")
     .option("--queue <url>", "enqueue the chunks on redis://HOST:PORT[/DB] for `advpoison worker`s, and return")
@@ -186,9 +188,17 @@ export function registerCraft(program: Command): void {
       const device = resolveDevice(o.device);
       const precision = craftingPrecision(method, o.precision, device);
       checkRequest({ ...request, precision }, 0);
+      const workDir = shard ? o.out : workDirOf(o.out);
+      // An earlier run's chunks are continued only when asked, as `train` does with its checkpoint.
+      if (!o.queue && existsSync(workDir) && !o.resume) {
+        if (!o.force)
+          throw new Error(
+            `${workDir}: an earlier craft's chunks (killed?); pass --resume to continue or --force to start over`,
+          );
+        removeOwned(workDir, "crafting work directory");
+      }
       const t0 = performance.now();
       const { train: trainSet, test } = loadData(o);
-      const workDir = shard ? o.out : workDirOf(o.out);
       const progress = terminalProgress();
       const crafters = method.needsCrafter
         ? await obtainCrafter({

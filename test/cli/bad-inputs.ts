@@ -546,6 +546,29 @@ export const BAD_INPUTS: BadInput[] = [
     error: /checkpoint\.safetensors: checkpoint is damaged \(its tensors do not match their checksum\)/,
   },
   {
+    name: "craft again after a kill, without --resume",
+    setup: (dir) => {
+      mnist(dir);
+      put(join(dir, "release.work", "chunk-000000.safetensors"), "a killed run's chunk");
+    },
+    args: (dir) => ["craft", "--dataset", `mnist:${dir}/mnist`, "--method", "random", "--out", join(dir, "release")],
+    error: /release\.work: an earlier craft's chunks \(killed\?\); pass --resume to continue or --force to start over/,
+  },
+  {
+    name: "craft --force beside a user's folder named like its work directory",
+    setup: (dir) => {
+      mnist(dir);
+      put(join(dir, "release.work", "thesis.tex"), "years of work");
+    },
+    args: (dir) =>
+      ["craft", "--dataset", `mnist:${dir}/mnist`, "--method", "random", "--force"].concat(
+        "--out",
+        join(dir, "release"),
+      ),
+    error:
+      /release\.work: not advpoison's crafting work directory \(no valid \.advpoison-output\.json\); left in place/,
+  },
+  {
     name: "train --force into a user's folder that holds a run.json",
     setup: (dir) => {
       mnist(dir);

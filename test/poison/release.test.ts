@@ -60,6 +60,15 @@ describe("crafting pipeline", { skip: needs(existsSync(FMNIST), `Fashion-MNIST (
     assert.ok(kept >= 2 && kept < 4, `${kept} of 4 chunks on disk after the kill`);
     // One image byte of a finished chunk flipped while the run was down: it must not be trusted.
     flipTensorByte(join(work, "chunk-000000.safetensors"), "images", 300);
+    // Run again without --resume: one line saying how to continue, and the chunks are left as they were.
+    const before = readdirSync(work).sort();
+    const again = cli(["craft", ...BASE, ...CRAFTER, "--out", out]);
+    assert.equal(again.status, 1);
+    assert.match(
+      again.stderr,
+      /resumed\.work: an earlier craft's chunks \(killed\?\); pass --resume to continue or --force/,
+    );
+    assert.deepEqual(readdirSync(work).sort(), before);
     const r = cli(["craft", ...BASE, ...CRAFTER, "--out", out, "--resume"]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(
