@@ -32,7 +32,7 @@ export function registerWorker(program: Command): void {
       30_000,
     )
     .option("--name <name>", "how this worker shows in `queue status` (default HOST:PID)");
-  // No --precision: crafting has no precision option yet; a worker crafts as `advpoison craft` does.
+  // No --precision: a run's plan records the precision `craft --precision` chose, and its workers craft in it.
   addDeviceOption(cmd).action(
     action(async (o: WorkerCliOptions) => {
       const target = parseRedisUrl(o.queue);

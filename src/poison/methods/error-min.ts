@@ -63,8 +63,6 @@ const settings = z.strictObject({
 
 export type ErrorMinSettings = z.infer<typeof settings>;
 
-export const ERROR_MIN_DEFAULTS: Readonly<ErrorMinSettings> = settings.parse({});
-
 export interface ErrorMinRound {
   round: number;
   /** Mean training loss of the round's model steps (on x + delta). */

@@ -25,7 +25,6 @@ export function methodOf(name: string): PoisonMethod {
 
 export {
   craftErrorMin,
-  ERROR_MIN_DEFAULTS,
   type ErrorMinMode,
   type ErrorMinRound,
   type ErrorMinSettings,
