@@ -6,6 +6,7 @@ import { basename, join, resolve } from "node:path";
 import { type Dataset, loadSplit, parseSpec, subset } from "../data/index.js";
 import { loadReleaseSplit, MANIFEST_FILE, type Manifest, readManifest } from "../poison/index.js";
 import { RUN_FILE, readRunRecord, type TrainRunRecord } from "../train/index.js";
+import { outputKind } from "../util/ownership.js";
 import { VERSION } from "../util/version.js";
 import { formatMeanSd, formatPeak, formatPercent, meanSd } from "./format.js";
 import { perturbationGrid } from "./grid.js";
@@ -78,8 +79,10 @@ export function scanRunDir(dir: string): RunDirContents {
     .filter((d) => existsSync(join(d, MANIFEST_FILE)))
     .flatMap((d) => tryRead(join(d, MANIFEST_FILE), () => ({ name: nameOf(d), dir: d, manifest: readManifest(d) })));
   const byDir = new Map(releases.map((r) => [canonical(r.dir), r.name]));
+  // A run.json of another of advpoison's outputs (a queue run's record) is no trained model; one without a
+  // marker is, as runs written before markers existed are.
   const runs = candidates
-    .filter((d) => existsSync(join(d, RUN_FILE)))
+    .filter((d) => existsSync(join(d, RUN_FILE)) && (outputKind(d) ?? "training run") === "training run")
     .flatMap((d) =>
       tryRead(join(d, RUN_FILE), (): FoundRun => {
         const record = readRunRecord(d);

@@ -39,6 +39,7 @@ import {
   writeReport,
 } from "../../src/report/index.js";
 import type { EpochRecord } from "../../src/train/trainer.js";
+import { writeMarker } from "../../src/util/ownership.js";
 import { needs } from "../requirements.js";
 import { CLASS_NAMES, EPS, SIDE, samplePoisoned, sampleReport, sampleSource } from "./sample.js";
 
@@ -551,6 +552,9 @@ test("run directory: an unreadable or damaged manifest is reported by path and t
   };
   put("broken/manifest.json", '{"plan": {"recipe": "targ');
   put("empty/manifest.json", "{}");
+  // A queue run's record is no trained model: neither listed nor reported as unreadable.
+  put("queued/run.json", JSON.stringify({ run: "queued", plan: {}, digest: "0".repeat(16) }));
+  writeMarker(join(dir, "queued"), "queue run");
   put(
     "victim/run.json",
     JSON.stringify({ dataset: "fashion-mnist", model: "smallcnn-bn", test_acc: 0.9, seconds: 3, history: [] }),
