@@ -2,6 +2,7 @@
 // accuracies, every row, and how it was run. An audit of the same release with the same battery, victims, epochs
 // and seeds replaces its earlier entry; any other is appended.
 // Arguments: the audit's run directory (its audit.json), and the results file (default results/audit.json).
+// AUDIT_NOTE, when set, is kept as the entry's note (how the release was made, what else ran beside it).
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -56,6 +57,7 @@ const entry = {
   // This run's wall time, and the training time of all its victims (the same when no victim was reused).
   seconds: Math.round(a.seconds),
   victim_seconds: Math.round(a.victim_seconds),
+  ...(process.env.AUDIT_NOTE ? { note: process.env.AUDIT_NOTE } : {}),
 };
 const key = (e) => JSON.stringify([e.release.id, e.defenses, e.victims, e.epochs, e.victim_seeds]);
 const audits = existsSync(file) ? JSON.parse(readFileSync(file, "utf-8")) : [];

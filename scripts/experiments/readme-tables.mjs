@@ -356,6 +356,46 @@ function benchmarksTables(rows) {
   ].join("\n");
 }
 
+// ---- results/audit.json ----------------------------------------------------------------------------------------
+
+const auditName = (a) =>
+  `${named(METHOD, a.release.method)} ε ${a.release.eps}/255, ${a.release.steps} steps, ` +
+  `${a.release.subset === null ? "all" : `first ${thousands(a.release.subset)}`} images`;
+const points = (x) => `${(x * 100).toFixed(1)} points`;
+
+/** One line per audit (what a determined trainer still gets), then every defence's early-stopped score. */
+function auditTables(audits) {
+  const summary = audits.map((a) => [
+    auditName(a),
+    pct(a.clean_acc, 1),
+    pct(a.plain_stopped_acc, 1),
+    `${pct(a.worst_case_acc, 1)} (${a.worst_case.defense}, ${named(MODEL, a.worst_case.victim)})`,
+    points(a.protection),
+    `${a.epochs} epochs, seeds ${a.victim_seeds.join(", ")}`,
+    a.threads ?? "not recorded",
+    a.date,
+  ]);
+  const rowKey = (r) => `${r.defense}|${r.victim}`;
+  const keys = [...new Set(audits.flatMap((a) => a.rows.map(rowKey)))];
+  const cell = (a, key) => {
+    const r = a.rows.find((x) => rowKey(x) === key);
+    return r ? `${pct(r.stopped, 1)} (clean ${pct(r.clean_stopped, 1)})` : "—";
+  };
+  const rows = keys.map((key) => {
+    const [defense, victim] = key.split("|");
+    const settings = audits.flatMap((a) => a.rows).find((r) => rowKey(r) === key).settings;
+    return [`${settings}${victim === audits[0].victims[0] ? "" : `, ${named(MODEL, victim)} victim`}`, ...audits.map((a) => cell(a, key))];
+  });
+  return [
+    markdown(
+      ["release", "clean", "plain victim, stopped early", "worst case", "protection", "victims", "threads", "measured"],
+      summary,
+    ),
+    "",
+    markdown(["defence", ...audits.map(auditName)], rows),
+  ].join("\n");
+}
+
 // ---- regions ---------------------------------------------------------------------------------------------------
 
 /** NAME -> the generated text of region NAME, from the results directory `dir`. */
@@ -368,6 +408,7 @@ function generate(dir) {
   regions.set("experiments", experimentsTable(read("experiments.json")));
   regions.set("labels", labelsTable(read("labels.json")));
   regions.set("benchmarks", benchmarksTables(read("benchmarks.json")));
+  regions.set("audit", auditTables(read("audit.json")));
   return regions;
 }
 

@@ -229,6 +229,78 @@ const protectRow = z
   .refine((r) => r.skipped_files.length === r.skipped, "skipped and skipped_files disagree")
   .refine(explained("threads"), "threads is null without provenance.threads");
 
+const auditRow = z.strictObject({
+  defense: z.string().min(1),
+  settings: z.string().min(1),
+  victim: z.string().min(1),
+  seeds: z.number().int().positive(),
+  final: accuracy,
+  final_sd: z.number().nonnegative(),
+  stopped: accuracy,
+  stopped_sd: z.number().nonnegative(),
+  stopped_epoch: z.number().int().positive(),
+  stopped_epochs: z.array(z.number().int().positive()).min(1),
+  clean_final: accuracy,
+  clean_final_sd: z.number().nonnegative(),
+  clean_stopped: accuracy,
+  clean_stopped_sd: z.number().nonnegative(),
+});
+
+/** Rounded as the recording script rounds (4 digits), so derived numbers agree to within that. */
+const close = (a: number, b: number) => Math.abs(a - b) < 2e-4;
+
+const auditEntry = z
+  .strictObject({
+    release: z.strictObject({
+      id: z.string().min(1),
+      method: z.string().min(1),
+      eps: z.number().int().min(0).max(255),
+      subset: z.number().int().positive().nullable(),
+      steps: count,
+      options: z.record(z.string(), z.unknown()),
+    }),
+    worst_case_acc: accuracy,
+    worst_case: z.strictObject({ defense: z.string().min(1), victim: z.string().min(1) }),
+    clean_acc: accuracy,
+    protection: z.number().min(-1).max(1),
+    plain_stopped_acc: accuracy,
+    rows: z.array(auditRow).min(1),
+    skipped: z.array(z.strictObject({ defense: z.string(), victim: z.string(), reason: z.string().min(1) })),
+    defenses: z.array(z.string().min(1)).min(1),
+    victims: z.array(z.string().min(1)).min(1),
+    epochs: z.number().int().positive(),
+    split: z.string().min(1),
+    validation_images: z.number().int().positive(),
+    scoring_images: z.number().int().positive(),
+    precision: z.enum(["fp32", "bf16"]),
+    command: command.regex(/^(ADVPOISON_THREADS=\d+ )?advpoison audit /),
+    date,
+    victim_seeds: z.array(count).min(1),
+    threads,
+    seconds,
+    victim_seconds: seconds,
+    note: z.string().min(1).optional(),
+    provenance,
+  })
+  .refine(explained("threads"), "threads is null without provenance.threads")
+  // The headline numbers are the rows' own: the first row is the main victim without a defence, the worst case
+  // is the row with the highest early-stopped score on the release, and protection is clean minus that.
+  .refine((a) => a.rows[0]!.defense === "none" && close(a.plain_stopped_acc, a.rows[0]!.stopped), "plain_stopped_acc")
+  .refine((a) => close(a.clean_acc, a.rows[0]!.clean_stopped), "clean_acc is not the plain row's clean_stopped")
+  .refine(
+    (a) => close(a.worst_case_acc, Math.max(...a.rows.map((r) => r.stopped))),
+    "worst_case_acc is not the rows' best",
+  )
+  .refine(
+    (a) =>
+      a.rows.some(
+        (r) =>
+          r.defense === a.worst_case.defense && r.victim === a.worst_case.victim && close(r.stopped, a.worst_case_acc),
+      ),
+    "worst_case names no row with that score",
+  )
+  .refine((a) => close(a.protection, a.clean_acc - a.worst_case_acc), "protection is not clean_acc - worst_case_acc");
+
 const results = (file: string) => join(process.cwd(), "results", file);
 const readJson = (file: string): unknown => JSON.parse(readFileSync(results(file), "utf-8"));
 /** results/stream-memory.json is JSON lines: one row a line. */
@@ -431,41 +503,60 @@ describe("the command check fails on planted rows", TIMEOUT, () => {
   });
 });
 
-describe("results/experiments.json, labels.json, benchmarks.json, stream-memory.json, protect.json", TIMEOUT, () => {
-  test("every experiment entry has its config, threads, victim seeds and summary rows", () => {
-    const all = z.record(z.string(), experimentEntry).safeParse(readJson("experiments.json"));
-    assert.ok(all.success, all.success ? "" : JSON.stringify(all.error.issues[0]));
-    assert.deepEqual(threadMismatches(Object.values(all.data)), []);
-  });
+describe(
+  "results/experiments.json, labels.json, benchmarks.json, stream-memory.json, protect.json, audit.json",
+  TIMEOUT,
+  () => {
+    test("every experiment entry has its config, threads, victim seeds and summary rows", () => {
+      const all = z.record(z.string(), experimentEntry).safeParse(readJson("experiments.json"));
+      assert.ok(all.success, all.success ? "" : JSON.stringify(all.error.issues[0]));
+      assert.deepEqual(threadMismatches(Object.values(all.data)), []);
+    });
 
-  test("every labels row names its labelling, attack success, final and peak accuracy, seeds, threads and command", () => {
-    const rows = parseAll("labels.json", readJson("labels.json"), labelsRow, (_row, i) => String(i));
-    assert.deepEqual(new Set(rows.map((r) => r.labels)), new Set(["original", "permuted", "predicted"]));
-    assert.deepEqual(threadMismatches(rows), []);
-  });
+    test("every labels row names its labelling, attack success, final and peak accuracy, seeds, threads and command", () => {
+      const rows = parseAll("labels.json", readJson("labels.json"), labelsRow, (_row, i) => String(i));
+      assert.deepEqual(new Set(rows.map((r) => r.labels)), new Set(["original", "permuted", "predicted"]));
+      assert.deepEqual(threadMismatches(rows), []);
+    });
 
-  test("every benchmark, stream-memory and protect row fits its schema", () => {
-    parseAll(
-      "benchmarks.json",
-      readJson("benchmarks.json"),
-      benchmarkRow,
-      (row, i) => `${i} (${(row as { case: string }).case})`,
-    );
-    parseAll("stream-memory.json", readLines("stream-memory.json"), streamMemoryRow, (_row, i) => String(i));
-    const protect = parseAll("protect.json", readJson("protect.json"), protectRow, (_row, i) => String(i));
-    assert.deepEqual(threadMismatches(protect), []);
-  });
+    test("every benchmark, stream-memory and protect row fits its schema", () => {
+      parseAll(
+        "benchmarks.json",
+        readJson("benchmarks.json"),
+        benchmarkRow,
+        (row, i) => `${i} (${(row as { case: string }).case})`,
+      );
+      parseAll("stream-memory.json", readLines("stream-memory.json"), streamMemoryRow, (_row, i) => String(i));
+      const protect = parseAll("protect.json", readJson("protect.json"), protectRow, (_row, i) => String(i));
+      assert.deepEqual(threadMismatches(protect), []);
+    });
 
-  test("a planted speedup that is not PyTorch's seconds over ours fails", () => {
-    const [first] = readJson("benchmarks.json") as Record<string, number>[];
-    assert.equal(benchmarkRow.safeParse(first).success, true);
-    const swapped = { ...first, speedup_bf16_vs_torch_bf16: first!.speedup_bf16_vs_torch_fp32 };
-    assert.equal(benchmarkRow.safeParse(swapped).success, false);
-  });
-});
+    test("every audit fits its schema, and its headline numbers are its rows' own", () => {
+      const audits = parseAll("audit.json", readJson("audit.json"), auditEntry, (_row, i) => String(i));
+      assert.deepEqual(threadMismatches(audits), []);
+      const [first] = readJson("audit.json") as { worst_case_acc: number; protection: number }[];
+      const planted = { ...first!, worst_case_acc: first!.worst_case_acc - 0.05, protection: first!.protection + 0.05 };
+      assert.equal(auditEntry.safeParse(planted).success, false, "a worst case below the rows' best passed");
+    });
+
+    test("a planted speedup that is not PyTorch's seconds over ours fails", () => {
+      const [first] = readJson("benchmarks.json") as Record<string, number>[];
+      assert.equal(benchmarkRow.safeParse(first).success, true);
+      const swapped = { ...first, speedup_bf16_vs_torch_bf16: first!.speedup_bf16_vs_torch_fp32 };
+      assert.equal(benchmarkRow.safeParse(swapped).success, false);
+    });
+  },
+);
 
 test("no committed row holds an absolute path of the machine that made it", TIMEOUT, () => {
-  for (const file of ["fashion-mnist.json", "experiments.json", "labels.json", "benchmarks.json", "protect.json"])
+  for (const file of [
+    "fashion-mnist.json",
+    "experiments.json",
+    "labels.json",
+    "benchmarks.json",
+    "protect.json",
+    "audit.json",
+  ])
     assert.deepEqual(absolutePaths(readJson(file)), [], file);
   assert.deepEqual(absolutePaths(readLines("stream-memory.json")), [], "stream-memory.json");
   assert.deepEqual(absolutePaths({ note: "crafting model /work/main/runs/crafter" }).length, 1, "planted");
