@@ -382,9 +382,12 @@ function auditTables(audits) {
     return r ? `${pct(r.stopped, 1)} (clean ${pct(r.clean_stopped, 1)})` : "—";
   };
   const rows = keys.map((key) => {
-    const [defense, victim] = key.split("|");
+    const victim = key.split("|")[1];
     const settings = audits.flatMap((a) => a.rows).find((r) => rowKey(r) === key).settings;
-    return [`${settings}${victim === audits[0].victims[0] ? "" : `, ${named(MODEL, victim)} victim`}`, ...audits.map((a) => cell(a, key))];
+    return [
+      `${settings}${victim === audits[0].victims[0] ? "" : `, ${named(MODEL, victim)} victim`}`,
+      ...audits.map((a) => cell(a, key)),
+    ];
   });
   return [
     markdown(

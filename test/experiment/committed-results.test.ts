@@ -301,9 +301,31 @@ const auditEntry = z
   )
   .refine((a) => close(a.protection, a.clean_acc - a.worst_case_acc), "protection is not clean_acc - worst_case_acc");
 
+/** scripts/container-e2e.sh's line (E2E_OUT): the queue across podman containers against a one-process craft. */
+const containerE2eRow = z.strictObject({
+  image: z.string().min(1),
+  image_mb: z.number().int().positive(),
+  workers: z.number().int().min(2),
+  killed: count,
+  files_differ: count,
+  seconds,
+  files: z.number().int().positive(),
+  images: z.number().int().positive(),
+  steps: z.number().int().positive(),
+  chunk_size: z.number().int().positive(),
+  build_s: seconds,
+  queued_s: seconds,
+  reference_s: seconds,
+  cpus: z.number().int().positive(),
+  cpu: z.string().min(1),
+  podman: z.string().min(1),
+  date,
+  command,
+});
+
 const results = (file: string) => join(process.cwd(), "results", file);
 const readJson = (file: string): unknown => JSON.parse(readFileSync(results(file), "utf-8"));
-/** results/stream-memory.json is JSON lines: one row a line. */
+/** results/stream-memory.json and container-e2e.json are JSON lines: one row a line. */
 const readLines = (file: string): unknown[] =>
   readFileSync(results(file), "utf-8")
     .split("\n")
@@ -519,7 +541,7 @@ describe(
       assert.deepEqual(threadMismatches(rows), []);
     });
 
-    test("every benchmark, stream-memory and protect row fits its schema", () => {
+    test("every benchmark, stream-memory, protect and container-e2e row fits its schema", () => {
       parseAll(
         "benchmarks.json",
         readJson("benchmarks.json"),
@@ -527,6 +549,7 @@ describe(
         (row, i) => `${i} (${(row as { case: string }).case})`,
       );
       parseAll("stream-memory.json", readLines("stream-memory.json"), streamMemoryRow, (_row, i) => String(i));
+      parseAll("container-e2e.json", readLines("container-e2e.json"), containerE2eRow, (_row, i) => String(i));
       const protect = parseAll("protect.json", readJson("protect.json"), protectRow, (_row, i) => String(i));
       assert.deepEqual(threadMismatches(protect), []);
     });
@@ -558,7 +581,8 @@ test("no committed row holds an absolute path of the machine that made it", TIME
     "audit.json",
   ])
     assert.deepEqual(absolutePaths(readJson(file)), [], file);
-  assert.deepEqual(absolutePaths(readLines("stream-memory.json")), [], "stream-memory.json");
+  for (const file of ["stream-memory.json", "container-e2e.json"])
+    assert.deepEqual(absolutePaths(readLines(file)), [], file);
   assert.deepEqual(absolutePaths({ note: "crafting model /work/main/runs/crafter" }).length, 1, "planted");
   assert.deepEqual(absolutePaths({ note: "eps 8/255, shard i/2, https://huggingface.co/x" }), []);
 });
