@@ -7,7 +7,7 @@ import { ChunkStore, MANIFEST_FILE, planDatasets, readManifest, writeRelease } f
 import { removeOwned } from "../util/ownership.js";
 import { chunkDir, type RunRecord } from "./run-record.js";
 
-export interface ReleaseResult {
+export interface ReleaseJobResult {
   release: string;
   count: number;
   poisoned: number;
@@ -15,7 +15,7 @@ export interface ReleaseResult {
   attack_success: number;
 }
 
-export function assembleRelease(rec: RunRecord): ReleaseResult {
+export function assembleRelease(rec: RunRecord): ReleaseJobResult {
   // An earlier attempt may have written the release and then lost its job (worker killed): it is this one.
   if (existsSync(join(rec.out, MANIFEST_FILE)) && readManifest(rec.out).plan_digest === rec.digest)
     return resultOf(rec, readManifest(rec.out).summary);

@@ -1,4 +1,4 @@
-export { assembleRelease, type ReleaseResult } from "./assemble.js";
+export { assembleRelease, type ReleaseJobResult } from "./assemble.js";
 export { connectOnce, connectRetrying, parseRedisUrl, type RedisTarget } from "./connection.js";
 export { cancelRun, retryRun } from "./control.js";
 export { addFlow, type EnqueueRequest, enqueueCraft } from "./enqueue.js";

@@ -7,7 +7,7 @@ import { loadModel, prepareForCrafting } from "../models/index.js";
 import type { Module } from "../nn/index.js";
 import { ChunkStore, checkRuntime, craftChunks, methodOf, planDatasets, precisionOf } from "../poison/index.js";
 import type { Progress } from "../train/index.js";
-import { assembleRelease, type ReleaseResult } from "./assemble.js";
+import { assembleRelease, type ReleaseJobResult } from "./assemble.js";
 import { connectOnce, parseRedisUrl } from "./connection.js";
 import { CHUNK_JOB, type ChunkJobData, type ChunkJobResult, RELEASE_JOB, type ReleaseJobData } from "./jobs.js";
 import { DEVICE_ENV, QUEUE_ENV, SHARED_ENV } from "./processor-env.js";
@@ -126,7 +126,7 @@ async function chunkJob(job: SandboxedJob<ChunkJobData>): Promise<ChunkJobResult
   };
 }
 
-async function releaseJob(job: SandboxedJob<ReleaseJobData>): Promise<ReleaseResult> {
+async function releaseJob(job: SandboxedJob<ReleaseJobData>): Promise<ReleaseJobResult> {
   return assembleRelease(await trustedRun(job.data));
 }
 

@@ -3,7 +3,7 @@
 // where the run says, as this machine sees it: its manifest there is of the run's plan.
 import type { Job, Queue } from "bullmq";
 import { methodOf, readManifest } from "../poison/index.js";
-import type { ReleaseResult } from "./assemble.js";
+import type { ReleaseJobResult } from "./assemble.js";
 import { type ChunkJobResult, chunkJobId, releaseJobId } from "./jobs.js";
 import { checkSealed } from "./run-check.js";
 import { type RunRecord, recordDigest } from "./run-record.js";
@@ -131,7 +131,7 @@ function recordProblem(rec: RunRecord, digest: string, released: boolean): strin
 
 /** Why a completed release job does not prove the release: not written where the run says, or not of its plan. */
 function releaseProblem(rec: RunRecord, job: Job | undefined): string | undefined {
-  const written = (job?.returnvalue as ReleaseResult | null)?.release;
+  const written = (job?.returnvalue as ReleaseJobResult | null)?.release;
   if (written !== rec.out)
     return `release: the release job wrote ${written ?? "nothing"}, the run's release is ${rec.out}`;
   try {
