@@ -1,8 +1,8 @@
 // `advpoison protect DIR --out OUT`: a photo collection in, the same tree out, every photo at its own size and
 // format with a perturbation within eps that makes it unlearnable to models like the crafting one.
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { loadModel, MODEL_SPEC_BOUNDS, prepareForCrafting } from "../models/index.js";
-import { checkEps } from "../poison/index.js";
+import { MODEL_SPEC_BOUNDS } from "../models/index.js";
+import { checkEps, loadCrafters } from "../poison/index.js";
 import { protectTree } from "../protect/index.js";
 import { resolvePrecision } from "../torch/index.js";
 import {
@@ -110,21 +110,18 @@ export function registerProtect(program: Command): void {
       checkEps(o.eps);
       const device = resolveDevice(o.device);
       const precision = resolvePrecision(o.precision, device);
-      const loaded = o.crafter.map((file) =>
-        loadModel(file, {
-          ...(o.crafterModel ? { model: o.crafterModel } : {}),
-          inChannels: 3,
-          numClasses: o.numClasses ?? 1000,
-          imageSize: o.inputSize,
-        }),
+      const loaded = loadCrafters(
+        o.crafter.map((path) => ({ path, ...(o.crafterModel ? { model: o.crafterModel } : {}) })),
+        { inChannels: 3, numClasses: o.numClasses ?? 1000, imageSize: o.inputSize },
+        { precision, device },
       );
-      const classes = new Set(loaded.map((l) => l.info.numClasses));
-      if (classes.size > 1)
-        throw new Error(`the crafting models disagree on their classes (${[...classes].join(", ")})`);
-      if (loaded.some((l) => l.info.inChannels !== 3))
-        throw new Error("protect needs RGB crafting models (3 input channels)");
-      const models = loaded.map((l) => prepareForCrafting(l.model, { precision, device }));
+      const models = loaded.map((l) => l.model);
       try {
+        const classes = new Set(loaded.map((l) => l.info.numClasses));
+        if (classes.size > 1)
+          throw new Error(`the crafting models disagree on their classes (${[...classes].join(", ")})`);
+        if (loaded.some((l) => l.info.inChannels !== 3))
+          throw new Error("protect needs RGB crafting models (3 input channels)");
         const { manifest, resumed } = await protectTree({
           source: dir,
           out: o.out,
@@ -154,7 +151,6 @@ export function registerProtect(program: Command): void {
         );
         if (o.json) printJson({ out: o.out, resumed, ...s, skipped_files: manifest.skipped.map((k) => k.path) });
       } finally {
-        for (const l of loaded) l.model.dispose();
         for (const m of models) m.dispose();
       }
     }),

@@ -1,5 +1,6 @@
 // Poisoning: the methods table, the PGD engine, the crafting pipeline (plan -> crafting models -> chunks ->
 // release), releases with manifests, and their verification.
+
 export {
   type BudgetNorm,
   changedPixels,
@@ -17,6 +18,7 @@ export {
 export { type ChunkCheck, type ChunkResult, ChunkStore, CRAFTER_FILE } from "./chunk-store.js";
 export { chunkedMethodOf, craftChunks, craftShard } from "./craft.js";
 export type { CraftRunOptions, CraftRunStats } from "./craft-run.js";
+export { type CrafterFile, type FrozenCrafter, loadCrafters } from "./crafters.js";
 export {
   type AuthorsAugment,
   authorsDiffAugment,

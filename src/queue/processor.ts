@@ -3,9 +3,16 @@
 // do the run's dataset and crafting models: the next chunk of the same run starts crafting at once.
 import { type SandboxedJob, UnrecoverableError } from "bullmq";
 import type { Dataset } from "../data/index.js";
-import { loadModel, prepareForCrafting } from "../models/index.js";
 import type { Module } from "../nn/index.js";
-import { ChunkStore, checkRuntime, craftChunks, methodOf, planDatasets, precisionOf } from "../poison/index.js";
+import {
+  ChunkStore,
+  checkRuntime,
+  craftChunks,
+  loadCrafters,
+  methodOf,
+  planDatasets,
+  precisionOf,
+} from "../poison/index.js";
 import type { Progress } from "../train/index.js";
 import { assembleRelease, type ReleaseJobResult } from "./assemble.js";
 import { connectOnce, parseRedisUrl } from "./connection.js";
@@ -68,23 +75,13 @@ async function load(data: ChunkJobData): Promise<Loaded> {
   const rec = await trustedRun(data);
   // A precision this worker's device cannot run the method in fails the job before anything is loaded.
   checkRuntime(methodOf(rec.plan.recipe), precisionOf(rec.plan), device);
-  // The models first: a missing or damaged file fails the job before the dataset is read.
+  // The models first: a missing or damaged file fails the job before the dataset is read. Frozen in the plan's
+  // precision, as a local craft freezes them (craftRelease).
   const [height, , channels] = rec.plan.dataset.shape;
   const shape = { inChannels: channels, numClasses: rec.plan.permutation.length, imageSize: height };
-  const models: Module[] = [];
+  const files = rec.crafters.map((c) => ({ path: crafterFile(rec.dir, c.sha256), model: c.model, sha256: c.sha256 }));
+  const models: Module[] = loadCrafters(files, shape, { precision: precisionOf(rec.plan), device }).map((c) => c.model);
   try {
-    for (const c of rec.crafters) {
-      const file = crafterFile(rec.dir, c.sha256);
-      const m = loadModel(file, { ...shape, model: c.model });
-      try {
-        if (m.sha256 !== c.sha256)
-          throw new Error(`${file}: sha256 ${m.sha256}, the plan's crafting model is ${c.sha256}`);
-        // The frozen copy in the plan's precision, as a local craft makes it (craftRelease).
-        models.push(prepareForCrafting(m.model, { precision: precisionOf(rec.plan), device }));
-      } finally {
-        m.model.dispose();
-      }
-    }
     const { train } = planDatasets(rec.plan);
     const store = ChunkStore.read(chunkDir(rec));
     if (store.digest !== rec.digest)
