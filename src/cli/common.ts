@@ -111,7 +111,6 @@ export function printJson(result: Record<string, unknown>): void {
   console.log(JSON.stringify(result));
 }
 
-/** Runs a command body; any error becomes one clear line on stderr and exit code 1. */
 /** What a file system call's failure means, for the paths users name (--out, --shared, ...). */
 const ERRNO_MEANING: Record<string, string> = {
   ENOTDIR: "a file is in the way where a directory is needed",
@@ -131,6 +130,7 @@ function errorLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, "; ");
 }
 
+/** Runs a command body; any error becomes one clear line on stderr and exit code 1. */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {

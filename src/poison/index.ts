@@ -1,6 +1,5 @@
 // Poisoning: the methods table, the PGD engine, the crafting pipeline (plan -> crafting models -> chunks ->
 // release), releases with manifests, and their verification.
-
 export {
   type BudgetNorm,
   changedPixels,

@@ -16,7 +16,9 @@ export {
 } from "./precision.js";
 export * from "./runtime.js";
 export {
+  dataSha256,
   decodeSafetensors,
+  type EncodeOptions,
   encodeSafetensors,
   loadSafetensors,
   type Safetensors,

@@ -1,5 +1,6 @@
 // The Hugging Face safetensors format: an 8-byte little-endian header length, a JSON header naming each
 // tensor's dtype, shape and byte range, then the raw little-endian data. No code runs on load, unlike pickle.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic.js";
 import { fromBytes } from "./creation.js";
@@ -44,8 +45,25 @@ interface Entry {
   end: number;
 }
 
+export interface EncodeOptions {
+  /** A metadata key under which to record the sha256 of the data section (see dataSha256). */
+  dataSha256Key?: string;
+}
+
+/** sha256 (hex) of the data section of safetensors `bytes`: every tensor's bytes, as laid out in the file. */
+export function dataSha256(bytes: Uint8Array): string {
+  const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  return createHash("sha256")
+    .update(bytes.subarray(8 + headerLength))
+    .digest("hex");
+}
+
 /** Serialises tensors (any device or layout) and optional string metadata to safetensors bytes. */
-export function encodeSafetensors(tensors: TensorDict, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(
+  tensors: TensorDict,
+  metadata?: Record<string, string>,
+  options: EncodeOptions = {},
+): Uint8Array {
   const items = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))].map(([name, t]) => {
     if (name === METADATA_KEY) throw new Error(`safetensors: '${name}' cannot name a tensor`);
     const formatDtype = FORMAT_DTYPE[t.dtype];
@@ -58,7 +76,14 @@ export function encodeSafetensors(tensors: TensorDict, metadata?: Record<string,
   );
 
   const header: Record<string, unknown> = {};
-  if (metadata !== undefined) header[METADATA_KEY] = checkedMetadata(metadata, "safetensors");
+  let meta = metadata;
+  if (options.dataSha256Key !== undefined) {
+    // The data section is the items' bytes in this order: hashed here, before the header that records it.
+    const hash = createHash("sha256");
+    for (const it of items) hash.update(it.bytes);
+    meta = { ...meta, [options.dataSha256Key]: hash.digest("hex") };
+  }
+  if (meta !== undefined) header[METADATA_KEY] = checkedMetadata(meta, "safetensors");
   let offset = 0;
   for (const it of items) {
     header[it.name] = { dtype: it.formatDtype, shape: it.shape, data_offsets: [offset, offset + it.bytes.length] };

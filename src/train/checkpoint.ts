@@ -3,11 +3,10 @@
 // metadata, replaced atomically after every epoch or round. A single file means a crash can never pair weights
 // of one epoch with the progress record of another. The metadata carries the sha256 of the tensor bytes, so a
 // flipped bit on disk is refused instead of silently changing the resumed model.
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import type { Module } from "../nn/index.js";
 import type { SGD } from "../optim/index.js";
-import { decodeSafetensors, encodeSafetensors, type Tensor, type TensorDict } from "../torch/index.js";
+import { dataSha256, decodeSafetensors, encodeSafetensors, type Tensor, type TensorDict } from "../torch/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 
 const FORMAT = "advpoison-checkpoint/1";
@@ -19,18 +18,9 @@ export interface CheckpointState<Info> {
   info: Info;
 }
 
-/** sha256 of a safetensors file's data section (everything after its 8-byte length and JSON header). */
-function dataSha256(bytes: Uint8Array): string {
-  const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  return createHash("sha256")
-    .update(bytes.subarray(8 + headerLength))
-    .digest("hex");
-}
-
 /** The checkpoint file of `tensors` and `metadata`, with the checksum of its tensor bytes added. */
 export function encodeCheckpoint(tensors: TensorDict, metadata: Record<string, string>): Uint8Array {
-  const sha256 = dataSha256(encodeSafetensors(tensors, metadata));
-  return encodeSafetensors(tensors, { ...metadata, data_sha256: sha256 });
+  return encodeSafetensors(tensors, metadata, { dataSha256Key: "data_sha256" });
 }
 
 export function saveCheckpoint<Info>(

@@ -129,6 +129,18 @@ describe("safetensors", () => {
     assert.deepEqual(torch.encodeSafetensors(Object.fromEntries(original), { a: "b" }), bytes);
   });
 
+  test("dataSha256Key records the sha256 of the data section as written, beside the other metadata", () => {
+    const tensors = { b: torch.arange(6).to({ dtype: "float32" }), a: torch.arange(3).to({ dtype: "uint8" }) };
+    const bytes = torch.encodeSafetensors(tensors, { x: "y" }, { dataSha256Key: "sum" });
+    const { tensors: back, metadata } = torch.decodeSafetensors(bytes);
+    assert.equal(metadata.sum, torch.dataSha256(bytes));
+    assert.equal(metadata.x, "y");
+    const changed = bytes.slice();
+    changed[changed.length - 1]! ^= 1;
+    assert.notEqual(torch.dataSha256(changed), metadata.sum);
+    for (const t of [...Object.values(tensors), ...back.values()]) t.dispose();
+  });
+
   test("a file without metadata loads with empty metadata", () => {
     const t = torch.arange(4);
     const bytes = torch.encodeSafetensors({ t });

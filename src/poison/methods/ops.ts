@@ -128,7 +128,7 @@ export const ops: ChunkedMethod<typeof NO_SETTINGS> = {
   augments: false,
   attacks: true,
   restartable: false,
-  // No attack: the plan records zero steps.
+  // No PGD (a pixel search): the plan records zero steps.
   defaults: { steps: 0, tau: 0, init: "zero" },
   budget: () => "l0",
   success: { short: "changed", long: "with their class's pixel changed (not already at its value)" },
