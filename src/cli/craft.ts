@@ -90,16 +90,23 @@ const propertyOf = (flags: string) =>
     .replace(/^--/, "")
     .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
+/** Every method's flags, each once (methods may share one, as targeted and untargeted share --views). */
+const METHOD_FLAGS = [
+  ...new Map(Object.values(METHODS).flatMap((m) => m.flags.map((f) => [f.flags, f] as const))).values(),
+];
+
 /** The method's own settings from its flags; another method's flag is an error, not silently ignored. */
 function methodSettingsOf(method: PoisonMethod, o: CraftCliOptions): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
-  for (const other of Object.values(METHODS)) {
-    for (const f of other.flags) {
-      const value = o[propertyOf(f.flags)];
-      if (value === undefined) continue;
-      if (other !== method) throw new Error(`${f.flags.split(" ")[0]} applies to --method ${other.name} only`);
-      settings[f.key] = f.parse ? f.parse(String(value)) : value;
+  for (const f of METHOD_FLAGS) {
+    const value = o[propertyOf(f.flags)];
+    if (value === undefined) continue;
+    const own = method.flags.find((g) => g.flags === f.flags);
+    if (!own) {
+      const owners = Object.values(METHODS).filter((m) => m.flags.some((g) => g.flags === f.flags));
+      throw new Error(`${f.flags.split(" ")[0]} applies to --method ${owners.map((m) => m.name).join(" or ")} only`);
     }
+    settings[own.key] = own.parse ? own.parse(String(value)) : value;
   }
   return settings;
 }
@@ -159,7 +166,7 @@ export function registerCraft(program: Command): void {
     .option("--queue <url>", "enqueue the chunks on redis://HOST:PORT[/DB] for `advpoison worker`s, and return")
     .option("--run <name>", "with --queue: the run's name")
     .option("--shared <dir>", "with --queue: a directory every worker reads and writes (the run's files)");
-  for (const m of Object.values(METHODS)) for (const f of m.flags) cmd.option(f.flags, f.description);
+  for (const f of METHOD_FLAGS) cmd.option(f.flags, f.description);
   addPrecisionOption(addDeviceOption(addDataOptions(cmd))).action(
     action(async (o: CraftCliOptions) => {
       const method = methodOf(methodName(o));

@@ -48,6 +48,7 @@ interface TrainCliOptions extends DataOptions {
   batchSize?: number;
   seed: number;
   runs: number;
+  snapshots?: number[];
   defense: string;
   out: string;
   resume?: boolean;
@@ -58,7 +59,13 @@ interface TrainCliOptions extends DataOptions {
 }
 
 /** What `train` writes into --out (and run-N/ for --runs): anything else there is not a run's. */
-const RUN_ENTRY = /^(model\.safetensors|checkpoint\.safetensors|run-\d+|\..*)$/;
+const RUN_ENTRY = /^(model(-epoch-\d+)?\.safetensors|checkpoint\.safetensors|run-\d+|\..*)$/;
+
+/** "1,3" as epochs, each a positive integer. */
+const epochList = (v: string): number[] => [...new Set(v.split(",").map((e) => positiveInt(e.trim())))];
+
+/** Where --snapshots keeps the model as it was after `epoch`. */
+export const snapshotFile = (dir: string, epoch: number) => join(dir, `model-epoch-${epoch}.safetensors`);
 
 /**
  * Prepares `out` for a run: absent or empty, it is made and marked as advpoison's training run; marked, or holding
@@ -101,6 +108,12 @@ export function registerTrain(program: Command): void {
       `a training-time defence, as in \`experiment defenses\` with its default settings: ${DEFENSE_NAMES.join(", ")}`,
       "none",
     )
+    .option(
+      "--snapshots <epochs>",
+      "also keep the model after these epochs (comma-separated), as model-epoch-E.safetensors: crafting models " +
+        "for a checkpoint ensemble (craft --crafter FILE, repeated)",
+      epochList,
+    )
     .requiredOption("--out <dir>", "output directory (model.safetensors, checkpoint.safetensors, run.json)")
     .option("--resume", "continue an interrupted run from its checkpoint")
     .option("--force", "overwrite an existing finished run in --out, or train into a directory that is not a run")
@@ -114,6 +127,8 @@ export function registerTrain(program: Command): void {
       const precision = resolvePrecision(o.precision, device);
       const { train: trainSet, test } = loadData(o);
       const r = recipe(o.recipe, recipeOverrides(o));
+      const late = (o.snapshots ?? []).filter((e) => e > r.epochs);
+      if (late.length > 0) throw new Error(`--snapshots ${late.join(",")}: the run has only ${r.epochs} epochs`);
       const { created } = openRunDir(o.out);
       try {
         await trainRuns(o, { defense, device, precision, trainSet, test, r });
@@ -181,6 +196,9 @@ async function trainRuns(
       progress,
       ...(transform ? { batchTransform: transform } : {}),
       ...(o.runs > 1 ? { label: `run ${k + 1}/${o.runs}` } : {}),
+      onEpoch: (epoch) => {
+        if (o.snapshots?.includes(epoch)) saveModel(snapshotFile(dir, epoch), model, info, { epoch: String(epoch) });
+      },
     });
     const accuracies = testAccuracies(result.history);
     saveModel(modelPath, model, info, { test_acc: String(accuracies.test_acc), dataset: o.dataset });

@@ -66,3 +66,12 @@ export { MANIFEST_FILE, type Manifest, releaseSpec, statisticsDigest, writeRelea
 export { type FileEntry, fileProblems, listReleaseFiles } from "./release-files.js";
 export { loadReleaseSplit } from "./release-read.js";
 export { readManifest, type Verdict, type VerifyOptions, verifyRelease } from "./verify.js";
+export {
+  applyViews,
+  type DefenceView,
+  lowpass,
+  parseViews,
+  softPosterize,
+  VIEW_KINDS,
+  type ViewKind,
+} from "./views.js";

@@ -7,6 +7,7 @@ import type { Module } from "../nn/index.js";
 import { grad, keep, noGrad, rand, randn, scope, type Tensor, tensor, zeros } from "../torch/index.js";
 import { type DiffAugmentOptions, diffAugment } from "./diff-augment.js";
 import type { Objective } from "./objective.js";
+import { applyViews, type DefenceView } from "./views.js";
 
 export type Init = "randn" | "uniform" | "zero";
 
@@ -20,6 +21,8 @@ export interface PgdOptions {
   restarts: number;
   /** Differentiable augmentation inside the loop; undefined turns it off. */
   augment: DiffAugmentOptions | undefined;
+  /** Defence views after the augmentation (./views.ts), for a share of the images at every step. */
+  views?: { views: readonly DefenceView[]; share: number } | undefined;
   /**
    * A starting perturbation (pixel units, x's shape) that every restart uses instead of `init`: a warm start,
    * as error-minimising noise needs between rounds. Projected onto the ball and the pixel range first.
@@ -146,10 +149,17 @@ export function pgd(
   o: PgdOptions,
 ): PgdResult {
   if (models.length === 0) throw new Error("pgd: no crafting model");
-  const augment = o.augment;
+  const { augment, views } = o;
   const loss = (d: Tensor) => {
     const input = x.add(d);
-    return ensembleLoss(models, augment ? diffAugment(input, augment) : input, y, target, objective);
+    const augmented = augment ? diffAugment(input, augment) : input;
+    return ensembleLoss(
+      models,
+      views ? applyViews(augmented, views.views, views.share) : augmented,
+      y,
+      target,
+      objective,
+    );
   };
   return withRestarts(x, o, loss, (delta) => score(models, x, y, target, objective, delta));
 }

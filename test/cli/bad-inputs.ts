@@ -531,6 +531,16 @@ export const BAD_INPUTS: BadInput[] = [
     error: /checkpoint\.safetensors: an unfinished run \(killed\?\); pass --resume to continue it or --force/,
   },
   {
+    name: "train --snapshots after the last epoch",
+    setup: (dir) => mnist(dir),
+    args: (dir) =>
+      ["train", "--dataset", `mnist:${dir}/mnist`, "--epochs", "2", "--snapshots", "1,3"].concat(
+        "--out",
+        join(dir, "run"),
+      ),
+    error: /--snapshots 3: the run has only 2 epochs/,
+  },
+  {
     name: "train --resume from a checkpoint with a flipped bit",
     setup: (dir) => {
       mnist(dir);

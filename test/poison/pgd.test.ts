@@ -2,9 +2,18 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { before, describe, test } from "node:test";
 import { buildBatch, type Dataset, loadSplit, subset } from "../../src/data/index.js";
+import { bitDepthReduction } from "../../src/experiment/index.js";
 import { createModel } from "../../src/models/index.js";
 import type { Module } from "../../src/nn/index.js";
-import { pgd, QUARTER_DIFF_AUGMENT, shiftPermutation, targeted, untargeted } from "../../src/poison/index.js";
+import {
+  type PgdOptions,
+  parseViews,
+  pgd,
+  QUARTER_DIFF_AUGMENT,
+  shiftPermutation,
+  targeted,
+  untargeted,
+} from "../../src/poison/index.js";
 import { manualSeed, noGrad, scope, tensor } from "../../src/torch/index.js";
 import { recipe, train } from "../../src/train/index.js";
 import { needs } from "../requirements.js";
@@ -69,6 +78,37 @@ describe("PGD against a trained model", {
     const { success } = attack(targeted, 48, true);
     const fooled = success.reduce((a, b) => a + b, 0) / success.length;
     assert.ok(fooled > 0.08, `only ${(100 * fooled).toFixed(1)}% reached pi(y) with augmentation`);
+  });
+
+  test("a bit-depth view crafts perturbations that survive posterizing better than the plain attack's", () => {
+    const indices = Int32Array.from({ length: 128 }, (_, i) => i);
+    const batch = buildBatch(data, indices);
+    const pi = shiftPermutation(10);
+    const target = tensor(
+      Int32Array.from(indices, (i) => pi[data.labels[i]!]!),
+      [128],
+    ).long();
+    const posterized = bitDepthReduction({ bits: 2 });
+    const lossAfterBdr = (views: PgdOptions["views"]) => {
+      manualSeed(5);
+      const o = { eps: 16 / 255, stepSize: 1.6 / 255, steps: 30, init: "randn" as const, restarts: 1 };
+      const r = pgd([model], batch.x, batch.y, target, targeted, { ...o, augment: undefined, views });
+      const loss = scope(() =>
+        noGrad(() => {
+          const x = posterized({ x: batch.x.add(r.delta), y: batch.y }, { model, epoch: 0, index: 0 }).x;
+          return targeted.loss(model.forward(x), batch.y, target).mean().item();
+        }),
+      );
+      r.delta.dispose();
+      return loss;
+    };
+    const plain = lossAfterBdr(undefined);
+    const viewed = lossAfterBdr({ views: parseViews("bdr:2"), share: 1 });
+    // The view's aim: the targeted loss measured after the defence, lower than the plain attack leaves it.
+    assert.ok(
+      viewed < plain - 0.05,
+      `targeted loss after 2-bit posterizing: ${viewed} with the view, ${plain} without`,
+    );
   });
 
   test("untargeted PGD makes the model miss the true label", () => {
