@@ -5,11 +5,10 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { type Dataset, loadSplit, subset } from "../data/index.js";
-import { createModel } from "../models/index.js";
 import { craftRelease, makePlan, obtainCrafter } from "../poison/index.js";
 import { formatPeak, formatPercent, historySeries, perturbationGrid, writeReport } from "../report/index.js";
-import { manualSeed, type Precision } from "../torch/index.js";
-import { type EpochRecord, type Progress, recipe, testAccuracies, train } from "../train/index.js";
+import type { Precision } from "../torch/index.js";
+import { type EpochRecord, fit, type Progress, recipe, testAccuracies } from "../train/index.js";
 import {
   action,
   addDeviceOption,
@@ -47,10 +46,7 @@ async function victim(
   device: string,
   precision: Precision,
 ): Promise<EpochRecord[]> {
-  manualSeed(1);
-  const model = createModel(MODEL, { inChannels: data.channels, numClasses: data.numClasses, imageSize: data.height });
-  model.to(device);
-  const r = await train(model, data, {
+  const r = await fit(MODEL, data, {
     device,
     precision,
     recipe: recipe("fast", { epochs }),
@@ -59,7 +55,7 @@ async function victim(
     progress,
     label: name,
   });
-  model.dispose();
+  r.model.dispose();
   return r.history;
 }
 

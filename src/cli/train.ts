@@ -10,17 +10,18 @@ import {
   defenseSettingsOf,
   makeDefense,
 } from "../experiment/index.js";
-import { createModel, saveModel } from "../models/index.js";
+import { saveModel } from "../models/index.js";
 import { meanSd } from "../report/index.js";
-import { manualSeed, type Precision } from "../torch/index.js";
+import type { Precision } from "../torch/index.js";
 import {
+  fit,
   RECIPES,
   type Recipe,
   RUN_FILE,
   recipe,
+  specOf,
   TrainingDiverged,
   testAccuracies,
-  train,
   writeRunRecord,
 } from "../train/index.js";
 import { outputKind, removeOwned, writeMarker } from "../util/ownership.js";
@@ -175,17 +176,9 @@ async function trainRuns(
     }
     mkdirSync(dir, { recursive: true });
     const seed = o.seed + k;
-    manualSeed(seed);
-    const info = {
-      model: o.model,
-      inChannels: trainSet.channels,
-      numClasses: trainSet.numClasses,
-      imageSize: trainSet.height,
-    };
-    const model = createModel(o.model, info);
-    model.to(device);
+    const info = { model: o.model, ...specOf(trainSet) };
     const transform = makeDefense(defense, DEFENSE_DEFAULTS, { seed, numClasses: trainSet.numClasses });
-    const result = await train(model, trainSet, {
+    const { model, ...result } = await fit(o.model, trainSet, {
       device,
       recipe: r,
       seed,
@@ -196,8 +189,8 @@ async function trainRuns(
       progress,
       ...(transform ? { batchTransform: transform } : {}),
       ...(o.runs > 1 ? { label: `run ${k + 1}/${o.runs}` } : {}),
-      onEpoch: (epoch) => {
-        if (o.snapshots?.includes(epoch)) saveModel(snapshotFile(dir, epoch), model, info, { epoch: String(epoch) });
+      onEpoch: (epoch, trained) => {
+        if (o.snapshots?.includes(epoch)) saveModel(snapshotFile(dir, epoch), trained, info, { epoch: String(epoch) });
       },
     });
     const accuracies = testAccuracies(result.history);

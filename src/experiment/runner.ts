@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { buildBatch, type Dataset, loadDataset, loadSplit, select, subset } from "../data/index.js";
-import { createModel, type LoadedModel } from "../models/index.js";
+import type { LoadedModel } from "../models/index.js";
 import {
   type CrafterRef,
   type CraftPlan,
@@ -22,17 +22,18 @@ import {
   obtainCrafter,
   planDigest,
   releaseSpec,
+  runsModel,
   shiftPermutation,
 } from "../poison/index.js";
-import { manualSeed, noGrad, type Precision, resolvePrecision, scope } from "../torch/index.js";
+import { noGrad, type Precision, resolvePrecision, scope } from "../torch/index.js";
 import {
+  fit,
   type Progress,
   type Recipe,
   recipe,
   silentProgress,
   stoppedAccuracy,
   testAccuracies,
-  train,
 } from "../train/index.js";
 import type { AnyConfig } from "./config.js";
 import type { BatchTransform } from "./defenses/index.js";
@@ -243,7 +244,8 @@ export class Runner {
         seed: this.config.seed,
         permutation: this.permutation,
         settings: spec.extra,
-        precision: needsCrafter ? craftingPrecision(method, this.config.precision, this.device) : "fp32",
+        // The run's precision for every method that runs a model (error-min's own included); the others have none.
+        precision: runsModel(method) ? craftingPrecision(method, this.config.precision, this.device) : "fp32",
         dataset: { spec: this.config.dataset, dataDir: this.config.dataDir, subset: this.config.subset },
       },
       this.train,
@@ -382,52 +384,46 @@ export class Runner {
     }
     const workDir = join(this.dir, "victims", key.split("#")[1]!);
     mkdirSync(workDir, { recursive: true });
-    manualSeed(seed);
-    const model = createModel(c.victim.model, this.shape);
-    model.to(this.device);
     const transform = c.defense?.make(seed);
     const label = `${c.id} run ${run}/${this.config.runs}`;
     const t0 = performance.now();
-    try {
-      const r = await train(model, trainSet, {
-        recipe: c.victim.recipe,
-        seed,
-        testSet,
-        ...(validationSet ? { validationSet } : {}),
-        checkpoint: join(workDir, "checkpoint.safetensors"),
-        resume: true,
-        progress: this.progress,
-        label,
-        ...(transform ? { batchTransform: transform } : {}),
-        device: this.device,
-        precision: this.precision,
-      });
-      const last = r.history[r.history.length - 1];
-      const unit: VictimUnit = {
-        kind: "victim",
-        key,
-        condition: c.id,
-        run,
-        seed,
-        model: c.victim.model,
-        epochs: c.victim.recipe.epochs,
-        train_images: trainSet.count,
-        test_images: testSet.count,
-        ...testAccuracies(r.history),
-        ...(validationSet ? { ...stoppedAccuracy(r.history), validation_images: validationSet.count } : {}),
-        train_acc: last?.trainAcc ?? Number.NaN,
-        history: r.history,
-        seconds: (performance.now() - t0) / 1000,
-        finished: new Date().toISOString(),
-      };
-      this.store.record(unit);
-      this.stats.victimsTrained++;
-      rmSync(workDir, { recursive: true, force: true });
-      if (readdirSync(join(this.dir, "victims")).length === 0) rmSync(join(this.dir, "victims"), { recursive: true });
-      return unit;
-    } finally {
-      model.dispose();
-    }
+    const r = await fit(c.victim.model, trainSet, {
+      recipe: c.victim.recipe,
+      seed,
+      testSet,
+      ...(validationSet ? { validationSet } : {}),
+      checkpoint: join(workDir, "checkpoint.safetensors"),
+      resume: true,
+      progress: this.progress,
+      label,
+      ...(transform ? { batchTransform: transform } : {}),
+      device: this.device,
+      precision: this.precision,
+    });
+    r.model.dispose();
+    const last = r.history[r.history.length - 1];
+    const unit: VictimUnit = {
+      kind: "victim",
+      key,
+      condition: c.id,
+      run,
+      seed,
+      model: c.victim.model,
+      epochs: c.victim.recipe.epochs,
+      train_images: trainSet.count,
+      test_images: testSet.count,
+      ...testAccuracies(r.history),
+      ...(validationSet ? { ...stoppedAccuracy(r.history), validation_images: validationSet.count } : {}),
+      train_acc: last?.trainAcc ?? Number.NaN,
+      history: r.history,
+      seconds: (performance.now() - t0) / 1000,
+      finished: new Date().toISOString(),
+    };
+    this.store.record(unit);
+    this.stats.victimsTrained++;
+    rmSync(workDir, { recursive: true, force: true });
+    if (readdirSync(join(this.dir, "victims")).length === 0) rmSync(join(this.dir, "victims"), { recursive: true });
+    return unit;
   }
 
   dispose(): void {

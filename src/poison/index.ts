@@ -48,6 +48,7 @@ export {
   type PlanRequest,
   type ReleaseJob,
   type ReleaseResult,
+  runsModel,
   workDirOf,
 } from "./pipeline.js";
 export {

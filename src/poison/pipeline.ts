@@ -5,22 +5,9 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Dataset, OutputFormat } from "../data/index.js";
 import { channelMeans } from "../data/index.js";
-import {
-  createModel,
-  type LoadedModel,
-  loadModel,
-  type ModelInfo,
-  prepareForCrafting,
-  saveModel,
-} from "../models/index.js";
-import {
-  manualSeed,
-  type Precision,
-  type PrecisionChoice,
-  resolvePrecision,
-  secondOrderError,
-} from "../torch/index.js";
-import { type Progress, type Recipe, silentProgress, train } from "../train/index.js";
+import { type LoadedModel, loadModel, type ModelInfo, prepareForCrafting, saveModel } from "../models/index.js";
+import { type Precision, type PrecisionChoice, resolvePrecision, secondOrderError } from "../torch/index.js";
+import { fit, type Progress, type Recipe, silentProgress } from "../train/index.js";
 import { assertReplaceable, removeOwned } from "../util/ownership.js";
 import { checkEps, planEps } from "./budget.js";
 import { ChunkStore } from "./chunk-store.js";
@@ -77,7 +64,7 @@ export function checkRequest(req: Omit<PlanRequest, "dataset">, crafters: number
     throw new Error(
       `${method.name} has no restarts (${method.ownModel ? "its noise is warm-started every round" : "no attack to restart"})`,
     );
-  if ((req.precision ?? "fp32") !== "fp32" && !method.needsCrafter && !method.ownModel)
+  if ((req.precision ?? "fp32") !== "fp32" && !runsModel(method))
     throw new Error(`${method.name} runs no model, so it has no precision to choose; leave --precision fp32`);
   if (method.ownModel && crafters > 0)
     throw new Error(
@@ -99,6 +86,9 @@ export function checkRuntime(method: PoisonMethod, precision: Precision, device:
     );
 }
 
+/** Whether `method` runs a model at all: crafting models, or one it trains itself (error-min). */
+export const runsModel = (method: PoisonMethod): boolean => method.needsCrafter || method.ownModel;
+
 /**
  * The precision `method` crafts in on `device` when `choice` was asked for: fp32 for methods that run no model
  * (unless bf16 was asked explicitly, which checkRequest then refuses); else resolved (resolvePrecision), where
@@ -110,7 +100,7 @@ export function craftingPrecision(
   choice: PrecisionChoice,
   device: string | undefined,
 ): Precision {
-  if (!method.needsCrafter && !method.ownModel && choice !== "bf16") return "fp32";
+  if (!runsModel(method) && choice !== "bf16") return "fp32";
   const resolved = resolvePrecision(choice, device);
   if (choice === "auto" && method.secondOrder && secondOrderError(resolved, device)) return "fp32";
   checkRuntime(method, resolved, device);
@@ -210,11 +200,8 @@ export async function obtainCrafter(req: CrafterRequest): Promise<Crafters> {
   if (trained) {
     const name = req.model ?? "smallcnn-bn";
     mkdirSync(dirname(t.path), { recursive: true });
-    manualSeed(t.seed);
-    const model = createModel(name, req.shape);
-    model.to(device);
     const checkpoint = `${t.path}.checkpoint`;
-    await train(model, t.data, {
+    const { model } = await fit(name, t.data, {
       recipe: t.recipe,
       seed: t.seed,
       progress: req.progress ?? silentProgress,

@@ -42,10 +42,10 @@ export interface TrainOptions {
   /** Prefix of progress labels, e.g. "victim 2/3". */
   label?: string;
   /**
-   * Called after each epoch with its number (1-based), before the epoch is checkpointed: what it writes for an
-   * epoch exists whenever that epoch can be resumed from (e.g. snapshots of the model for a checkpoint ensemble).
+   * Called after each epoch with its number (1-based) and the model, before the epoch is checkpointed: what it
+   * writes for an epoch exists whenever that epoch can be resumed from (e.g. snapshots for a checkpoint ensemble).
    */
-  onEpoch?: (epoch: number) => void;
+  onEpoch?: (epoch: number, model: Module) => void;
   /**
    * Replaces each training batch before the forward pass (a defence: augmentation, adversarial examples),
    * inside the step's scope. `target`: class probabilities [B, C] to train on instead of y (mixup, cutmix).
@@ -188,7 +188,7 @@ export async function train(model: Module, trainSet: Dataset, options: TrainOpti
       // The last steps may have broken the weights while the epoch's losses stayed finite: never checkpoint those.
       const broken = firstNonFinite(model);
       if (broken !== undefined) throw new TrainingDiverged(`${broken} is not finite`, epoch, opt.lr);
-      options.onEpoch?.(epoch + 1);
+      options.onEpoch?.(epoch + 1, model);
       if (options.checkpoint) {
         saveCheckpoint<RunInfo>(options.checkpoint, model, opt, {
           epochsDone: epoch + 1,

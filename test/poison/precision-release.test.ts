@@ -2,7 +2,7 @@
 // precision the chunks stay deterministic (shards merged give the bytes of one run).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -92,6 +92,32 @@ describe("bf16 releases", {
     // Same seeds, other arithmetic: the noise differs, but a few bf16 roundings cannot change most images' verdict.
     assert.ok(!images(join(tmp, "em-fp32")).equals(images(join(tmp, "em-bf16"))), "bf16 changed nothing");
     assert.ok(Math.abs(runs[0].attack_success - runs[1].attack_success) < 0.25, JSON.stringify(runs));
+  });
+
+  test("an experiment in bf16 crafts error-min in bf16 too, and the methods without a model in fp32", () => {
+    const out = join(tmp, "experiment");
+    const r = cli(
+      ["experiment", "methods", "--methods", "random,error-min", "--subset", "128", "--test-subset", "64"].concat([
+        "--runs",
+        "1",
+        "--victim-epochs",
+        "1",
+        "--em-max-rounds",
+        "1",
+        "--precision",
+        "bf16",
+        "--out",
+        out,
+      ]),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const plans = Object.fromEntries(
+      readdirSync(join(out, "releases")).map((d) => {
+        const m = manifestOf(join(out, "releases", d));
+        return [m.plan.recipe, m.plan.precision ?? "fp32"];
+      }),
+    );
+    assert.deepEqual(plans, { random: "fp32", "error-min": "bf16" });
   });
 
   test("tensorclog in bf16: the probe says what the kernels do, and the CLI refuses it in one line before any work", () => {

@@ -19,7 +19,6 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { buildBatch, type Dataset, Rng, readImages } from "../../data/index.js";
-import { createModel } from "../../models/index.js";
 import { Module } from "../../nn/index.js";
 import { SGD } from "../../optim/index.js";
 import {
@@ -33,7 +32,14 @@ import {
   type Tensor,
   tensor,
 } from "../../torch/index.js";
-import { loadCheckpoint, type ProgressTask, saveCheckpoint, silentProgress } from "../../train/index.js";
+import {
+  freshModel,
+  loadCheckpoint,
+  type ProgressTask,
+  saveCheckpoint,
+  silentProgress,
+  specOf,
+} from "../../train/index.js";
 import { yieldToEventLoop } from "../../util/event-loop.js";
 import { pixelUnits, quantize, toGreyLevelsNHWC } from "../budget.js";
 import type { ChunkSink, CraftRunOptions, CraftRunStats } from "../craft-run.js";
@@ -193,9 +199,7 @@ class MinMin {
     readonly poisoned: Int32Array,
     readonly device: string,
   ) {
-    manualSeed(plan.seed);
-    this.net = createModel(s.model, { inChannels: ds.channels, numClasses: ds.numClasses, imageSize: ds.height });
-    this.net.to(device);
+    this.net = freshModel(s.model, specOf(ds), plan.seed, device);
     this.model = new InPrecision(this.net, precisionOf(plan));
     this.opt = new SGD(this.net.parameters(), { lr: s.lr, momentum: s.momentum, weightDecay: s.weightDecay });
     this.imageSize = ds.channels * ds.height * ds.width;
