@@ -1,7 +1,7 @@
 // `advpoison experiment NAME`: the paper's experiments (methods, eps, budget, transfer, defenses, labels)
 // from a config file (experiments/NAME.json), every field overridable by flags or --set, resumable.
 import { type Command, InvalidArgumentError } from "commander";
-import { METHOD_CONDITIONS, setPath } from "../experiment/config.js";
+import { METHOD_BLOCKS, METHOD_CONDITIONS, setPath } from "../experiment/config.js";
 import { DEFENSE_NAMES } from "../experiment/defenses/index.js";
 import { EXPERIMENTS } from "../experiment/experiments.js";
 import {
@@ -13,6 +13,7 @@ import {
   tableRows,
   textTable,
 } from "../experiment/index.js";
+import { methodOf } from "../poison/index.js";
 import { action, collect, nonNegativeInt, positiveInt, positiveNumber, printJson, resolveDevice } from "./common.js";
 import { terminalProgress } from "./progress.js";
 
@@ -154,34 +155,24 @@ const FLAGS: Flag[] = [
     only: ["methods"],
   },
   {
-    flags: "--em-train-steps <n>",
-    help: "error-min: model steps per round",
-    path: "errorMin.trainSteps",
-    parse: nonNegativeInt,
-    only: ["methods"],
-  },
-  {
-    flags: "--em-max-rounds <n>",
-    help: "error-min: most rounds",
-    path: "errorMin.maxRounds",
-    parse: positiveInt,
-    only: ["methods"],
-  },
-  { flags: "--em-mode <mode>", help: "error-min: sample or class", path: "errorMin.mode", only: ["methods"] },
-  {
     flags: "--tc-steps <n>",
     help: "tensorclog: PGD steps",
     path: "tensorclog.steps",
     parse: positiveInt,
     only: ["methods"],
   },
-  {
-    flags: "--tc-batch-size <n>",
-    help: "tensorclog: images per gradient",
-    path: "tensorclog.batchSize",
-    parse: positiveInt,
-    only: ["methods"],
-  },
+  // Each baseline's own settings, with the flags `craft` gives them (the methods table's).
+  ...Object.entries(METHOD_BLOCKS).flatMap(([name, block]) =>
+    methodOf(name).flags.map(
+      (f): Flag => ({
+        flags: f.flags,
+        help: f.description,
+        path: `${block}.${f.key}`,
+        ...(f.parse ? { parse: f.parse } : {}),
+        only: ["methods"],
+      }),
+    ),
+  ),
   {
     flags: "--budgets <list>",
     help: "budget: poisoned fractions, e.g. 0,0.5,1",

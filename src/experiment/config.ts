@@ -9,7 +9,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { DIFF_AUGMENT_KINDS, LSP_SETTINGS, MAX_EPS, METHOD_NAMES } from "../poison/index.js";
+import {
+  DIFF_AUGMENT_KINDS,
+  ERROR_MIN_SETTINGS,
+  LSP_SETTINGS,
+  MAX_EPS,
+  METHOD_NAMES,
+  TENSORCLOG_SETTINGS,
+} from "../poison/index.js";
 import { DEFENSE_DEFAULTS, DEFENSE_NAMES } from "./defenses/index.js";
 
 /** How the labels experiment labels a release's images. */
@@ -89,23 +96,14 @@ const common = {
   full: z.record(z.string(), z.unknown()).optional(),
 };
 
-const ErrorMinSchema = z.strictObject({
-  model: z.string(),
-  mode: z.enum(["sample", "class"]),
-  /** PGD steps per round and their size as a fraction of eps (Huang et al.: 20 steps of eps/10). */
-  steps: posInt,
-  tau: z.number().positive(),
-  trainSteps: z.number().int().nonnegative(),
-  maxRounds: posInt,
-  stopAcc: z.number().min(0).max(1),
-  batchSize: posInt,
-});
+/**
+ * The methods experiment's block for each baseline with settings of its own: the settings are the methods
+ * table's schema (its defaults included); error-min's and TensorClog's blocks add their PGD steps and step size
+ * (a fraction of eps), which the adversarial poisons take from `poison`.
+ */
+export const METHOD_BLOCKS = { "error-min": "errorMin", tensorclog: "tensorclog", lsp: "lsp" } as const;
 
-const TensorClogSchema = z.strictObject({
-  steps: posInt,
-  tau: z.number().positive(),
-  batchSize: posInt,
-});
+const PGD_FIELDS = { steps: posInt, tau: z.number().positive() };
 
 const DefenseSettingsSchema = z.strictObject({
   /** PGD adversarial training: untargeted PGD against the current victim, every batch. eps null: the poison's. */
@@ -138,8 +136,9 @@ export const CONFIG_SCHEMAS = {
     ...common,
     poison: PoisonSchema,
     methods: z.array(z.enum(METHOD_CONDITIONS)).min(1),
-    errorMin: ErrorMinSchema,
-    tensorclog: TensorClogSchema,
+    /** Huang et al.: 20 PGD steps of eps/10 per round. */
+    errorMin: ERROR_MIN_SETTINGS.extend(PGD_FIELDS),
+    tensorclog: TENSORCLOG_SETTINGS.extend(PGD_FIELDS),
     /** LSP's own settings (norm, patch size, class separation, mode); OPS has none. */
     lsp: LSP_SETTINGS,
   }),

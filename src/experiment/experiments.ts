@@ -3,7 +3,7 @@
 import { type BudgetNorm, budgetOf, methodOf, planEps } from "../poison/index.js";
 import { formatPercent, type HeadlineStat } from "../report/index.js";
 import { recipe } from "../train/index.js";
-import type { ConfigOf, ExperimentName, Labeling } from "./config.js";
+import { type ConfigOf, type ExperimentName, type Labeling, METHOD_BLOCKS } from "./config.js";
 import {
   type DefenseName,
   defenseSettingsOf,
@@ -110,17 +110,16 @@ const methods: ExperimentDef<"methods"> = {
     const p = c.poison;
     // The baselines' config blocks: their PGD steps and step size (the method's own when absent), and the
     // method's own settings.
-    const blocks: Record<string, { steps?: number; tau?: number } & Record<string, unknown>> = {
-      "error-min": c.errorMin,
-      tensorclog: c.tensorclog,
-      lsp: c.lsp,
-    };
+    const blocks: Record<string, { steps?: number; tau?: number } & Record<string, unknown>> = Object.fromEntries(
+      Object.entries(METHOD_BLOCKS).map(([m, key]) => [m, c[key]]),
+    );
     const spec = (m: string): ReleaseSpec | null => {
       if (m === "clean") return null;
       const method = methodOf(m);
       if (method.augments) return adversarialRelease(p, p.eps, m);
-      // Random noise has no attack: the common PGD settings, no steps.
-      if (m === "random") return { ...adversarialRelease(p, p.eps, m), steps: 0, augment: false };
+      // A method with no attack and no block of its own (random noise): the common poison's settings, no steps.
+      if (!method.attacks && blocks[m] === undefined)
+        return { ...adversarialRelease(p, p.eps, m), steps: 0, augment: false };
       const { steps = method.defaults.steps, tau = method.defaults.tau, ...own } = blocks[m] ?? {};
       return {
         method: m,

@@ -51,7 +51,7 @@ import { methodSettings, type WholeSetMethod } from "./method.js";
 export type ErrorMinMode = "sample" | "class";
 
 /** The inner optimisation's settings, kept in `plan.extra` (so the plan digest covers them); Huang et al.'s defaults. */
-const settings = z.strictObject({
+export const ERROR_MIN_SETTINGS = z.strictObject({
   /** Architecture of the min-min model, trained from scratch. */
   model: z.string().default("smallcnn-bn"),
   mode: z.enum(["sample", "class"]).default("sample"),
@@ -67,7 +67,7 @@ const settings = z.strictObject({
   weightDecay: z.number().nonnegative().default(5e-4),
 });
 
-export type ErrorMinSettings = z.infer<typeof settings>;
+export type ErrorMinSettings = z.infer<typeof ERROR_MIN_SETTINGS>;
 
 export interface ErrorMinRound {
   round: number;
@@ -104,7 +104,7 @@ export async function craftErrorMin(
   options: Omit<CraftRunOptions, "shard"> = {},
 ): Promise<ErrorMinStats> {
   if (plan.recipe !== "error-min") throw new Error(`craftErrorMin: plan is for method '${plan.recipe}'`);
-  const s = methodSettings({ name: "error-min", settings }, plan.extra);
+  const s = methodSettings({ name: "error-min", settings: ERROR_MIN_SETTINGS }, plan.extra);
   const progress = options.progress ?? silentProgress;
   const poisoned = poisonedIndices(ds.count, plan.budget, plan.seed);
   const chunks = chunkCount(poisoned.length, plan.chunkSize);
@@ -419,7 +419,7 @@ class MinMin {
   }
 }
 
-export const errorMin: WholeSetMethod<typeof settings> = {
+export const errorMin: WholeSetMethod<typeof ERROR_MIN_SETTINGS> = {
   name: "error-min",
   citation: "Huang et al. 2021, unlearnable examples",
   needsCrafter: false,
@@ -430,7 +430,7 @@ export const errorMin: WholeSetMethod<typeof settings> = {
   defaults: { steps: 20, tau: 0.1, init: "uniform" },
   budget: () => "linf",
   success: { short: "learnt", long: "classified correctly by the min-min model (the noise is learnt)" },
-  settings,
+  settings: ERROR_MIN_SETTINGS,
   flags: [
     {
       flags: "--em-mode <mode>",

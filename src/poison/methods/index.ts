@@ -25,6 +25,7 @@ export function methodOf(name: string): PoisonMethod {
 
 export {
   craftErrorMin,
+  ERROR_MIN_SETTINGS,
   type ErrorMinMode,
   type ErrorMinRound,
   type ErrorMinSettings,
@@ -43,4 +44,10 @@ export {
   type WholeSetMethod,
 } from "./method.js";
 export { type ClassPixel, type ClassSums, channelBit, classSums, searchPixels, shortcutScore } from "./ops.js";
-export { TENSORCLOG_BATCH_SIZE, type TensorClogOptions, type TensorClogResult, tensorclog } from "./tensorclog.js";
+export {
+  TENSORCLOG_BATCH_SIZE,
+  TENSORCLOG_SETTINGS,
+  type TensorClogOptions,
+  type TensorClogResult,
+  tensorclog,
+} from "./tensorclog.js";

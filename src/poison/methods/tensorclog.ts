@@ -117,9 +117,11 @@ export function tensorclog(models: readonly Module[], x: Tensor, y: Tensor, o: T
 /** TensorClog's default mini-batch: the images whose mean loss makes one parameter gradient. */
 export const TENSORCLOG_BATCH_SIZE = 128;
 
-const settings = z.strictObject({ batchSize: z.number().int().positive().default(TENSORCLOG_BATCH_SIZE) });
+export const TENSORCLOG_SETTINGS = z.strictObject({
+  batchSize: z.number().int().positive().default(TENSORCLOG_BATCH_SIZE),
+});
 
-export const tensorclogMethod: ChunkedMethod<typeof settings> = {
+export const tensorclogMethod: ChunkedMethod<typeof TENSORCLOG_SETTINGS> = {
   name: "tensorclog",
   citation: "Shen et al. 2019",
   needsCrafter: true,
@@ -131,7 +133,7 @@ export const tensorclogMethod: ChunkedMethod<typeof settings> = {
   defaults: { steps: 100, tau: 0.05, init: "zero" },
   budget: () => "linf",
   success: { short: "clogged", long: "in batches whose parameter gradient the noise shrank" },
-  settings,
+  settings: TENSORCLOG_SETTINGS,
   flags: [
     {
       flags: "--tc-batch-size <n>",
