@@ -108,9 +108,9 @@ const FLAGS: Flag[] = [
     parse: countOrAllFlag,
   },
   {
-    flags: "--recipe <name>",
+    flags: "--method <name>",
     help: "the poison: targeted or untargeted (not methods)",
-    path: "poison.recipe",
+    path: "poison.method",
     only: ["eps", "budget", "transfer", "defenses", "labels"],
   },
   {

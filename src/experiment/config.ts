@@ -47,7 +47,7 @@ const CrafterSchema = z.strictObject({
 
 const PoisonSchema = z.strictObject({
   /** The adversarial poison of eps/budget/transfer/defenses/labels (methods lists its own). */
-  recipe: z.enum(["targeted", "untargeted"]),
+  method: z.enum(["targeted", "untargeted"]),
   /** L-inf budget in grey levels (16 = 16/255). */
   eps,
   steps: posInt,
@@ -201,7 +201,7 @@ const SCALED = {
   precision: "fp32",
   crafter: { model: "smallcnn-bn", recipe: "fast", epochs: 2, subset: null, path: null },
   poison: {
-    recipe: "targeted",
+    method: "targeted",
     eps: 16,
     steps: 40,
     tau: 0.1,
@@ -397,6 +397,14 @@ function forbiddenKeyPath(value: unknown, at: string[] = []): string[] | undefin
   return undefined;
 }
 
+/** A config written when the poison's `method` was called `recipe` (advpoison < 0.2), under today's key. */
+function withMethodKey(config: Record<string, unknown>): Record<string, unknown> {
+  const poison = config.poison;
+  if (!isObject(poison) || !("recipe" in poison) || "method" in poison) return config;
+  const { recipe, ...rest } = poison;
+  return { ...config, poison: { ...rest, method: recipe } };
+}
+
 export interface ResolveOptions {
   /** A config file; default experiments/NAME.json in the working directory, else the package's. */
   configFile?: string;
@@ -434,7 +442,7 @@ export function resolveConfig<N extends ExperimentName>(name: N, o: ResolveOptio
   const candidates = o.configFile ? [o.configFile] : [join("experiments", `${name}.json`), packageConfigPath(name)];
   const file = candidates.find((p) => existsSync(p)) ?? null;
   if (o.configFile && !file) throw new Error(`config file ${o.configFile} not found`);
-  const fromFile = file ? readConfigFile(file) : {};
+  const fromFile = file ? withMethodKey(readConfigFile(file)) : {};
   let raw = deepMerge(DEFAULT_CONFIGS[name], fromFile) as Record<string, unknown>;
   if (o.full) {
     const preset = raw.full;

@@ -55,7 +55,7 @@ export function victimSpec(v: VictimSettings, trainSubset: number | null, testSu
 
 type PoisonSettings = ConfigOf<"methods">["poison"];
 
-function adversarialRelease(p: Omit<PoisonSettings, "eps">, eps: number, method: string = p.recipe): ReleaseSpec {
+function adversarialRelease(p: Omit<PoisonSettings, "eps">, eps: number, method: string = p.method): ReleaseSpec {
   return {
     method,
     eps,
@@ -185,7 +185,7 @@ const epsExperiment: ExperimentDef<"eps"> = {
   },
   headline: (rows) => cleanVersus(rows, "clean"),
   notes: (c) => [
-    `Every release: ${c.poison.recipe} poisons, ${c.poison.steps} PGD steps of ${c.poison.tau} eps, on all training images.`,
+    `Every release: ${c.poison.method} poisons, ${c.poison.steps} PGD steps of ${c.poison.tau} eps, on all training images.`,
   ],
 };
 
@@ -206,7 +206,7 @@ const budget: ExperimentDef<"budget"> = {
   },
   headline: (rows) => cleanVersus(rows, "budget0", "budget1"),
   notes: (c) => [
-    `One ${c.poison.recipe} release at eps ${c.poison.eps}/255 is crafted for all images; the training set of budget b ` +
+    `One ${c.poison.method} release at eps ${c.poison.eps}/255 is crafted for all images; the training set of budget b ` +
       `keeps the poisoned image at the indices \`advpoison craft --budget b --seed ${c.seed}\` would poison ` +
       "(poisonedIndices) and the clean image elsewhere. An image's PGD does not depend on which others are poisoned " +
       "(frozen eval-mode crafting model, per-image losses), so this equals separate crafting runs in distribution; the " +

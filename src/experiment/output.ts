@@ -214,7 +214,7 @@ export function reportData<N extends ExperimentName>(o: Outcome<N>): ReportData 
   const relUnits = [...new Map([...releases.values()].map((r) => [r.id, r.unit])).values()] as ReleaseUnit[];
   const allVictims = conditions.flatMap((c) => victims.get(c.id) ?? []);
   const skipped = rows.filter((r) => r.skipped);
-  const methods = [...new Set(relUnits.map((u) => u.recipe))].filter(
+  const methods = [...new Set(relUnits.map((u) => u.method))].filter(
     (m) => Object.hasOwn(METHODS, m) && METHODS[m]!.attacks,
   );
   const { full: _full, ...params } = config as ConfigOf<N> & { full?: unknown };
@@ -250,7 +250,7 @@ export function reportData<N extends ExperimentName>(o: Outcome<N>): ReportData 
         rows: relUnits.map((u) =>
           releaseRow({
             name: u.key.replace(/^release\//, ""),
-            recipe: u.recipe,
+            method: u.method,
             eps: u.eps,
             steps: u.steps,
             poisoned: u.poisoned,

@@ -47,7 +47,7 @@ export function describeScale(config: ConfigOf<ExperimentName>, scale: string, t
     : `crafting model ${cr.model} (${cr.recipe} recipe, ${plural(cr.epochs ?? recipe(cr.recipe).epochs, "epoch")} on ${crafterImages} images)`;
   const p = c.poison;
   const eps = "eps" in p ? `${p.eps}` : (c as ConfigOf<"eps">).eps.join(", ");
-  const attack = c.experiment === "methods" ? "adversarial poisons" : `${p.recipe} poisons`;
+  const attack = c.experiment === "methods" ? "adversarial poisons" : `${p.method} poisons`;
   const v = c.victim;
   const victims =
     c.experiment === "transfer"
@@ -182,7 +182,7 @@ export function summarise(
       peak_test_acc_sd: units.length ? peak.sd : null,
       peak_test_accs: peaks,
       release: rel?.id ?? null,
-      attack_success: rel && methodOf(rel.unit.recipe).attacks ? rel.unit.attack_success : null,
+      attack_success: rel && methodOf(rel.unit.method).attacks ? rel.unit.attack_success : null,
       skipped: c.skip ?? null,
     };
   });

@@ -282,7 +282,7 @@ export class Runner {
         kind: "release",
         key,
         dir,
-        recipe: spec.method,
+        method: spec.method,
         eps: spec.eps,
         steps: spec.steps,
         plan_digest: digest,

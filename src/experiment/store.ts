@@ -35,7 +35,8 @@ export interface ReleaseUnit {
   key: string;
   /** Directory of the release (its own dataset, with manifest.json). */
   dir: string;
-  recipe: string;
+  /** The poison method. */
+  method: string;
   eps: number;
   steps: number;
   plan_digest: string;
@@ -136,8 +137,10 @@ export class ResultsStore {
       if (data.experiment !== experiment)
         throw new Error(`${path} belongs to experiment '${data.experiment}', not '${experiment}'; use another --out`);
       data.units ??= {};
-      for (const [key, u] of Object.entries(data.units))
+      for (const [key, u] of Object.entries(data.units)) {
         if (u.kind === "victim" && u.peak_test_acc === undefined) data.units[key] = withPeak(u);
+        if (u.kind === "release" && u.method === undefined) data.units[key] = withMethod(u);
+      }
       return new ResultsStore(dir, data);
     }
     return new ResultsStore(dir, {
@@ -176,6 +179,12 @@ export class ResultsStore {
 function withPeak(u: VictimUnit): VictimUnit {
   const { peak_test_acc, peak_epoch } = testAccuracies(u.history);
   return { ...u, peak_test_acc, peak_epoch };
+}
+
+/** A release recorded when units called the method `recipe`, under today's name. */
+function withMethod(u: ReleaseUnit): ReleaseUnit {
+  const { recipe, ...rest } = u as ReleaseUnit & { recipe: string };
+  return { ...rest, method: recipe };
 }
 
 /** RFC 4180 CSV: fields with commas, quotes or line breaks are quoted. */

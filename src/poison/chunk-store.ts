@@ -15,7 +15,7 @@ const WORK_DIR = "crafting work directory";
 import { levelsOf, valueBound } from "./budget.js";
 import type { ChunkResult, ChunkSink } from "./craft-run.js";
 import { budgetOf, methodOf } from "./methods/index.js";
-import { type CraftPlan, planDigest, poisonedIndices } from "./plan.js";
+import { type CraftPlan, planDigest, planMethod, poisonedIndices } from "./plan.js";
 
 export type { ChunkResult };
 
@@ -196,7 +196,7 @@ export class ChunkStore implements ChunkSink {
     if (c.success.some((f) => f > 1)) return "success flags other than 0 and 1";
     if (source) {
       // Per value: eps under L-inf; an L2 or L0 method's images are held to their own norm by verify.
-      const norm = budgetOf(methodOf(this.plan.recipe), this.plan.extra);
+      const norm = budgetOf(methodOf(planMethod(this.plan)), this.plan.extra);
       const levels = levelsOf(valueBound(norm, this.plan.eps));
       const bound = norm === "linf" ? `eps ${this.plan.eps}` : `the ${levels} any value may move`;
       const sources = readImages(source, c.indices);

@@ -10,7 +10,7 @@ import { pixelUnits, quantize, toGreyLevelsNHWC, valueBound } from "./budget.js"
 import type { ChunkResult, ChunkStore } from "./chunk-store.js";
 import type { CraftRunOptions, CraftRunStats } from "./craft-run.js";
 import { type ChunkedMethod, methodOf, methodSettings } from "./methods/index.js";
-import { type CraftPlan, chunkCount, chunkSeed, chunksOfShard, poisonedIndices } from "./plan.js";
+import { type CraftPlan, chunkCount, chunkSeed, chunksOfShard, planMethod, poisonedIndices } from "./plan.js";
 
 function craftChunk(
   method: ChunkedMethod,
@@ -47,7 +47,7 @@ function chunkDataset(ds: Dataset, indices: Int32Array, images: Uint8Array): Dat
 
 /** The plan's method, which must be crafted chunk by chunk. */
 export function chunkedMethodOf(plan: CraftPlan): ChunkedMethod {
-  const method = methodOf(plan.recipe);
+  const method = methodOf(planMethod(plan));
   if (!method.chunked) throw new Error(`method '${method.name}' optimises the whole set at once, not chunk by chunk`);
   return method;
 }
@@ -69,7 +69,7 @@ export async function craftChunks(
   if (todo.length < chunks.length)
     progress.log(`resuming: ${chunks.length - todo.length}/${chunks.length} chunks already crafted`);
   const images = todo.reduce((n, k) => n + Math.min(plan.chunkSize, poisoned.length - k * plan.chunkSize), 0);
-  const task = progress.start(`crafting ${plan.recipe} eps ${plan.eps}/255`, images, "img");
+  const task = progress.start(`crafting ${planMethod(plan)} eps ${plan.eps}/255`, images, "img");
   const t0 = performance.now();
   const what = method.success;
   let done = 0;

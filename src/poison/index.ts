@@ -59,6 +59,7 @@ export {
   chunksOfShard,
   parseShard,
   planDigest,
+  planMethod,
   poisonedIndices,
   precisionOf,
 } from "./plan.js";

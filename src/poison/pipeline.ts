@@ -17,7 +17,7 @@ import { DEFAULT_DIFF_AUGMENT_KIND, DIFF_AUGMENT_KINDS, type DiffAugmentKind, di
 import { budgetOf, methodOf, methodSettings, type PoisonMethod } from "./methods/index.js";
 import { shiftPermutation } from "./permutation.js";
 import type { Init } from "./pgd.js";
-import { type CrafterRef, type CraftPlan, planAugment, precisionOf } from "./plan.js";
+import { type CrafterRef, type CraftPlan, planAugment, planMethod, precisionOf } from "./plan.js";
 import { type Manifest, writeRelease } from "./release.js";
 
 const INITS: readonly Init[] = ["randn", "uniform", "zero"];
@@ -263,7 +263,7 @@ export function checkOutput(out: string, force: boolean, shard: boolean): void {
 /** Crafts the plan's poisons (resuming finished chunks) and writes the release, then removes the work directory. */
 export async function craftRelease(job: ReleaseJob): Promise<ReleaseResult> {
   const { plan } = job;
-  const method = methodOf(plan.recipe);
+  const method = methodOf(planMethod(plan));
   if (job.shard && !method.chunked)
     throw new Error(`${method.name} cannot be sharded: it optimises all poisoned images together`);
   checkOutput(job.out, job.force ?? false, job.shard !== undefined);

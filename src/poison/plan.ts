@@ -14,6 +14,9 @@ export function augmentOf(plan: Pick<CraftPlan, "augment">): DiffAugmentOptions 
   return "kind" in a ? a : { kind: "quarter", ...a };
 }
 
+/** The plan's poison method: plans keep the key `recipe` they always had (see CraftPlan.recipe). */
+export const planMethod = (plan: Pick<CraftPlan, "recipe">): string => plan.recipe;
+
 /** The precision the plan's crafting models run in. */
 export const precisionOf = (plan: Pick<CraftPlan, "precision">): "fp32" | "bf16" => plan.precision ?? "fp32";
 

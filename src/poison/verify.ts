@@ -17,7 +17,7 @@ import { z } from "zod";
 import { type Dataset, imageSizeOf, readRange, STREAM_BLOCK } from "../data/index.js";
 import { type BudgetNorm, changedPixels, l2Radius, levelsOf, perturbationNorms } from "./budget.js";
 import { budgetOf, methodOf } from "./methods/index.js";
-import { planDigest, poisonedIndices } from "./plan.js";
+import { planDigest, planMethod, poisonedIndices } from "./plan.js";
 import { MANIFEST_FILE, type Manifest, statisticsDigest } from "./release.js";
 import { fileProblems } from "./release-files.js";
 import { loadReleaseSplit } from "./release-read.js";
@@ -91,7 +91,7 @@ const list = (xs: readonly number[]) => `${xs.slice(0, 10).join(", ")}${xs.lengt
  */
 export function verifyRelease(source: Dataset, releaseDir: string, eps: number, o: VerifyOptions = {}): Verdict {
   const manifest = readManifest(releaseDir);
-  const norm = budgetOf(methodOf(manifest.plan.recipe), manifest.plan.extra);
+  const norm = budgetOf(methodOf(planMethod(manifest.plan)), manifest.plan.extra);
   const { height: h, width: w, channels: c } = source;
   const size = h * w * c;
   const budget = budgetCheck(norm, eps, size);

@@ -6,7 +6,15 @@ import { join } from "node:path";
 import { FlowProducer, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { OutputFormat } from "../data/index.js";
-import { ChunkStore, type CraftPlan, chunkCount, methodOf, planDigest, poisonedIndices } from "../poison/index.js";
+import {
+  ChunkStore,
+  type CraftPlan,
+  chunkCount,
+  methodOf,
+  planDigest,
+  planMethod,
+  poisonedIndices,
+} from "../poison/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { MARKER_FILE, outputKind, writeMarker } from "../util/ownership.js";
 import { connectOnce, parseRedisUrl } from "./connection.js";
@@ -36,9 +44,9 @@ export async function enqueueCraft(req: EnqueueRequest): Promise<RunStatus> {
   const run = checkRunName(req.run);
   if (!req.shared) throw new Error("--shared DIR is required with --queue: a directory every worker reads and writes");
   if (req.shard) throw new Error("--shard and --queue exclude each other: the queue hands out every chunk");
-  if (!methodOf(req.plan.recipe).chunked)
+  if (!methodOf(planMethod(req.plan)).chunked)
     throw new Error(
-      `${req.plan.recipe} cannot be queued: it optimises all poisoned images together, not chunk by chunk`,
+      `${planMethod(req.plan)} cannot be queued: it optimises all poisoned images together, not chunk by chunk`,
     );
   const portability = portabilityProblem(req.plan);
   if (portability) throw new Error(portability);

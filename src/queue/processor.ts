@@ -11,6 +11,7 @@ import {
   loadCrafters,
   methodOf,
   planDatasets,
+  planMethod,
   precisionOf,
 } from "../poison/index.js";
 import type { Progress } from "../train/index.js";
@@ -74,7 +75,7 @@ async function load(data: ChunkJobData): Promise<Loaded> {
   loaded = null;
   const rec = await trustedRun(data);
   // A precision this worker's device cannot run the method in fails the job before anything is loaded.
-  checkRuntime(methodOf(rec.plan.recipe), precisionOf(rec.plan), device);
+  checkRuntime(methodOf(planMethod(rec.plan)), precisionOf(rec.plan), device);
   // The models first: a missing or damaged file fails the job before the dataset is read. Frozen in the plan's
   // precision, as a local craft freezes them (craftRelease).
   const [height, , channels] = rec.plan.dataset.shape;

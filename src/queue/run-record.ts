@@ -6,7 +6,7 @@
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { z } from "zod";
 import { type OutputFormat, parseSpec } from "../data/index.js";
-import { type CraftPlan, chunkCount, methodOf, planDigest, poisonedIndices } from "../poison/index.js";
+import { type CraftPlan, chunkCount, methodOf, planDigest, planMethod, poisonedIndices } from "../poison/index.js";
 import { canonicalDigest } from "../util/canonical-json.js";
 
 export interface RunRecord {
@@ -121,7 +121,7 @@ export function parseRunRecord(text: string, where: string): RunRecord {
 function recordProblem(rec: RunRecord): string | undefined {
   const { plan } = rec;
   if (planDigest(plan) !== rec.digest) return `its plan hashes to ${planDigest(plan)}, not the recorded ${rec.digest}`;
-  if (!methodOf(plan.recipe).chunked) return `${plan.recipe} cannot be queued (not chunked)`;
+  if (!methodOf(planMethod(plan)).chunked) return `${planMethod(plan)} cannot be queued (not chunked)`;
   const dataPath = portabilityProblem(plan);
   if (dataPath) return dataPath;
   const images = poisonedIndices(plan.dataset.count, plan.budget, plan.seed).length;

@@ -2,7 +2,7 @@
 // workers that took its jobs, and the first error of a failed run. "done" is said only of a release that is
 // where the run says, as this machine sees it: its manifest there is of the run's plan.
 import type { Job, Queue } from "bullmq";
-import { methodOf, readManifest } from "../poison/index.js";
+import { methodOf, planMethod, readManifest } from "../poison/index.js";
 import type { ReleaseJobResult } from "./assemble.js";
 import { type ChunkJobResult, chunkJobId, releaseJobId } from "./jobs.js";
 import { checkSealed } from "./run-check.js";
@@ -91,7 +91,7 @@ export async function runStatus(queue: Queue, runs: RunStore, run: string): Prom
     broken ?? cancelled ?? firstFailure ?? (parentState === "failed" ? `release: ${parent?.failedReason}` : undefined);
   return {
     run,
-    recipe: rec.plan.recipe,
+    recipe: planMethod(rec.plan),
     state,
     chunks,
     images: { done: images, total: rec.images },

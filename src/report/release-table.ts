@@ -1,11 +1,11 @@
 // The "Releases" table that every report with poisoned releases shows: one row per release.
-import { type Manifest, methodOf } from "../poison/index.js";
+import { type Manifest, methodOf, planMethod } from "../poison/index.js";
 import { formatPercent } from "./format.js";
 import type { Cell } from "./types.js";
 
 export interface ReleaseFacts {
   name: string;
-  recipe: string;
+  method: string;
   /** Grey levels. */
   eps: number;
   steps: number;
@@ -19,7 +19,7 @@ export interface ReleaseFacts {
 
 export const RELEASE_COLUMNS = [
   "release",
-  "recipe",
+  "method",
   "eps",
   "steps",
   "poisoned",
@@ -31,10 +31,10 @@ export const RELEASE_COLUMNS = [
 
 /** A row under RELEASE_COLUMNS; a method that attacks no model (random noise, LSP) has no steps or success. */
 export function releaseRow(r: ReleaseFacts): Cell[] {
-  const noise = !methodOf(r.recipe).attacks;
+  const noise = !methodOf(r.method).attacks;
   return [
     r.name,
-    r.recipe,
+    r.method,
     `${r.eps}/255`,
     noise ? null : r.steps,
     `${r.poisoned}/${r.count}`,
@@ -49,7 +49,7 @@ export function releaseRow(r: ReleaseFacts): Cell[] {
 export function manifestFacts(name: string, m: Manifest): ReleaseFacts {
   return {
     name,
-    recipe: m.plan.recipe,
+    method: planMethod(m.plan),
     eps: m.plan.eps,
     steps: m.plan.steps,
     poisoned: m.summary.poisoned,

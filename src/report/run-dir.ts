@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { type Dataset, loadSplit, parseSpec, subset } from "../data/index.js";
-import { loadReleaseSplit, MANIFEST_FILE, type Manifest, readManifest } from "../poison/index.js";
+import { loadReleaseSplit, MANIFEST_FILE, type Manifest, planMethod, readManifest } from "../poison/index.js";
 import { RUN_FILE, readRunRecord, type TrainRunRecord } from "../train/index.js";
 import { outputKind } from "../util/ownership.js";
 import { VERSION } from "../util/version.js";
@@ -159,7 +159,7 @@ export function runDirReport(dir: string, found: RunDirContents, o: RunDirReport
       return [
         perturbationGrid(sourceOf(m), release, o.perClass ?? 2, {
           indices: m.poisoned_indices,
-          title: `${name}: clean, poisoned and amplified perturbation (${m.plan.recipe}, eps ${m.plan.eps}/255)`,
+          title: `${name}: clean, poisoned and amplified perturbation (${planMethod(m.plan)}, eps ${m.plan.eps}/255)`,
         }),
       ];
     } catch (e) {

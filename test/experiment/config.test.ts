@@ -189,6 +189,14 @@ describe("experiment configs", () => {
     assert.throws(() => resolveConfig("defenses", { sets: ["defense.bdr.bits=9"] }), /defense\.bdr\.bits/);
   });
 
+  test("a config that calls the poison's method `recipe` (before 0.2) still reads; `--method` sets it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "advpoison-config-"));
+    const file = join(dir, "old.json");
+    writeFileSync(file, JSON.stringify({ experiment: "eps", poison: { recipe: "untargeted" } }));
+    assert.equal(resolveConfig("eps", { configFile: file }).config.poison.method, "untargeted");
+    assert.equal(resolveConfig("eps", { sets: ["poison.method=untargeted"] }).config.poison.method, "untargeted");
+  });
+
   test("a config file may be partial: missing fields take the defaults", () => {
     const dir = mkdtempSync(join(tmpdir(), "advpoison-config-"));
     const file = join(dir, "mine.json");
@@ -315,6 +323,14 @@ describe("result files", () => {
     });
     const again = ResultsStore.open(dir, "labels");
     assert.equal(again.get("crafter/x#1", "crafter")?.path, "p");
+    // A release recorded when units called the method `recipe` reads under today's name.
+    const path = join(dir, "results.json");
+    const file = JSON.parse(readFileSync(path, "utf8"));
+    file.units["release/old"] = { kind: "release", key: "release/old", recipe: "targeted", eps: 8 };
+    writeFileSync(path, JSON.stringify(file));
+    const old = ResultsStore.open(dir, "labels").get("release/old", "release");
+    assert.equal(old?.method, "targeted");
+    assert.ok(!("recipe" in (old ?? {})));
     assert.equal(again.get("crafter/x#1", "victim"), undefined);
     assert.throws(() => ResultsStore.open(dir, "eps"), /belongs to experiment 'labels'/);
   });

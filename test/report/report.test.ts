@@ -354,9 +354,9 @@ describe("the HTML", () => {
 
 describe("the releases table", () => {
   test("a method with no per-image aim (random, LSP) shows no steps and no success; the others show both", () => {
-    const facts = (recipe: string) => ({
-      name: recipe,
-      recipe,
+    const facts = (method: string) => ({
+      name: method,
+      method,
       eps: 8,
       steps: 40,
       poisoned: 10,

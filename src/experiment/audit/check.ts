@@ -3,7 +3,7 @@
 // was made from (the same dataset, count and image shape), so that the clean counterpart of every victim trains
 // on exactly the images the release perturbed.
 import { type Dataset, loadDataset, parseSpec, subset } from "../../data/index.js";
-import { loadReleaseSplit, type Manifest, readManifest, verifyRelease } from "../../poison/index.js";
+import { loadReleaseSplit, type Manifest, planMethod, readManifest, verifyRelease } from "../../poison/index.js";
 import { digestOf } from "../store.js";
 
 export interface AuditInputs {
@@ -64,7 +64,7 @@ export function openAuditInputs(o: AuditSource): AuditInputs {
   }
   return {
     manifest,
-    releaseId: `${plan.recipe}-eps${plan.eps}-${digestOf(manifest.files)}`,
+    releaseId: `${planMethod(plan)}-eps${plan.eps}-${digestOf(manifest.files)}`,
     release: loadReleaseSplit(manifest, o.releaseDir, "train"),
     source,
     test,

@@ -45,7 +45,7 @@ import { pixelUnits, quantize, toGreyLevelsNHWC } from "../budget.js";
 import type { ChunkSink, CraftRunOptions, CraftRunStats } from "../craft-run.js";
 import { errorMinimizing } from "../objective.js";
 import { descend, initDelta, intoPixelRange, pgd } from "../pgd.js";
-import { type CraftPlan, chunkCount, chunkSeed, poisonedIndices, precisionOf } from "../plan.js";
+import { type CraftPlan, chunkCount, chunkSeed, planMethod, poisonedIndices, precisionOf } from "../plan.js";
 import { methodSettings, type WholeSetMethod } from "./method.js";
 
 export type ErrorMinMode = "sample" | "class";
@@ -103,7 +103,7 @@ export async function craftErrorMin(
   store: ChunkSink,
   options: Omit<CraftRunOptions, "shard"> = {},
 ): Promise<ErrorMinStats> {
-  if (plan.recipe !== "error-min") throw new Error(`craftErrorMin: plan is for method '${plan.recipe}'`);
+  if (planMethod(plan) !== "error-min") throw new Error(`craftErrorMin: plan is for method '${planMethod(plan)}'`);
   const s = methodSettings({ name: "error-min", settings: ERROR_MIN_SETTINGS }, plan.extra);
   const progress = options.progress ?? silentProgress;
   const poisoned = poisonedIndices(ds.count, plan.budget, plan.seed);
