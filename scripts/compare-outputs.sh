@@ -13,6 +13,26 @@ new=$(realpath "$2")
 work=${3:-$(mktemp -d /tmp/advpoison-compare-XXXX)}
 export ADVPOISON_THREADS=${ADVPOISON_THREADS:-1}
 
+# Photos (PNG and JPEG, two class folders) and an untrained crafting model for protect, made once for both runs.
+mkdir -p "$work/photos/cat" "$work/photos/dog"
+(cd "$new" && node --input-type=module - "$work" <<'JS'
+import sharp from "sharp";
+import { createModel, saveModel } from "./dist/src/models/index.js";
+import { manualSeed } from "./dist/src/torch/index.js";
+const work = process.argv[2];
+for (const [k, rel] of ["cat/a.png", "dog/b.jpg", "dog/c.png"].entries()) {
+  const [w, h] = [48 + 8 * k, 40];
+  const px = Buffer.alloc(w * h * 3);
+  for (let i = 0; i < px.length; i++) px[i] = (i * (7 + k) + ((i / 3) | 0) * 13) % 251;
+  const img = sharp(px, { raw: { width: w, height: h, channels: 3 } });
+  await (rel.endsWith(".png") ? img.png() : img.jpeg({ quality: 90 })).toFile(`${work}/photos/${rel}`);
+}
+manualSeed(0);
+const spec = { model: "smallcnn-bn", inChannels: 3, numClasses: 2, imageSize: 32 };
+saveModel(`${work}/photo-crafter.safetensors`, createModel(spec.model, spec), spec);
+JS
+)
+
 jobs() { # checkout out
   local cli="node $1/dist/src/cli/main.js" out=$2
   mkdir -p "$out"
@@ -25,6 +45,8 @@ jobs() { # checkout out
     --victim-epochs 1 --crafter-epochs 1 --out "$out/methods" --json > "$out/methods.json"
   $cli audit --release "$out/targeted" --source fashion-mnist --defenses none,bdr:2,mixup --epochs 1 \
     --test-subset 500 --out "$out/audit" --json > "$out/audit.json"
+  $cli protect "$work/photos" --out "$out/protected" --crafter "$work/photo-crafter.safetensors" --input-size 32 \
+    --steps 3 --views 2 --eps 8 --json > "$out/protect.json"
 }
 
 echo "old: $old"
@@ -39,18 +61,25 @@ import { join, relative } from "node:path";
 const [oldDir, newDir] = process.argv.slice(2);
 // Written at run time, not by the computation: dates, timings, the machine's thread count, paths.
 const VOLATILE = /^(created|updated|finished|date|seconds|victim_seconds|crafting_seconds|elapsed_s|img_per_s|threads|command|dir|out|results|report|audit_json|path|.*_seconds)$/;
+// A poison's method was called `recipe` in results and configs before 0.2: compared under one name.
+const renamed = (k) => (k === "recipe" ? "method" : k);
 const strip = (v) =>
   Array.isArray(v)
     ? v.map(strip)
     : v && typeof v === "object"
-      ? Object.fromEntries(Object.entries(v).filter(([k]) => !VOLATILE.test(k)).map(([k, x]) => [k, strip(x)]))
+      ? Object.fromEntries(
+          Object.entries(v)
+            .filter(([k]) => !VOLATILE.test(k))
+            .map(([k, x]) => [renamed(k), strip(x)]),
+        )
       : typeof v === "string"
         ? v.replaceAll(oldDir, "").replaceAll(newDir, "")
         : v;
 const files = (d) =>
   readdirSync(d, { recursive: true })
     .map(String)
-    .filter((f) => statSync(join(d, f)).isFile() && !f.endsWith(".html") && !f.endsWith(".csv"))
+        // Rendered views of the results (their column names changed with the rename), not results.
+    .filter((f) => statSync(join(d, f)).isFile() && !/(\.html|\.csv|report\.json)$/.test(f))
     .sort();
 const digest = (f) => {
   const bytes = readFileSync(f);

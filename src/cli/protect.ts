@@ -2,7 +2,7 @@
 // format with a perturbation within eps that makes it unlearnable to models like the crafting one.
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { MODEL_SPEC_BOUNDS } from "../models/index.js";
-import { checkEps, loadCrafters } from "../poison/index.js";
+import { ADVERSARIAL_METHODS, checkEps, loadCrafters } from "../poison/index.js";
 import { protectTree } from "../protect/index.js";
 import { resolvePrecision } from "../torch/index.js";
 import {
@@ -24,7 +24,7 @@ interface ProtectCliOptions {
   crafter: string[];
   crafterModel?: string;
   numClasses?: number;
-  method: "targeted" | "untargeted";
+  method: keyof typeof ADVERSARIAL_METHODS;
   eps: number;
   steps: number;
   tau: number;
@@ -69,7 +69,7 @@ export function registerProtect(program: Command): void {
     )
     .addOption(
       new Option("--method <m>", "targeted (to pi(label) = label+1 mod C) or untargeted")
-        .choices(["targeted", "untargeted"])
+        .choices(Object.keys(ADVERSARIAL_METHODS))
         .default("targeted"),
     )
     .option("--eps <levels>", "L-inf budget in grey levels, after decoding the written file", positiveNumber, 8)

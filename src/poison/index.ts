@@ -34,7 +34,16 @@ export {
 export * from "./methods/index.js";
 export { errorMinimizing, type Objective, targeted, untargeted } from "./objective.js";
 export { checkPermutation, readPermutation, shiftPermutation } from "./permutation.js";
-export { descend, type Init, initDelta, type PgdOptions, type PgdResult, pgd, withRestarts } from "./pgd.js";
+export {
+  descend,
+  ensembleMean,
+  type Init,
+  initDelta,
+  type PgdOptions,
+  type PgdResult,
+  pgd,
+  withRestarts,
+} from "./pgd.js";
 export {
   type CrafterRequest,
   type Crafters,

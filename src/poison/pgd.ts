@@ -91,7 +91,7 @@ export function descend(start: Tensor, o: Descent): Tensor {
 }
 
 /** The starting perturbation of a restart: the warm start or a draw of `init`, inside the ball and [0, 1]. */
-export function startOf(x: Tensor, o: PgdOptions): Tensor {
+export function startOf(x: Tensor, o: Pick<PgdOptions, "eps" | "init" | "initial">): Tensor {
   return keep(
     noGrad(() =>
       scope(() =>
@@ -120,6 +120,20 @@ export function withRestarts(
   return best!;
 }
 
+/**
+ * The mean over an ensemble of `f(model, k)`, summed in the models' order: how every attack here (PGD, TensorClog,
+ * protect) and every ensemble prediction combines its crafting models.
+ */
+export function ensembleMean(models: readonly Module[], f: (model: Module, k: number) => Tensor): Tensor {
+  if (models.length === 0) throw new Error("an ensemble needs at least one model");
+  let total: Tensor | undefined;
+  models.forEach((m, k) => {
+    const v = f(m, k);
+    total = total ? total.add(v) : v;
+  });
+  return total!.div(models.length);
+}
+
 /** The ensemble's mean objective per sample. */
 function ensembleLoss(
   models: readonly Module[],
@@ -128,12 +142,7 @@ function ensembleLoss(
   target: Tensor,
   objective: Objective,
 ): Tensor {
-  let total: Tensor | undefined;
-  for (const m of models) {
-    const l = objective.loss(m.forward(input), y, target);
-    total = total ? total.add(l) : l;
-  }
-  return total!.div(models.length);
+  return ensembleMean(models, (m) => objective.loss(m.forward(input), y, target));
 }
 
 /**

@@ -3,8 +3,8 @@
 // over transformation), one of which is always the evaluation pipeline's centre crop.
 import type { Module } from "../nn/index.js";
 import type { Objective } from "../poison/objective.js";
-import { descend, initDelta, intoPixelRange } from "../poison/pgd.js";
-import { keep, noGrad, rand, scope, type Tensor, tensor } from "../torch/index.js";
+import { descend, ensembleMean, intoPixelRange, startOf } from "../poison/pgd.js";
+import { noGrad, rand, type Tensor, tensor } from "../torch/index.js";
 import { type Crop, centreCrop, randomCrop, views } from "./view.js";
 
 export interface PhotoAttack {
@@ -38,12 +38,7 @@ function viewLoss(
   o: PhotoAttack,
 ) {
   const batch = views(input, crops, o.side);
-  let total: Tensor | undefined;
-  for (const m of models) {
-    const l = o.objective.loss(m.forward(batch), ys, ts).mean();
-    total = total ? total.add(l) : l;
-  }
-  return total!.div(models.length);
+  return ensembleMean(models, (m) => o.objective.loss(m.forward(batch), ys, ts).mean());
 }
 
 /**
@@ -53,7 +48,7 @@ function viewLoss(
  */
 export function attackPhoto(models: readonly Module[], x: Tensor, y: number, target: number, o: PhotoAttack): Tensor {
   const [, , height, width] = x.shape as [number, number, number, number];
-  const start = keep(noGrad(() => scope(() => intoPixelRange(x, initDelta(x.shape, "randn", o.eps, x.device)))));
+  const start = startOf(x, { eps: o.eps, init: "randn" });
   // Every step's views carry the same label and target: made once per photo, not per step.
   const ys = tensor(new BigInt64Array(o.views).fill(BigInt(y)), [o.views], { device: x.device });
   const ts = tensor(new BigInt64Array(o.views).fill(BigInt(target)), [o.views], { device: x.device });
@@ -68,12 +63,5 @@ export function attackPhoto(models: readonly Module[], x: Tensor, y: number, tar
 
 /** The models' (ensemble-mean) logits on a batch of model-sized inputs [N, 3, side, side]. */
 export function ensembleLogits(models: readonly Module[], input: Tensor): Tensor {
-  return noGrad(() => {
-    let total: Tensor | undefined;
-    for (const m of models) {
-      const l = m.forward(input);
-      total = total ? total.add(l) : l;
-    }
-    return total!.div(models.length);
-  });
+  return noGrad(() => ensembleMean(models, (m) => m.forward(input)));
 }

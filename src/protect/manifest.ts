@@ -2,12 +2,13 @@
 // and, while it runs, a journal of finished photos that a restarted run continues from.
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { ADVERSARIAL_METHODS } from "../poison/methods/index.js";
 
 export const PROTECT_KIND = "protected-photos";
 export { PROTECT_JOURNAL } from "../util/ownership.js";
 
 export const protectSettingsSchema = z.strictObject({
-  method: z.enum(["targeted", "untargeted"]),
+  method: z.enum(Object.keys(ADVERSARIAL_METHODS) as [keyof typeof ADVERSARIAL_METHODS]),
   eps: z.number(),
   steps: z.number().int(),
   step_size: z.number(),

@@ -7,7 +7,7 @@
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Module } from "../nn/index.js";
-import { type Objective, targeted, untargeted } from "../poison/objective.js";
+import { ADVERSARIAL_METHODS } from "../poison/methods/index.js";
 import { writeReport } from "../report/index.js";
 import { manualSeed, noGrad, scope, tensor } from "../torch/index.js";
 import { type Progress, silentProgress } from "../train/progress.js";
@@ -42,7 +42,7 @@ export interface ProtectOptions {
   models: readonly Module[];
   crafters: ProtectSettings["crafters"];
   numClasses: number;
-  method: "targeted" | "untargeted";
+  method: keyof typeof ADVERSARIAL_METHODS;
   /** Grey levels. */
   eps: number;
   steps: number;
@@ -68,8 +68,6 @@ export interface ProtectResult {
   /** Photos restored from the journal of an earlier, interrupted run. */
   resumed: number;
 }
-
-const OBJECTIVES: Record<ProtectOptions["method"], Objective> = { targeted, untargeted };
 
 function labelsOf(tree: PhotoTree, o: ProtectOptions): "folders" | "predicted" {
   const fits = tree.classNames.length === o.numClasses;
@@ -131,7 +129,7 @@ async function protectPhoto(photo: Photo, bytes: Uint8Array, o: ProtectOptions, 
       steps: o.steps,
       views: o.views,
       side: o.inputSide,
-      objective: OBJECTIVES[o.method],
+      objective: ADVERSARIAL_METHODS[o.method].objective,
     });
     const released = noGrad(() => x.add(delta).clamp_(0, 1).mul_(255).round().permute(0, 2, 3, 1).contiguous());
     const values = released.to({ dtype: "uint8" }).toTypedArray() as Uint8Array;

@@ -87,15 +87,21 @@ export function craftAdversarial(input: ChunkInput, objective: Objective, settin
   }
 }
 
+/** An adversarial poison: a chunked method with the objective its attack minimises (protect attacks photos by it). */
+export interface AdversarialMethod extends ChunkedMethod<typeof ADVERSARIAL_SETTINGS> {
+  readonly objective: Objective;
+}
+
 /** An adversarial poison method: what differs between the two is the objective and what success means. */
 export function adversarialMethod(
   name: string,
   citation: string,
   objective: Objective,
   success: { short: string; long: string },
-): ChunkedMethod<typeof ADVERSARIAL_SETTINGS> {
+): AdversarialMethod {
   return {
     name,
+    objective,
     citation,
     needsCrafter: true,
     ownModel: false,

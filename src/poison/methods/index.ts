@@ -13,6 +13,9 @@ export const METHODS: Readonly<Record<string, PoisonMethod>> = Object.fromEntrie
   [random, errorMin, tensorclogMethod, lsp, ops, untargeted, targeted].map((m) => [m.name, m]),
 );
 
+/** The adversarial poisons of Fowl et al., with their objectives. */
+export const ADVERSARIAL_METHODS = { targeted, untargeted } as const;
+
 /** Every method's name, in the table's order: the baselines, then the adversarial poisons of Fowl et al. */
 export const METHOD_NAMES: readonly string[] = Object.keys(METHODS);
 
@@ -23,6 +26,7 @@ export function methodOf(name: string): PoisonMethod {
   return m;
 }
 
+export type { AdversarialMethod } from "./adversarial.js";
 export {
   craftErrorMin,
   ERROR_MIN_SETTINGS,

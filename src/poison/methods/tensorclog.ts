@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Module } from "../../nn/index.js";
 import { F, grad, keep, noGrad, scope, type Tensor, zerosLike } from "../../torch/index.js";
 import { diffAugment } from "../diff-augment.js";
-import { type PgdOptions, type PgdResult, withRestarts } from "../pgd.js";
+import { ensembleMean, type PgdOptions, type PgdResult, withRestarts } from "../pgd.js";
 import { augmentOf } from "../plan.js";
 import type { ChunkedMethod } from "./method.js";
 
@@ -32,15 +32,12 @@ export interface TensorClogResult extends PgdResult {
  * (w.r.t. `input`'s inputs). The parameters must require grad.
  */
 function gradNormSq(models: readonly Module[], params: readonly Tensor[][], input: Tensor, y: Tensor): Tensor {
-  let total: Tensor | undefined;
-  models.forEach((m, k) => {
-    const loss = F.crossEntropy(m.forward(input), y);
-    const gs = grad(loss, params[k]!, { createGraph: true });
+  return ensembleMean(models, (m, k) => {
+    const gs = grad(F.crossEntropy(m.forward(input), y), params[k]!, { createGraph: true });
     let norm: Tensor | undefined;
     for (const g of gs) norm = norm ? norm.add(g.pow(2).sum()) : g.pow(2).sum();
-    total = total ? total.add(norm!) : norm!;
+    return norm!;
   });
-  return total!.div(models.length);
 }
 
 /** One mini-batch: the best delta over restarts (one objective value per batch) and the objective at delta = 0. */
