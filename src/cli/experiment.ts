@@ -1,7 +1,7 @@
 // `advpoison experiment NAME`: the paper's experiments (methods, eps, budget, transfer, defenses, labels)
 // from a config file (experiments/NAME.json), every field overridable by flags or --set, resumable.
 import { type Command, InvalidArgumentError } from "commander";
-import { METHOD_BLOCKS, METHOD_CONDITIONS, setPath } from "../experiment/config.js";
+import { METHOD_BLOCKS, METHOD_CONDITIONS, setPath } from "../experiment/config/index.js";
 import { DEFENSE_NAMES } from "../experiment/defenses/index.js";
 import { EXPERIMENTS } from "../experiment/experiments.js";
 import {

@@ -3,7 +3,7 @@
 import { type BudgetNorm, budgetOf, methodOf, planEps } from "../poison/index.js";
 import { formatPercent, type HeadlineStat } from "../report/index.js";
 import { recipe } from "../train/index.js";
-import { type ConfigOf, type ExperimentName, type Labeling, METHOD_BLOCKS } from "./config.js";
+import { type ConfigOf, type ExperimentName, type Labeling, METHOD_BLOCKS } from "./config/index.js";
 import {
   type DefenseName,
   defenseSettingsOf,

@@ -9,11 +9,12 @@ export {
   EXPERIMENT_NAMES,
   type ExperimentName,
   METHOD_CONDITIONS,
+  packageConfigPath,
   type ResolvedConfig,
   type ResolveOptions,
   resolveConfig,
   validateConfig,
-} from "./config.js";
+} from "./config/index.js";
 export * from "./defenses/index.js";
 export { relabel, withBudget } from "./derive.js";
 export { EXPERIMENTS, type ExperimentDef } from "./experiments.js";

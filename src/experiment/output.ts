@@ -16,7 +16,7 @@ import {
   releaseRow,
 } from "../report/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import type { ConfigOf, ExperimentName, ResolvedConfig } from "./config.js";
+import type { ConfigOf, ExperimentName, ResolvedConfig } from "./config/index.js";
 import type { ExperimentDef } from "./experiments.js";
 import type { Condition, LoadedRelease, RunStats } from "./runner.js";
 import { type ReleaseUnit, type SummaryRow, toCsv, type VictimUnit } from "./store.js";

@@ -5,7 +5,7 @@ import type { Dataset } from "../data/index.js";
 import { methodOf } from "../poison/index.js";
 import { meanSd, writeReport } from "../report/index.js";
 import { type Progress, recipe, silentProgress } from "../train/index.js";
-import type { ConfigOf, ExperimentName, ResolvedConfig } from "./config.js";
+import type { ConfigOf, ExperimentName, ResolvedConfig } from "./config/index.js";
 import { relabel, withBudget } from "./derive.js";
 import { EXPERIMENTS, type ExperimentDef } from "./experiments.js";
 import { type Outcome, reportData, writeSummaryCsv, writeVictimsCsv } from "./output.js";

@@ -35,7 +35,7 @@ import {
   stoppedAccuracy,
   testAccuracies,
 } from "../train/index.js";
-import type { AnyConfig } from "./config.js";
+import type { AnyConfig } from "./config/index.js";
 import type { BatchTransform } from "./defenses/index.js";
 import { digestOf, type ReleaseUnit, type ResultsStore, type VictimUnit } from "./store.js";
 

@@ -15,6 +15,7 @@ import {
   EXPERIMENT_NAMES,
   EXPERIMENTS,
   type ExperimentName,
+  packageConfigPath,
   ResultsStore,
   relabel,
   resolveConfig,
@@ -49,6 +50,8 @@ describe("experiment configs", () => {
     test(`${name}: experiments/${name}.json is valid, equals the built-in defaults, and its full preset is valid`, () => {
       const file = JSON.parse(readFileSync(join("experiments", `${name}.json`), "utf-8"));
       assert.deepEqual(file, DEFAULT_CONFIGS[name]);
+      // The installed package finds its own copy from wherever the working directory is.
+      assert.deepEqual(JSON.parse(readFileSync(packageConfigPath(name), "utf-8")), file);
       const scaled = resolveConfig(name);
       assert.equal(scaled.scale, "scaled-down");
       assert.equal(scaled.config.dataset, "fashion-mnist");
