@@ -36,6 +36,8 @@ JS
 jobs() { # checkout out
   local cli="node $1/dist/src/cli/main.js" out=$2
   mkdir -p "$out"
+  # In the checkout: each build reads its own experiments/*.json.
+  cd "$1"
   $cli train --subset 2000 --epochs 1 --seed 3 --out "$out/train" --json > "$out/train.json"
   $cli craft --subset 1000 --method targeted --eps 16 --steps 3 --tau 0.1 --train-crafter --crafter-epochs 1 \
     --out "$out/targeted" --json > "$out/targeted.json"
