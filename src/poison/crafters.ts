@@ -1,10 +1,12 @@
 // The crafting models a job names, loaded in one place: each file is read (its architecture from its metadata, or
-// `model` for a plain state dict), checked against the sha256 the job recorded where it has one, and frozen on the
-// device in the job's precision (prepareForCrafting). The loaded copy is released at once: only the frozen one is
-// kept. The queue's workers and `protect` load their crafting models here.
+// `model` for a plain state dict) and checked against the sha256 the job recorded where it has one (readCrafter,
+// which the crafting pipeline's obtainCrafter uses too), then frozen on the device in the job's precision
+// (prepareForCrafting). The loaded copy is released at once: only the frozen one is kept. The queue's workers and
+// `protect` load their crafting models here.
 import {
   type CraftingModel,
   type CraftingOptions,
+  type LoadedModel,
   loadModel,
   type ModelInfo,
   prepareForCrafting,
@@ -24,6 +26,16 @@ export interface FrozenCrafter {
   sha256: string;
 }
 
+/** The crafting model of `f`, checked against its recorded sha256; `spec` fills in what its metadata leaves out. */
+export function readCrafter(f: CrafterFile, spec: Partial<ModelInfo>): LoadedModel {
+  const loaded = loadModel(f.path, { ...spec, ...(f.model !== undefined ? { model: f.model } : {}) });
+  if (f.sha256 !== undefined && loaded.sha256 !== f.sha256) {
+    loaded.model.dispose();
+    throw new Error(`${f.path}: sha256 ${loaded.sha256}, the plan's crafting model is ${f.sha256}`);
+  }
+  return loaded;
+}
+
 /** The frozen crafting models of `files`, in order; `spec` fills in what a file's metadata leaves out. */
 export function loadCrafters(
   files: readonly CrafterFile[],
@@ -33,10 +45,8 @@ export function loadCrafters(
   const frozen: FrozenCrafter[] = [];
   try {
     for (const f of files) {
-      const loaded = loadModel(f.path, { ...spec, ...(f.model !== undefined ? { model: f.model } : {}) });
+      const loaded = readCrafter(f, spec);
       try {
-        if (f.sha256 !== undefined && loaded.sha256 !== f.sha256)
-          throw new Error(`${f.path}: sha256 ${loaded.sha256}, the plan's crafting model is ${f.sha256}`);
         frozen.push({
           model: prepareForCrafting(loaded.model, options),
           info: loaded.info,

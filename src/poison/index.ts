@@ -17,7 +17,7 @@ export {
 export { type ChunkCheck, type ChunkResult, ChunkStore, CRAFTER_FILE } from "./chunk-store.js";
 export { chunkedMethodOf, craftChunks, craftShard } from "./craft.js";
 export type { CraftRunOptions, CraftRunStats } from "./craft-run.js";
-export { type CrafterFile, type FrozenCrafter, loadCrafters } from "./crafters.js";
+export { type CrafterFile, type FrozenCrafter, loadCrafters, readCrafter } from "./crafters.js";
 export {
   type AuthorsAugment,
   authorsDiffAugment,

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Dataset, OutputFormat } from "../data/index.js";
 import { channelMeans } from "../data/index.js";
-import { type LoadedModel, loadModel, type ModelInfo, prepareForCrafting, saveModel } from "../models/index.js";
+import { type LoadedModel, type ModelInfo, prepareForCrafting, saveModel } from "../models/index.js";
 import { type Precision, type PrecisionChoice, resolvePrecision, secondOrderError } from "../torch/index.js";
 import { fit, type Progress, type Recipe, silentProgress } from "../train/index.js";
 import { assertReplaceable, removeOwned } from "../util/ownership.js";
@@ -13,6 +13,7 @@ import { checkEps, planEps } from "./budget.js";
 import { ChunkStore } from "./chunk-store.js";
 import { craftShard } from "./craft.js";
 import type { CraftRunStats } from "./craft-run.js";
+import { readCrafter } from "./crafters.js";
 import { DEFAULT_DIFF_AUGMENT_KIND, DIFF_AUGMENT_KINDS, type DiffAugmentKind, diffAugmentOf } from "./diff-augment.js";
 import { budgetOf, methodOf, methodSettings, type PoisonMethod } from "./methods/index.js";
 import { shiftPermutation } from "./permutation.js";
@@ -184,7 +185,7 @@ export async function obtainCrafter(req: CrafterRequest): Promise<Crafters> {
   };
   if (files.length > 0) {
     const models = files.map((path) =>
-      onDevice(loadModel(path, { ...req.shape, ...(req.model ? { model: req.model } : {}) })),
+      onDevice(readCrafter({ path, ...(req.model ? { model: req.model } : {}) }, req.shape)),
     );
     return {
       models,
@@ -213,7 +214,7 @@ export async function obtainCrafter(req: CrafterRequest): Promise<Crafters> {
     model.dispose();
     rmSync(checkpoint, { force: true });
   }
-  const m = onDevice(loadModel(t.path));
+  const m = onDevice(readCrafter({ path: t.path }, {}));
   return {
     models: [m],
     refs: [{ path: t.name ?? t.path, model: m.info.model, sha256: m.sha256 }],
