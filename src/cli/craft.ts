@@ -173,18 +173,18 @@ export function registerCraft(program: Command): void {
       const request: Omit<PlanRequest, "dataset"> = {
         method: method.name,
         eps: o.eps,
-        ...(o.steps !== undefined ? { steps: o.steps } : {}),
-        ...(o.tau !== undefined ? { tau: o.tau } : {}),
-        ...(o.stepSize !== undefined ? { stepSize: o.stepSize } : {}),
-        ...(o.init !== undefined ? { init: o.init } : {}),
+        steps: o.steps,
+        tau: o.tau,
+        stepSize: o.stepSize,
+        init: o.init,
         restarts: o.restarts,
         augment: o.augment,
-        ...(o.augmentKind !== undefined ? { augmentKind: o.augmentKind } : {}),
+        augmentKind: o.augmentKind,
         chunkSize: o.chunkSize,
         budget: o.budget,
         seed: o.seed,
         settings: methodSettingsOf(method, o),
-        ...(o.crafterModel !== undefined ? { crafterModel: o.crafterModel } : {}),
+        crafterModel: o.crafterModel,
       };
       checkRequest(request, o.crafter.length + (o.trainCrafter ? 1 : 0));
       if (!FORMATS.includes(o.format)) throw new Error(`--format must be ${FORMATS.join(", ")}, got '${o.format}'`);
@@ -211,7 +211,7 @@ export function registerCraft(program: Command): void {
         ? await obtainCrafter({
             shape: { inChannels: trainSet.channels, numClasses: trainSet.numClasses, imageSize: trainSet.height },
             files: o.crafter,
-            ...(o.crafterModel !== undefined ? { model: o.crafterModel } : {}),
+            model: o.crafterModel,
             ...(o.trainCrafter
               ? {
                   train: {

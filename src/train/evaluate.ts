@@ -25,8 +25,8 @@ export function evaluate(model: Module, ds: Dataset, options: EvaluateOptions = 
   const C = ds.numClasses;
   const loader = new DataLoader(ds, {
     batchSize: options.batchSize ?? 512,
-    ...(options.normalize ? { normalize: options.normalize } : {}),
-    ...(options.device ? { device: options.device } : {}),
+    normalize: options.normalize,
+    device: options.device,
   });
   const wasTraining = model.training;
   model.eval();

@@ -96,8 +96,8 @@ export async function train(model: Module, trainSet: Dataset, options: TrainOpti
     shuffle: true,
     seed,
     augment: { cropPadding: r.cropPadding, flip: r.flip },
-    ...(options.normalize ? { normalize: options.normalize } : {}),
-    ...(options.device ? { device: options.device } : {}),
+    normalize: options.normalize,
+    device: options.device,
   });
   let history: EpochRecord[] = [];
   let start = 0;
@@ -129,8 +129,8 @@ export async function train(model: Module, trainSet: Dataset, options: TrainOpti
       const e0 = performance.now();
       model.train();
       const task = progress.start(`${prefix}epoch ${epoch + 1}/${r.epochs}`, loader.length, "batch");
-      const lossSum = zeros([], { dtype: "float64", ...(options.device ? { device: options.device } : {}) });
-      const correct = zeros([], { dtype: "int64", ...(options.device ? { device: options.device } : {}) });
+      const lossSum = zeros([], { dtype: "float64", device: options.device });
+      const correct = zeros([], { dtype: "int64", device: options.device });
       let seen = 0;
       let b = 0;
       for (const batch of loader.epoch(epoch)) {
@@ -174,8 +174,8 @@ export async function train(model: Module, trainSet: Dataset, options: TrainOpti
       const accuracyOn = (ds: Dataset) =>
         evaluate(model, ds, {
           precision,
-          ...(options.normalize ? { normalize: options.normalize } : {}),
-          ...(options.device ? { device: options.device } : {}),
+          normalize: options.normalize,
+          device: options.device,
         }).accuracy;
       if (options.validationSet) record.valAcc = accuracyOn(options.validationSet);
       if (options.testSet) record.testAcc = accuracyOn(options.testSet);
