@@ -3,6 +3,8 @@
 // and seeds replaces its earlier entry; any other is appended.
 // Arguments: the audit's run directory (its audit.json), and the results file (default results/audit.json).
 // AUDIT_NOTE, when set, is kept as the entry's note (how the release was made, what else ran beside it).
+// AUDIT_LABEL names the levers of a release crafted to hold against the audit (release.label): such audits are
+// tabulated apart from the method's plain audits, beside the plain release's audit with the same battery.
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -21,6 +23,7 @@ const entry = {
     subset: a.release.subset,
     steps: a.release.steps,
     options: a.release.options,
+    ...(process.env.AUDIT_LABEL ? { label: process.env.AUDIT_LABEL } : {}),
   },
   worst_case_acc: rounded(a.worst_case.acc),
   worst_case: { defense: a.worst_case.defense, victim: a.worst_case.victim },

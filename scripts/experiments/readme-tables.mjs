@@ -399,6 +399,29 @@ function auditTables(audits) {
   ].join("\n");
 }
 
+/**
+ * The lever ablations: one row per labelled audit (a release crafted to hold against the audit, and the plain
+ * release it is compared with under the same battery), each defence's early-stopped score on the release.
+ */
+function leverTable(audits) {
+  const defenses = [...new Set(audits.flatMap((a) => a.rows.map((r) => `${r.defense}|${r.victim}`)))];
+  const header = (key) => {
+    const [defense, victim] = key.split("|");
+    return victim === audits[0].victims[0] ? defense : `${defense} (${named(MODEL, victim)})`;
+  };
+  const rows = audits.map((a) => [
+    `${a.release.label} (ε ${a.release.eps}, ${a.release.steps} steps)`,
+    pct(a.release.options.attack_success, 1),
+    ...defenses.map((key) => {
+      const r = a.rows.find((x) => `${x.defense}|${x.victim}` === key);
+      return r ? pct(r.stopped, 1) : "—";
+    }),
+    `**${pct(a.worst_case_acc, 1)}**`,
+    points(a.protection),
+  ]);
+  return markdown(["release", "attack success", ...defenses.map(header), "worst case", "protection"], rows);
+}
+
 // ---- regions ---------------------------------------------------------------------------------------------------
 
 /** NAME -> the generated text of region NAME, from the results directory `dir`. */
@@ -411,7 +434,9 @@ function generate(dir) {
   regions.set("experiments", experimentsTable(read("experiments.json")));
   regions.set("labels", labelsTable(read("labels.json")));
   regions.set("benchmarks", benchmarksTables(read("benchmarks.json")));
-  regions.set("audit", auditTables(read("audit.json")));
+  const audits = read("audit.json");
+  regions.set("audit", auditTables(audits.filter((a) => a.release.label === undefined)));
+  regions.set("levers", leverTable(audits.filter((a) => a.release.label !== undefined)));
   return regions;
 }
 

@@ -258,6 +258,8 @@ const auditEntry = z
       subset: z.number().int().positive().nullable(),
       steps: count,
       options: z.record(z.string(), z.unknown()),
+      /** The levers of a release crafted to hold against the audit, in words. */
+      label: z.string().min(1).optional(),
     }),
     worst_case_acc: accuracy,
     worst_case: z.strictObject({ defense: z.string().min(1), victim: z.string().min(1) }),
