@@ -33,7 +33,8 @@ describe("PGD against a trained model", {
     model.eval().requiresGrad_(false);
   });
 
-  function attack(objective: typeof targeted, eps: number, augment: boolean) {
+  /** The first 128 images, their labels and targets pi(y). */
+  function firstBatch() {
     const indices = Int32Array.from({ length: 128 }, (_, i) => i);
     const batch = buildBatch(data, indices);
     const pi = shiftPermutation(10);
@@ -41,6 +42,11 @@ describe("PGD against a trained model", {
       Int32Array.from(indices, (i) => pi[data.labels[i]!]!),
       [128],
     ).long();
+    return { batch, target };
+  }
+
+  function attack(objective: typeof targeted, eps: number, augment: boolean) {
+    const { batch, target } = firstBatch();
     manualSeed(1);
     const r = pgd([model], batch.x, batch.y, target, objective, {
       eps: eps / 255,
@@ -81,13 +87,7 @@ describe("PGD against a trained model", {
   });
 
   test("a bit-depth view crafts perturbations that survive posterizing better than the plain attack's", () => {
-    const indices = Int32Array.from({ length: 128 }, (_, i) => i);
-    const batch = buildBatch(data, indices);
-    const pi = shiftPermutation(10);
-    const target = tensor(
-      Int32Array.from(indices, (i) => pi[data.labels[i]!]!),
-      [128],
-    ).long();
+    const { batch, target } = firstBatch();
     const posterized = bitDepthReduction({ bits: 2 });
     const lossAfterBdr = (views: PgdOptions["views"]) => {
       manualSeed(5);
