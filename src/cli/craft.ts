@@ -186,15 +186,15 @@ export function registerCraft(program: Command): void {
         settings: methodSettingsOf(method, o),
         crafterModel: o.crafterModel,
       };
-      checkRequest(request, o.crafter.length + (o.trainCrafter ? 1 : 0));
+      const device = resolveDevice(o.device);
+      const precision = craftingPrecision(method, o.precision, device);
+      // Once here, before any data is read (makePlan checks the request again, for the library's callers).
+      checkRequest({ ...request, precision }, o.crafter.length + (o.trainCrafter ? 1 : 0));
       if (!FORMATS.includes(o.format)) throw new Error(`--format must be ${FORMATS.join(", ")}, got '${o.format}'`);
       const shard = o.shard ? parseShard(o.shard) : undefined;
       if (shard && !method.chunked)
         throw new Error(`${method.name} cannot be sharded: it optimises all poisoned images together`);
       checkOutput(o.out, o.force ?? false, shard !== undefined);
-      const device = resolveDevice(o.device);
-      const precision = craftingPrecision(method, o.precision, device);
-      checkRequest({ ...request, precision }, 0);
       const workDir = shard ? o.out : workDirOf(o.out);
       // An earlier run's chunks are continued only when asked, as `train` does with its checkpoint.
       if (!o.queue && existsSync(workDir) && !o.resume) {
