@@ -7,6 +7,7 @@
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Module } from "../nn/index.js";
+import { levelsOf } from "../poison/budget.js";
 import { ADVERSARIAL_METHODS } from "../poison/methods/index.js";
 import { writeReport } from "../report/index.js";
 import { manualSeed, noGrad, scope, tensor } from "../torch/index.js";
@@ -133,8 +134,9 @@ async function protectPhoto(photo: Photo, bytes: Uint8Array, o: ProtectOptions, 
     });
     const released = noGrad(() => x.add(delta).clamp_(0, 1).mul_(255).round().permute(0, 2, 3, 1).contiguous());
     const values = released.to({ dtype: "uint8" }).toTypedArray() as Uint8Array;
-    // Rounding may not leave the ball: clip to within eps grey levels of the source.
-    const e = Math.floor(eps + 1e-9);
+    // Rounding may not leave the ball: clip to within eps grey levels of the source (poison's quantize does the
+    // same from a float copy of the perturbation, which a 48 MP photo cannot afford beside this uint8 one).
+    const e = levelsOf(eps);
     for (let i = 0; i < values.length; i++)
       values[i] = Math.min(src.rgb[i]! + e, Math.max(src.rgb[i]! - e, values[i]!));
     return values;
