@@ -187,8 +187,8 @@ async function trainRuns(
       checkpoint,
       resume: o.resume ?? false,
       progress,
-      ...(transform ? { batchTransform: transform } : {}),
-      ...(o.runs > 1 ? { label: `run ${k + 1}/${o.runs}` } : {}),
+      batchTransform: transform,
+      label: o.runs > 1 ? `run ${k + 1}/${o.runs}` : undefined,
       onEpoch: (epoch, trained) => {
         if (o.snapshots?.includes(epoch)) saveModel(snapshotFile(dir, epoch), trained, info, { epoch: String(epoch) });
       },
