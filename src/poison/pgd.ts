@@ -7,7 +7,7 @@ import type { Module } from "../nn/index.js";
 import { grad, keep, noGrad, rand, randn, scope, type Tensor, tensor, zeros } from "../torch/index.js";
 import { type DiffAugmentOptions, diffAugment } from "./diff-augment.js";
 import type { Objective } from "./objective.js";
-import { applyViews, type DefenceView } from "./views.js";
+import { type DefenceView, prepareViews } from "./views.js";
 
 export type Init = "randn" | "uniform" | "zero";
 
@@ -158,19 +158,19 @@ export function pgd(
   o: PgdOptions,
 ): PgdResult {
   if (models.length === 0) throw new Error("pgd: no crafting model");
-  const { augment, views } = o;
+  const augment = o.augment;
+  // The views' constants are made once for the batch, not at every step.
+  const views = o.views ? prepareViews(o.views.views, o.views.share, x.device) : undefined;
   const loss = (d: Tensor) => {
     const input = x.add(d);
     const augmented = augment ? diffAugment(input, augment) : input;
-    return ensembleLoss(
-      models,
-      views ? applyViews(augmented, views.views, views.share) : augmented,
-      y,
-      target,
-      objective,
-    );
+    return ensembleLoss(models, views ? views.apply(augmented) : augmented, y, target, objective);
   };
-  return withRestarts(x, o, loss, (delta) => score(models, x, y, target, objective, delta));
+  try {
+    return withRestarts(x, o, loss, (delta) => score(models, x, y, target, objective, delta));
+  } finally {
+    views?.dispose();
+  }
 }
 
 function score(

@@ -10,7 +10,7 @@
 //   (JPEG at low quality keeps little more). Linear, so its gradient is itself.
 // - noise:SIGMA: Gaussian noise of SIGMA grey levels, as the audit's noise defence.
 // - cutout:FRACTION: a square of zeros, FRACTION of the side, as the audit's cutout defence.
-import { F, rand, randn, scope, type Tensor, tensor } from "../torch/index.js";
+import { arange, F, keep, rand, randn, scope, type Tensor, tensor } from "../torch/index.js";
 
 export const VIEW_KINDS = ["bdr", "lowpass", "noise", "cutout"] as const;
 export type ViewKind = (typeof VIEW_KINDS)[number];
@@ -81,17 +81,23 @@ function lowpassMatrix(k: number): Float32Array {
   return p;
 }
 
-/** Every 8x8 block (edges padded by repeating the last row and column, as JPEG pads) projected on K x K. */
-export function lowpass(x: Tensor, k: number): Tensor {
+/** The projection onto K x K of lowpass(), as a [8, 8] tensor on `device`. */
+const lowpassTensor = (k: number, device: string): Tensor => tensor(lowpassMatrix(k), [BLOCK, BLOCK], { device });
+
+/**
+ * Every 8x8 block (edges padded by repeating the last row and column, as JPEG pads) projected on K x K. `p`: the
+ * projection already on x's device (the attack makes it once per batch, not once per step).
+ */
+export function lowpass(x: Tensor, k: number, p?: Tensor): Tensor {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const hb = Math.ceil(h / BLOCK);
   const wb = Math.ceil(w / BLOCK);
   return scope(() => {
-    const p = tensor(lowpassMatrix(k), [BLOCK, BLOCK], { device: x.device });
+    const projection = p ?? lowpassTensor(k, x.device);
     const padded = F.pad(x, [0, wb * BLOCK - w, 0, hb * BLOCK - h], "replicate");
     const blocks = padded.reshape(n, c, hb, BLOCK, wb, BLOCK).permute(0, 1, 2, 4, 3, 5);
     // P is symmetric: P X P filters the rows and the columns of each block.
-    const filtered = p.matmul(blocks).matmul(p);
+    const filtered = projection.matmul(blocks).matmul(projection);
     return filtered
       .permute(0, 1, 2, 4, 3, 5)
       .reshape(n, c, hb * BLOCK, wb * BLOCK)
@@ -108,11 +114,10 @@ function cutoutView(x: Tensor, fraction: number): Tensor {
     const on = { device: x.device };
     const centre = rand([n, 2], on);
     const inside = (size: number, dim: number, col: number) => {
-      const idx = tensor(
-        Float32Array.from({ length: size }, (_, i) => i + 0.5),
-        dim === 2 ? [1, 1, size, 1] : [1, 1, 1, size],
-        on,
-      );
+      // Pixel centres, made on the device: no copy from the host at every step.
+      const idx = arange(0, size, 1, { ...on, dtype: "float32" })
+        .add(0.5)
+        .reshape(...(dim === 2 ? [1, 1, size, 1] : [1, 1, 1, size]));
       const mid = centre.select(1, col).mul(size).reshape(n, 1, 1, 1);
       return idx.sub(mid).abs().lt(half).float();
     };
@@ -124,12 +129,12 @@ function cutoutView(x: Tensor, fraction: number): Tensor {
   });
 }
 
-function applyView(x: Tensor, v: DefenceView): Tensor {
+function applyView(x: Tensor, v: DefenceView, projections: ReadonlyMap<number, Tensor>): Tensor {
   switch (v.kind) {
     case "bdr":
       return softPosterize(x, v.value);
     case "lowpass":
-      return lowpass(x, v.value);
+      return lowpass(x, v.value, projections.get(v.value));
     case "noise":
       return randn(x.shape, { device: x.device })
         .mul_(v.value / 255)
@@ -139,11 +144,37 @@ function applyView(x: Tensor, v: DefenceView): Tensor {
   }
 }
 
+/** The views of an attack on `device`, with their constant tensors made once; dispose() frees those. */
+export interface PreparedViews {
+  /** `applyViews` of these views on x. */
+  apply(x: Tensor): Tensor;
+  dispose(): void;
+}
+
+export function prepareViews(views: readonly DefenceView[], share: number, device: string): PreparedViews {
+  const projections = new Map<number, Tensor>();
+  for (const v of views)
+    if (v.kind === "lowpass" && !projections.has(v.value))
+      projections.set(v.value, keep(lowpassTensor(v.value, device)));
+  return {
+    apply: (x) => applyViews(x, views, share, projections),
+    dispose: () => {
+      for (const p of projections.values()) p.dispose();
+    },
+  };
+}
+
 /**
  * x [N,C,H,W] with each image, with probability `share`, replaced by one of `views` (uniformly); the draws come
- * from libtorch's generator, seeded per chunk like the augmentation's.
+ * from libtorch's generator, seeded per chunk like the augmentation's. `projections`: lowpass's, by K, when
+ * prepared (prepareViews).
  */
-export function applyViews(x: Tensor, views: readonly DefenceView[], share: number): Tensor {
+export function applyViews(
+  x: Tensor,
+  views: readonly DefenceView[],
+  share: number,
+  projections: ReadonlyMap<number, Tensor> = new Map(),
+): Tensor {
   if (views.length === 0 || share === 0) return x;
   const n = x.shape[0]!;
   return scope(() => {
@@ -156,7 +187,7 @@ export function applyViews(x: Tensor, views: readonly DefenceView[], share: numb
         .gt(lo - 1e-12)
         .float()
         .mul(r.lt(hi).float());
-      out = out.add(applyView(x, v).sub(x).mul(chosen));
+      out = out.add(applyView(x, v, projections).sub(x).mul(chosen));
     });
     return out;
   });
