@@ -28,7 +28,7 @@ import {
 } from "../poison/index.js";
 import { enqueueCraft, formatStatus } from "../queue/index.js";
 import type { PrecisionChoice } from "../torch/index.js";
-import { recipe } from "../train/index.js";
+import { recipe, specOf } from "../train/index.js";
 import { removeOwned } from "../util/ownership.js";
 import {
   action,
@@ -209,7 +209,7 @@ export function registerCraft(program: Command): void {
       const progress = terminalProgress();
       const crafters = method.needsCrafter
         ? await obtainCrafter({
-            shape: { inChannels: trainSet.channels, numClasses: trainSet.numClasses, imageSize: trainSet.height },
+            shape: specOf(trainSet),
             files: o.crafter,
             model: o.crafterModel,
             ...(o.trainCrafter

@@ -8,7 +8,7 @@ import { type Dataset, loadSplit, subset } from "../data/index.js";
 import { craftRelease, makePlan, obtainCrafter } from "../poison/index.js";
 import { formatPeak, formatPercent, historySeries, perturbationGrid, writeReport } from "../report/index.js";
 import type { Precision } from "../torch/index.js";
-import { type EpochRecord, fit, type Progress, recipe, testAccuracies } from "../train/index.js";
+import { type EpochRecord, fit, type Progress, recipe, specOf, testAccuracies } from "../train/index.js";
 import {
   action,
   addDeviceOption,
@@ -93,7 +93,7 @@ export function registerDemo(program: Command): void {
       const crafterPath = join(o.out, "crafter.safetensors");
       rmSync(crafterPath, { force: true });
       const crafter = await obtainCrafter({
-        shape: { inChannels: full.channels, numClasses: full.numClasses, imageSize: full.height },
+        shape: specOf(full),
         model: MODEL,
         train: { path: crafterPath, data: full, recipe: recipe("fast", { epochs: o.crafterEpochs }), seed: 0 },
         device,

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { loadDataset } from "../data/index.js";
 import { loadModel } from "../models/index.js";
-import { evaluate } from "../train/index.js";
+import { evaluate, specOf } from "../train/index.js";
 import { action, addDeviceOption, addPrecisionOption, printJson, resolveDevice, resolvePrecision } from "./common.js";
 
 export function registerEvaluate(program: Command): void {
@@ -30,9 +30,7 @@ export function registerEvaluate(program: Command): void {
         const { test } = loadDataset(o.dataset, o.dataDir ? { dataDir: o.dataDir } : {});
         const { model, info } = loadModel(o.checkpoint, {
           ...(o.model ? { model: o.model } : {}),
-          inChannels: test.channels,
-          numClasses: test.numClasses,
-          imageSize: test.height,
+          ...specOf(test),
         });
         model.to(device);
         const ev = evaluate(model, test, { device, precision });

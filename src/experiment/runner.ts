@@ -32,6 +32,7 @@ import {
   type Recipe,
   recipe,
   silentProgress,
+  specOf,
   stoppedAccuracy,
   testAccuracies,
 } from "../train/index.js";
@@ -154,7 +155,7 @@ export class Runner {
   }
 
   private get shape() {
-    return { inChannels: this.train.channels, numClasses: this.train.numClasses, imageSize: this.train.height };
+    return specOf(this.train);
   }
 
   private get device(): string {
