@@ -186,10 +186,13 @@ describe("crafting on a queue", {
     assert.deepEqual(lastJson(e.stdout).chunks, { waiting: CHUNKS, active: 0, done: 0, failed: 0 });
     const w1 = startWorker("w1");
     const w2 = startWorker("w2");
-    // w1's first job is active while its child loads the data and the model: kill it there.
+    // w1's first job is active while its child loads the data and the model: kill it there. The worker records
+    // itself in the run's workers on BullMQ's "active" event, one Redis round trip after the job turns active;
+    // wait for that too, or a fast kill lands before it (seen on a slow CI machine).
     const digest = await sealOf("killed");
     const ids = Array.from({ length: CHUNKS }, (_, k) => chunkJobId("killed", digest, k));
     const victim = await until("w1 to take a chunk", async () => {
+      if (!(await runs.workers("killed")).includes("w1")) return undefined;
       for (const id of ids) {
         const job = await queue.getJob(id);
         if (job?.processedBy === "w1" && (await job.isActive())) return id;
