@@ -25,7 +25,7 @@ export function addDataOptions(cmd: Command, defaultDataset: string | undefined 
 
 /** The training split (first `subset` images if asked) and the full test split. */
 export function loadData(o: DataOptions): { train: Dataset; test: Dataset } {
-  const { train, test } = loadDataset(o.dataset, o.dataDir ? { dataDir: o.dataDir } : {});
+  const { train, test } = loadDataset(o.dataset, { dataDir: o.dataDir });
   return { train: o.subset !== undefined ? subset(train, o.subset) : train, test };
 }
 

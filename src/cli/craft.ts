@@ -253,7 +253,7 @@ export function registerCraft(program: Command): void {
           workDir,
           format: o.format,
           force: o.force ?? false,
-          ...(shard ? { shard } : {}),
+          shard,
           progress,
           device,
         });

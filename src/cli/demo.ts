@@ -77,10 +77,7 @@ export function registerDemo(program: Command): void {
       const precision = resolvePrecision(o.precision, device);
       const t0 = performance.now();
       const progress = terminalProgress();
-      const { train: full, test } = loadData({
-        dataset: "fashion-mnist",
-        ...(o.dataDir ? { dataDir: o.dataDir } : {}),
-      });
+      const { train: full, test } = loadData({ dataset: "fashion-mnist", dataDir: o.dataDir });
       const data = subset(full, o.subset);
       mkdirSync(o.out, { recursive: true });
       progress.log(

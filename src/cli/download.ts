@@ -42,10 +42,10 @@ export function registerDownload(program: Command): void {
         const dest = o.out ?? o.dataDir;
         if (isWeightsName(name)) {
           const got = await downloadWeights(name, {
-            ...(dest ? { out: dest } : {}),
-            ...(o.mirror.length ? { mirrors: o.mirror } : {}),
-            ...(o.url ? { url: o.url } : {}),
-            ...(o.sha256 ? { sha256: o.sha256 } : {}),
+            out: dest,
+            mirrors: o.mirror.length ? o.mirror : undefined,
+            url: o.url,
+            sha256: o.sha256,
             force: o.force ?? false,
             log: (m) => console.error(m),
           });
@@ -62,8 +62,8 @@ export function registerDownload(program: Command): void {
         }
         if (o.url || o.sha256) throw new Error("--url and --sha256 are for weights; datasets have pinned checksums");
         const dir = await download(name as DownloadableName, {
-          ...(dest ? { dataDir: dest } : {}),
-          ...(o.mirror.length ? { mirrors: o.mirror } : {}),
+          dataDir: dest,
+          mirrors: o.mirror.length ? o.mirror : undefined,
           force: o.force ?? false,
           log: (m) => console.error(m),
         });

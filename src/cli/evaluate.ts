@@ -27,11 +27,8 @@ export function registerEvaluate(program: Command): void {
       }) => {
         const device = resolveDevice(o.device);
         const precision = resolvePrecision(o.precision, device);
-        const { test } = loadDataset(o.dataset, o.dataDir ? { dataDir: o.dataDir } : {});
-        const { model, info } = loadModel(o.checkpoint, {
-          ...(o.model ? { model: o.model } : {}),
-          ...specOf(test),
-        });
+        const { test } = loadDataset(o.dataset, { dataDir: o.dataDir });
+        const { model, info } = loadModel(o.checkpoint, { model: o.model, ...specOf(test) });
         model.to(device);
         const ev = evaluate(model, test, { device, precision });
         console.log(

@@ -325,7 +325,7 @@ export function registerExperiment(program: Command): void {
         throw new Error(`unknown experiment '${name}' (${EXPERIMENT_NAMES.join(", ")})`);
       const n = name as ExperimentName;
       const resolved = resolveConfig(n, {
-        ...(o.config ? { configFile: o.config } : {}),
+        configFile: o.config,
         full: o.full ?? false,
         overrides: flagOverrides(n, command),
         sets: o.set,

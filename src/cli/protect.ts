@@ -111,7 +111,7 @@ export function registerProtect(program: Command): void {
       const device = resolveDevice(o.device);
       const precision = resolvePrecision(o.precision, device);
       const loaded = loadCrafters(
-        o.crafter.map((path) => ({ path, ...(o.crafterModel ? { model: o.crafterModel } : {}) })),
+        o.crafter.map((path) => ({ path, model: o.crafterModel })),
         { inChannels: 3, numClasses: o.numClasses ?? 1000, imageSize: o.inputSize },
         { precision, device },
       );
@@ -131,7 +131,7 @@ export function registerProtect(program: Command): void {
           method: o.method,
           eps: o.eps,
           steps: o.steps,
-          stepSize: o.tau * o.eps,
+          tau: o.tau,
           views: o.views,
           inputSide: o.inputSize,
           labels: o.labels,

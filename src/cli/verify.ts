@@ -46,11 +46,7 @@ export function registerVerify(program: Command): void {
             if (o.json) printJson({ ok: v.ok, problems: v.problems, ...v.checked });
             return;
           }
-          const { train, test } = loadData({
-            dataset: o.source,
-            ...(o.dataDir ? { dataDir: o.dataDir } : {}),
-            ...(o.subset ? { subset: o.subset } : {}),
-          });
+          const { train, test } = loadData({ dataset: o.source, dataDir: o.dataDir, subset: o.subset });
           const v = verifyRelease(train, o.release!, o.eps, { test });
           if (v.ok) {
             console.log(

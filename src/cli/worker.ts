@@ -43,7 +43,7 @@ export function registerWorker(program: Command): void {
         concurrency: o.concurrency,
         device,
         lockDurationMs: o.lockDuration,
-        ...(o.name ? { name: o.name } : {}),
+        name: o.name,
         log: say,
       });
       const signal = await new Promise<string>((resolve) => {

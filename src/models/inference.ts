@@ -38,7 +38,7 @@ export class CraftingModel extends Module {
     copy.loadStateDict(original.stateDict());
     copy.eval().requiresGrad_(false);
     this.folded = fold ? foldBatchNorms(copy) : 0;
-    copy.to({ ...(device ? { device } : {}), ...(channelsLast ? { memoryFormat: "channels_last" } : {}) });
+    copy.to({ device, memoryFormat: channelsLast ? "channels_last" : undefined });
     // Autocast would cast the frozen conv and linear weights to bf16 again in every forward pass (it caches casts
     // only of trainable leaves); cast once instead. Batch norms left unfolded keep fp32 statistics.
     if (precision === "bf16") {

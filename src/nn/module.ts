@@ -19,11 +19,7 @@ function converted(t: Tensor, o: ModuleToOptions): Tensor | undefined {
   const format = o.memoryFormat !== undefined && t.ndim === 4 ? o.memoryFormat : undefined;
   const dtype = o.dtype !== undefined && isFloating(t.dtype) && t.dtype !== o.dtype ? o.dtype : undefined;
   if (device === undefined && format === undefined && dtype === undefined) return undefined;
-  return t.to({
-    ...(device ? { device } : {}),
-    ...(format ? { memoryFormat: format } : {}),
-    ...(dtype ? { dtype } : {}),
-  });
+  return t.to({ device, memoryFormat: format, dtype });
 }
 
 export abstract class Module {

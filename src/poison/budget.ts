@@ -74,16 +74,27 @@ export function quantize(source: Uint8Array, delta255: Float32Array, eps: number
   if (source.length !== delta255.length) {
     throw new RangeError(`quantize: ${source.length} pixels but ${delta255.length} perturbation values`);
   }
-  const levels = levelsOf(eps);
   const out = new Uint8Array(source.length);
   for (let i = 0; i < source.length; i++) {
-    const s = source[i]!;
     const d = delta255[i]!;
     if (!Number.isFinite(d)) throw new RangeError(`quantize: non-finite perturbation ${d} at value ${i}`);
-    const q = Math.round(s + d);
-    out[i] = Math.min(Math.max(q, s - levels, 0), s + levels, 255);
+    out[i] = Math.min(Math.max(Math.round(source[i]! + d), 0), 255);
   }
-  return out;
+  return clipToBall(source, out, eps);
+}
+
+/**
+ * Rounded pixels clipped, in place, to within floor(eps) grey levels of their source: rounding may leave the
+ * ball by half a level. Returns `released`. protect rounds on the device and clips here, since a float copy of a
+ * 48 MP photo's perturbation (what quantize takes) would not fit beside it.
+ */
+export function clipToBall(source: Uint8Array, released: Uint8Array, eps: number): Uint8Array {
+  const levels = levelsOf(eps);
+  for (let i = 0; i < source.length; i++) {
+    const s = source[i]!;
+    released[i] = Math.min(Math.max(released[i]!, s - levels), s + levels);
+  }
+  return released;
 }
 
 /** L-inf and L2 of the released change of each image, in grey levels. */

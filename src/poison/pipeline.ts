@@ -184,9 +184,7 @@ export async function obtainCrafter(req: CrafterRequest): Promise<Crafters> {
     return m;
   };
   if (files.length > 0) {
-    const models = files.map((path) =>
-      onDevice(readCrafter({ path, ...(req.model ? { model: req.model } : {}) }, req.shape)),
-    );
+    const models = files.map((path) => onDevice(readCrafter({ path, model: req.model }, req.shape)));
     return {
       models,
       refs: models.map((m, k) => ({ path: files[k]!, model: m.info.model, sha256: m.sha256 })),
@@ -289,7 +287,7 @@ export async function craftRelease(job: ReleaseJob): Promise<ReleaseResult> {
   const manifest = writeRelease(job.source, [store], job.out, {
     format: job.format ?? "same",
     force: job.force ?? false,
-    ...(job.test ? { test: job.test } : {}),
+    test: job.test,
   });
   removeOwned(workDir, "crafting work directory");
   return { manifest, stats, workDir };

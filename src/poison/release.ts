@@ -155,7 +155,7 @@ export function writeRelease(
   let written: Manifest | undefined;
   writeDataset(
     out,
-    { train: released, ...(o.test ? { test: o.test } : {}) },
+    { train: released, test: o.test },
     {
       format,
       force: o.force ?? false,

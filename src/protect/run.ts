@@ -7,7 +7,7 @@
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Module } from "../nn/index.js";
-import { levelsOf } from "../poison/budget.js";
+import { clipToBall, pixelUnits } from "../poison/budget.js";
 import { ADVERSARIAL_METHODS } from "../poison/methods/index.js";
 import { writeReport } from "../report/index.js";
 import { manualSeed, noGrad, scope, tensor } from "../torch/index.js";
@@ -47,8 +47,8 @@ export interface ProtectOptions {
   /** Grey levels. */
   eps: number;
   steps: number;
-  /** Grey levels per step. */
-  stepSize: number;
+  /** PGD step as a fraction of eps (the photo's own eps: smaller for JPEG, see jpegMargin). */
+  tau: number;
   views: number;
   inputSide: number;
   /** auto: the class folders when the tree has as many as the crafter has classes, else its predictions. */
@@ -125,21 +125,14 @@ async function protectPhoto(photo: Photo, bytes: Uint8Array, o: ProtectOptions, 
     // In place where the values are the same either way: at 48 MP each float copy of the photo is 0.6 GB.
     const x = tensor(src.rgb, [1, h, w, 3], { device }).permute(0, 3, 1, 2).float().div_(255);
     const delta = attackPhoto(o.models, x, label, target, {
-      eps: eps / 255,
-      stepSize: (o.stepSize * eps) / o.eps / 255,
+      ...pixelUnits({ eps, stepSize: o.tau * eps }),
       steps: o.steps,
       views: o.views,
       side: o.inputSide,
       objective: ADVERSARIAL_METHODS[o.method].objective,
     });
     const released = noGrad(() => x.add(delta).clamp_(0, 1).mul_(255).round().permute(0, 2, 3, 1).contiguous());
-    const values = released.to({ dtype: "uint8" }).toTypedArray() as Uint8Array;
-    // Rounding may not leave the ball: clip to within eps grey levels of the source (poison's quantize does the
-    // same from a float copy of the perturbation, which a 48 MP photo cannot afford beside this uint8 one).
-    const e = levelsOf(eps);
-    for (let i = 0; i < values.length; i++)
-      values[i] = Math.min(src.rgb[i]! + e, Math.max(src.rgb[i]! - e, values[i]!));
-    return values;
+    return clipToBall(src.rgb, released.to({ dtype: "uint8" }).toTypedArray() as Uint8Array, eps);
   });
   const isFooled = (pred: number) => (o.method === "targeted" ? pred === target : pred !== label);
   const fooledBefore = isFooled(await predict(o.models, crafted, w, h, o.inputSide, device));
@@ -233,7 +226,8 @@ export async function protectTree(o: ProtectOptions): Promise<ProtectResult> {
     method: o.method,
     eps: o.eps,
     steps: o.steps,
-    step_size: o.stepSize,
+    // Grey levels per step at the full eps (what a JPEG photo takes is tau * (eps - margin)).
+    step_size: o.tau * o.eps,
     views: o.views,
     input_side: o.inputSide,
     labels,

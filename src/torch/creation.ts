@@ -31,7 +31,7 @@ function fromNumbers(data: readonly number[], shape: number[], options: Options)
   const as64 = new Float64Array(data);
   const t64 = new Tensor(native.fromBytes(new Uint8Array(as64.buffer), shape, "float64"));
   try {
-    return t64.to({ dtype, ...(options.device ? { device: options.device } : {}) });
+    return t64.to({ dtype, device: options.device });
   } finally {
     t64.dispose();
   }
