@@ -10,14 +10,20 @@
 //   (JPEG at low quality keeps little more). Linear, so its gradient is itself.
 // - noise:SIGMA: Gaussian noise of SIGMA grey levels, as the audit's noise defence.
 // - cutout:FRACTION: a square of zeros, FRACTION of the side, as the audit's cutout defence.
-import { arange, F, keep, rand, randn, scope, type Tensor, tensor } from "../torch/index.js";
+// - crop:SCALE and jitter:STRENGTH: the contrastive-strength augmentations of AAP (Wang, Zhu, Gu, "Efficient
+//   availability attacks against supervised and contrastive learning simultaneously", NeurIPS 2024), who craft
+//   adversarial poisons through SimCLR's views so that they hold for victims that train with strong views:
+//   a random resized crop (area in [SCALE, 1], aspect ratio in [3/4, 4/3], resized back with bilinear sampling,
+//   as torchvision's RandomResizedCrop) and brightness and contrast jitter by factors in [1 - S, 1 + S] (their
+//   ColorJitter's first two; hue and saturation do nothing to grey images).
+import { arange, F, keep, rand, randn, scope, type Tensor, tensor, zeros } from "../torch/index.js";
 
-export const VIEW_KINDS = ["bdr", "lowpass", "noise", "cutout"] as const;
+export const VIEW_KINDS = ["bdr", "lowpass", "noise", "cutout", "crop", "jitter"] as const;
 export type ViewKind = (typeof VIEW_KINDS)[number];
 
 export interface DefenceView {
   kind: ViewKind;
-  /** bits, K, sigma (grey levels) or fraction. */
+  /** bits, K, sigma (grey levels), fraction, smallest crop area or jitter strength. */
   value: number;
 }
 
@@ -27,7 +33,13 @@ const VIEW_VALUES: Record<ViewKind, { default: number; min: number; max: number;
   lowpass: { default: 3, min: 1, max: 7, integer: true },
   noise: { default: 8, min: 0, max: 255, integer: false },
   cutout: { default: 0.5, min: 0, max: 1, integer: false },
+  // MoCo v2's and AAP's crop of 32x32 images keeps 0.2 to 1 of the area; their jitter strength is 0.4.
+  crop: { default: 0.2, min: 0.01, max: 1, integer: false },
+  jitter: { default: 0.4, min: 0, max: 1, integer: false },
 };
+
+/** Largest aspect ratio of the crop view (and 1/RATIO the smallest), as RandomResizedCrop's default. */
+const RATIO = 4 / 3;
 
 /** Width of a smooth threshold of the bit-depth view, in grey levels. */
 const TEMPERATURE = 2;
@@ -129,6 +141,45 @@ function cutoutView(x: Tensor, fraction: number): Tensor {
   });
 }
 
+/** A random resized crop per image: area in [minScale, 1] of the image, inside it, sampled back to full size. */
+function cropView(x: Tensor, minScale: number): Tensor {
+  const n = x.shape[0]!;
+  return scope(() => {
+    const on = { device: x.device };
+    const r = rand([n, 4], on);
+    const area = r
+      .select(1, 0)
+      .mul(1 - minScale)
+      .add(minScale);
+    const ratio = r.select(1, 1).mul(2).sub(1).mul(Math.log(RATIO)).exp();
+    // Half-widths of the crop in grid units (the side spans [-1, 1]); capped at the whole side.
+    const sx = area.mul(ratio).sqrt().clamp(undefined, 1);
+    const sy = area.div(ratio).sqrt().clamp(undefined, 1);
+    const centre = (u: Tensor, half: Tensor) => u.mul(2).sub(1).mul(half.neg().add(1));
+    const tx = centre(r.select(1, 2), sx);
+    const ty = centre(r.select(1, 3), sy);
+    const zero = zeros([n], on);
+    const theta = F.stack([F.stack([sx, zero, tx], 1), F.stack([zero, sy, ty], 1)], 1);
+    const grid = F.affineGrid(theta, x.shape, false);
+    return F.gridSample(x, grid, { mode: "bilinear", padding: "border", alignCorners: false });
+  });
+}
+
+/** Brightness, then contrast (about each image's mean), each by a factor in [1 - s, 1 + s]; kept in [0, 1]. */
+function jitterView(x: Tensor, strength: number): Tensor {
+  const n = x.shape[0]!;
+  return scope(() => {
+    const on = { device: x.device };
+    const factor = () =>
+      rand([n, 1, 1, 1], on)
+        .mul(2 * strength)
+        .add(1 - strength);
+    const bright = x.mul(factor());
+    const mean = bright.mean([1, 2, 3], true);
+    return bright.sub(mean).mul(factor()).add(mean).clamp(0, 1);
+  });
+}
+
 function applyView(x: Tensor, v: DefenceView, projections: ReadonlyMap<number, Tensor>): Tensor {
   switch (v.kind) {
     case "bdr":
@@ -141,6 +192,10 @@ function applyView(x: Tensor, v: DefenceView, projections: ReadonlyMap<number, T
         .add_(x);
     case "cutout":
       return cutoutView(x, v.value);
+    case "crop":
+      return cropView(x, v.value);
+    case "jitter":
+      return jitterView(x, v.value);
   }
 }
 

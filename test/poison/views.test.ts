@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { bitDepthReduction } from "../../src/experiment/index.js";
 import { makePlan, methodOf, methodSettings } from "../../src/poison/index.js";
 import { applyViews, lowpass, parseViews, softPosterize } from "../../src/poison/views.js";
-import { grad, manualSeed, rand, scope, tensor } from "../../src/torch/index.js";
+import { grad, manualSeed, rand, scope, type Tensor, tensor } from "../../src/torch/index.js";
 import { syntheticSource } from "./synthetic-release.js";
 
 const close = (a: number, b: number, tol: number, what: string) =>
@@ -22,6 +22,43 @@ describe("defence views", { timeout: 60_000 }, () => {
     assert.throws(() => parseViews("bdr:9"), /bdr: value must be an integer in \[1, 7\]/);
     assert.throws(() => parseViews("lowpass:2.5"), /lowpass/);
     assert.throws(() => parseViews("noise:x"), /noise/);
+    assert.deepEqual(parseViews("crop,jitter:0.2"), [
+      { kind: "crop", value: 0.2 },
+      { kind: "jitter", value: 0.2 },
+    ]);
+    assert.throws(() => parseViews("crop:0"), /crop: value must be in \[0.01, 1\]/);
+  });
+
+  test("crop at scale 1 keeps a square image; at 0.2 it zooms in: a crop of the image, resized, differentiable", () => {
+    scope(() => {
+      manualSeed(2);
+      // A horizontal ramp: a crop of it is a steeper ramp over a narrower range of values.
+      const ramp = Float32Array.from({ length: 28 * 28 }, (_, i) => (i % 28) / 27);
+      const x = tensor(ramp, [1, 1, 28, 28]).expand(64, 1, 28, 28).contiguous().requiresGrad_(true);
+      const range = (t: Tensor) => t.amax([1, 2, 3]).sub(t.amin([1, 2, 3]));
+      // Square crops of the whole area only: the aspect ratio draw makes some a little narrower or shorter.
+      const whole = applyViews(x, parseViews("crop:1"), 1);
+      assert.ok(range(whole).amin().item() > 0.7, "scale 1 keeps most of the image");
+      const zoomed = applyViews(x, parseViews("crop:0.2"), 1);
+      const r = range(zoomed);
+      assert.ok(r.amax().item() <= 1 + 1e-5 && zoomed.amin().item() >= -1e-6, "values stay those of the image");
+      assert.ok(r.mean().item() < range(whole).mean().item() - 0.1, "smaller crops span less of the ramp");
+      const [g] = grad(zoomed.sum(), x);
+      assert.ok(g!.abs().sum().item() > 0, "the crop passes gradients to the image");
+    });
+  });
+
+  test("jitter scales brightness and contrast within its strength and stays in [0, 1]", () => {
+    scope(() => {
+      manualSeed(3);
+      const x = rand([256, 1, 8, 8]).mul(0.5).add(0.25);
+      assert.ok(applyViews(x, parseViews("jitter:0"), 1).sub(x).abs().amax().item() < 1e-6, "strength 0 is a no-op");
+      const out = applyViews(x, parseViews("jitter:0.4"), 1);
+      assert.ok(out.amin().item() >= 0 && out.amax().item() <= 1);
+      const ratio = out.mean([1, 2, 3]).div(x.mean([1, 2, 3]));
+      assert.ok(ratio.amin().item() >= 0.55 && ratio.amax().item() <= 1.45, "brightness within 1 +- 0.4");
+      assert.ok(ratio.std().item() > 0.1, "brightness differs from image to image");
+    });
   });
 
   test("the smooth posterize equals posterizing away from the thresholds, and its gradient lives near them", () => {
