@@ -53,7 +53,8 @@ const ADVERSARIAL_FLAGS: MethodFlag[] = [
     description:
       "defence views inside the attack, comma-separated: bdr[:BITS] (smooth bit-depth reduction, 2), lowpass[:K] " +
       "(each 8x8 block's K x K lowest DCT frequencies, JPEG's loss of detail, 3), noise[:SIGMA] (grey levels, 8), " +
-      "cutout[:FRACTION] (0.5) (targeted/untargeted)",
+      "cutout[:FRACTION] (0.5), crop[:SCALE] (random resized crop, AAP's, 0.2), jitter[:STRENGTH] (brightness and " +
+      "contrast, 0.4) (targeted/untargeted)",
   },
   {
     flags: "--view-share <p>",
