@@ -64,8 +64,10 @@ const entry = {
 };
 const key = (e) => JSON.stringify([e.release.id, e.defenses, e.victims, e.epochs, e.victim_seeds]);
 const audits = existsSync(file) ? JSON.parse(readFileSync(file, "utf-8")) : [];
-const kept = audits.filter((e) => key(e) !== key(entry));
-kept.push(entry);
+const at = audits.findIndex((e) => key(e) === key(entry));
+// The independent victim (independent-victim.mjs) trained on the release, not in the audit: it stays.
+const kept =
+  at < 0 ? [...audits, entry] : audits.with(at, { ...entry, independent_victim: audits[at].independent_victim });
 writeFileSync(`${file}.tmp`, `${JSON.stringify(kept, null, 2)}\n`);
 renameSync(`${file}.tmp`, file);
 console.log(

@@ -418,8 +418,12 @@ function leverTable(audits) {
     }),
     `**${pct(a.worst_case_acc, 1)}**`,
     points(a.protection),
+    a.independent_victim
+      ? `${pct(a.independent_victim.peak, 1)} (clean ${pct(a.independent_victim.clean_peak, 1)})`
+      : "—",
   ]);
-  return markdown(["release", "attack success", ...defenses.map(header), "worst case", "protection"], rows);
+  const columns = ["release", "attack success", ...defenses.map(header), "worst case", "protection"];
+  return markdown([...columns, "PyTorch victim, peak"], rows);
 }
 
 // ---- regions ---------------------------------------------------------------------------------------------------

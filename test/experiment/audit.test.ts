@@ -149,6 +149,56 @@ describe("advpoison audit", { skip: needs(existsSync(FMNIST), `Fashion-MNIST (${
     assert.ok(a.seconds >= 0 && a.victim_seconds > 0);
   });
 
+  test("independent-victim.mjs adds the PyTorch victim to the release's entries; audit.mjs keeps it in place", () => {
+    const file = join(tmp, "audits.json");
+    // A stand-in for Python with torch (CI has none): it logs its arguments and prints torch-victim.py's JSON line.
+    const python = join(tmp, "python");
+    const calls = join(tmp, "calls");
+    writeFileSync(
+      python,
+      `#!/bin/sh\necho "$@" >> ${calls}\n` +
+        `case "$2" in */release) a=0.3; p=0.4 ;; *) a=0.8; p=0.85 ;; esac\n` +
+        `echo '{"trainer": "pytorch", "model": "pytorch-examples-mnist", "epochs": 5, "images": 256, ` +
+        `"test_acc": '$a', "peak_test_acc": '$p', "peak_epoch": 2, "seconds": 1.5, "torch": "2.x"}'\n`,
+      { mode: 0o755 },
+    );
+    const victim = (f: string) =>
+      spawnSync(process.execPath, ["scripts/experiments/independent-victim.mjs", out, f], {
+        encoding: "utf8",
+        env: { ...process.env, PYTHON: python, ADVPOISON_THREADS: "1" },
+      });
+    const r = victim(file);
+    assert.equal(r.status, 0, r.stderr);
+    const args = readFileSync(calls, "utf-8").trim().split("\n");
+    assert.match(args[0]!, /torch-victim\.py \S+\/release --test \S+ --epochs 5 --seed 1$/);
+    assert.match(args[1]!, /torch-victim\.py \/usr\/share\/datasets\/fashion-mnist .* --subset 256$/);
+    let audits = JSON.parse(readFileSync(file, "utf-8"));
+    assert.equal(audits[0].independent_victim, undefined, "another release's entry is left alone");
+    const v = audits[1].independent_victim;
+    assert.deepEqual(
+      [v.final, v.peak, v.peak_epoch, v.clean_final, v.clean_peak, v.images],
+      [0.3, 0.4, 2, 0.8, 0.85, 256],
+    );
+    // Another audit after it; recording this audit again keeps its place and its victim.
+    audits.push({ release: { id: "later" }, defenses: [], victims: [] });
+    writeFileSync(file, JSON.stringify(audits));
+    const again = spawnSync(process.execPath, ["scripts/experiments/audit.mjs", out, file], { encoding: "utf8" });
+    assert.equal(again.status, 0, again.stderr);
+    audits = JSON.parse(readFileSync(file, "utf-8"));
+    assert.deepEqual(
+      audits.map((e: { release: { id: string } }) => e.release.id),
+      ["another", first.release.id, "later"],
+    );
+    assert.deepEqual(audits[1].independent_victim, v);
+    // No entry of this release: refused, the file as it was.
+    const lone = join(tmp, "lone.json");
+    writeFileSync(lone, "[]\n");
+    const refused = victim(lone);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /has no audit of release .*; record the audit first/);
+    assert.equal(readFileSync(lone, "utf-8"), "[]\n");
+  });
+
   test("a second run trains nothing; a victim missing from results.json is the only one trained again", () => {
     const before = units(out);
     const again = cli(args);

@@ -283,6 +283,26 @@ const auditEntry = z
     victim_seconds: seconds,
     note: z.string().min(1).optional(),
     provenance,
+    /** scripts/experiments/independent-victim.mjs: a victim sharing nothing with advpoison, on the release. */
+    independent_victim: z
+      .strictObject({
+        trainer: z.literal("pytorch"),
+        model: z.string().min(1),
+        torch: z.string().min(1),
+        epochs: count,
+        seed: z.number().int().nonnegative(),
+        images: count,
+        final: accuracy,
+        peak: accuracy,
+        peak_epoch: count,
+        clean_final: accuracy,
+        clean_peak: accuracy,
+        threads: count,
+        seconds,
+        command: z.string().regex(/^OMP_NUM_THREADS=\d+ scripts\/experiments\/torch-victim\.py RELEASE /),
+      })
+      .refine((v) => v.peak >= v.final && v.peak_epoch <= v.epochs, "peak is the best epoch")
+      .optional(),
   })
   .refine(explained("threads"), "threads is null without provenance.threads")
   // The headline numbers are the rows' own: the first row is the main victim without a defence, the worst case
