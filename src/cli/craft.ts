@@ -230,11 +230,7 @@ export function registerCraft(program: Command): void {
         : { models: [], refs: [] };
       const dataset = { spec: o.dataset, dataDir: o.dataDir ?? null, subset: o.subset ?? null };
       const permutation = o.permutation ? readPermutation(o.permutation, trainSet.numClasses) : undefined;
-      const plan = makePlan(
-        { ...request, precision, dataset, ...(permutation ? { permutation } : {}) },
-        trainSet,
-        crafters.refs,
-      );
+      const plan = makePlan({ ...request, precision, dataset, permutation }, trainSet, crafters.refs);
       if (o.queue) {
         for (const m of crafters.models) m.model.dispose();
         const crafterFiles = plan.crafters.map((_, k) => o.crafter[k] ?? join(workDir, CRAFTER_FILE));

@@ -168,7 +168,7 @@ const FLAGS: Flag[] = [
         flags: f.flags,
         help: f.description,
         path: `${block}.${f.key}`,
-        ...(f.parse ? { parse: f.parse } : {}),
+        parse: f.parse,
         only: ["methods"],
       }),
     ),

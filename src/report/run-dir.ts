@@ -88,7 +88,7 @@ export function scanRunDir(dir: string): RunDirContents {
         const record = readRunRecord(d);
         const path = specPath(record.dataset);
         const release = path === undefined ? undefined : byDir.get(canonical(path));
-        return { name: nameOf(d), dir: d, record, ...(release ? { release } : {}) };
+        return { name: nameOf(d), dir: d, record, release };
       }),
     );
   return { releases, runs, unreadable };
