@@ -76,7 +76,7 @@ export { planDatasets } from "./plan-dataset.js";
 export { MANIFEST_FILE, type Manifest, releaseSpec, statisticsDigest, writeRelease } from "./release.js";
 export { type FileEntry, fileProblems, listReleaseFiles } from "./release-files.js";
 export { loadReleaseSplit } from "./release-read.js";
-export { readManifest, type Verdict, type VerifyOptions, verifyRelease } from "./verify.js";
+export { type ReleaseChecked, readManifest, type Verdict, type VerifyOptions, verifyRelease } from "./verify.js";
 export {
   applyViews,
   type DefenceView,

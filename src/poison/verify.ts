@@ -22,10 +22,20 @@ import { MANIFEST_FILE, type Manifest, statisticsDigest } from "./release.js";
 import { fileProblems } from "./release-files.js";
 import { loadReleaseSplit } from "./release-read.js";
 
-export interface Verdict {
+/** What `verify` says of a release (or, with protect's `Checked`, of a protected photo tree): ok, or why not. */
+export interface Verdict<Checked = ReleaseChecked> {
   ok: boolean;
   problems: string[];
-  checked: { files: number; images: number; poisoned: number; maxLinf: number; budget: string };
+  checked: Checked;
+}
+
+/** What a release's verification looked at. */
+export interface ReleaseChecked {
+  files: number;
+  images: number;
+  poisoned: number;
+  maxLinf: number;
+  budget: string;
 }
 
 /** Each image's measure under `norm` and the bound it must keep, for `eps` (grey levels) and images of `size` values. */

@@ -6,6 +6,7 @@
 // protected); a source that changed since is reported too. Both trees are walked without following links and
 // the manifest's paths may not climb out of them, so verify reads nothing outside the two directories.
 import { join, resolve } from "node:path";
+import type { Verdict } from "../poison/index.js";
 import { REPORT_HTML, REPORT_JSON } from "../report/index.js";
 import { MANIFEST_FILE, MARKER_FILE } from "../util/ownership.js";
 import { readFileNoFollow, walkTree } from "../util/paths.js";
@@ -14,11 +15,8 @@ import { PROTECT_KIND, type ProtectManifest, protectManifestSchema, sha256 } fro
 import { linf } from "./quality.js";
 import { indexPhotoTree } from "./tree.js";
 
-export interface ProtectedVerification {
-  ok: boolean;
-  problems: string[];
-  checked: { photos: number; skipped: number; maxLinf: number };
-}
+/** The verdict on a protected photo tree: poison's Verdict, over photos. */
+export type ProtectedVerification = Verdict<{ photos: number; skipped: number; maxLinf: number }>;
 
 /** What protect writes beside the photos. */
 const OWN_FILES: ReadonlySet<string> = new Set([MANIFEST_FILE, REPORT_HTML, REPORT_JSON, MARKER_FILE]);
