@@ -410,8 +410,11 @@ function leverTable(audits) {
     return victim === audits[0].victims[0] ? defense : `${defense} (${named(MODEL, victim)})`;
   };
   const rows = audits.map((a) => [
-    `${a.release.label} (ε ${a.release.eps}, ${a.release.steps} steps)`,
-    pct(a.release.options.attack_success, 1),
+    a.release.steps > 0
+      ? `${a.release.label} (ε ${a.release.eps}, ${a.release.steps} steps)`
+      : `${a.release.label} (ε ${a.release.eps})`,
+    // Methods without an attack (random, LSP) record no attack success.
+    typeof a.release.options.attack_success === "number" ? pct(a.release.options.attack_success, 1) : "—",
     ...defenses.map((key) => {
       const r = a.rows.find((x) => `${x.defense}|${x.victim}` === key);
       return r ? pct(r.stopped, 1) : "—";

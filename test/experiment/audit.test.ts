@@ -179,17 +179,23 @@ describe("advpoison audit", { skip: needs(existsSync(FMNIST), `Fashion-MNIST (${
       [v.final, v.peak, v.peak_epoch, v.clean_final, v.clean_peak, v.images],
       [0.3, 0.4, 2, 0.8, 0.85, 256],
     );
+    // Again: the clean victim recorded above (same images, epochs, seed, threads, torch) is not trained again.
+    assert.equal(victim(file).status, 0);
+    assert.equal(readFileSync(calls, "utf-8").trim().split("\n").length, 3);
+    audits = JSON.parse(readFileSync(file, "utf-8"));
+    const again = audits[1].independent_victim;
+    assert.deepEqual({ ...again, seconds: v.seconds }, v);
     // Another audit after it; recording this audit again keeps its place and its victim.
     audits.push({ release: { id: "later" }, defenses: [], victims: [] });
     writeFileSync(file, JSON.stringify(audits));
-    const again = spawnSync(process.execPath, ["scripts/experiments/audit.mjs", out, file], { encoding: "utf8" });
-    assert.equal(again.status, 0, again.stderr);
+    const recorded = spawnSync(process.execPath, ["scripts/experiments/audit.mjs", out, file], { encoding: "utf8" });
+    assert.equal(recorded.status, 0, recorded.stderr);
     audits = JSON.parse(readFileSync(file, "utf-8"));
     assert.deepEqual(
       audits.map((e: { release: { id: string } }) => e.release.id),
       ["another", first.release.id, "later"],
     );
-    assert.deepEqual(audits[1].independent_victim, v);
+    assert.deepEqual(audits[1].independent_victim, again);
     // No entry of this release: refused, the file as it was.
     const lone = join(tmp, "lone.json");
     writeFileSync(lone, "[]\n");
