@@ -5,6 +5,7 @@
 // release is highest) and the protection: the plain victim's early-stopped score on clean data minus it.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { methodOf } from "../../poison/index.js";
 import { meanSd, REPORT_HTML, writeReport } from "../../report/index.js";
 import { getNumThreads } from "../../torch/index.js";
 import { type Progress, silentProgress } from "../../train/index.js";
@@ -281,7 +282,8 @@ function summarise(
       options: {
         ...options,
         crafters: crafters.map((c) => c.model),
-        attack_success: inputs.manifest.summary.attack_success,
+        // Methods without an attack (random noise, LSP) have no success to report.
+        attack_success: methodOf(method).attacks ? inputs.manifest.summary.attack_success : null,
       },
     },
     source: o.source,
