@@ -71,7 +71,7 @@ const result = {
   clean_peak: rounded(clean.peak_test_acc),
   threads,
   seconds: Math.round(poisoned.seconds + clean.seconds),
-  command: `OMP_NUM_THREADS=${threads} ${SCRIPT} RELEASE --epochs ${epochs} --seed ${seed} (and the clean ${CLEAN} --subset ${poisoned.images})`,
+  command: `OMP_NUM_THREADS=${threads} ${SCRIPT} RELEASE --epochs ${epochs} --seed ${seed} (clean: the same on Fashion-MNIST's first ${poisoned.images} training images)`,
 };
 for (const e of matching) e.independent_victim = result;
 writeFileSync(`${file}.tmp`, `${JSON.stringify(entries, null, 2)}\n`);
