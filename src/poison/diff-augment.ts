@@ -72,11 +72,11 @@ export function diffAugment(x: Tensor, o: DiffAugmentOptions, draws?: Tensor): T
   });
 }
 
-/** theta [N,2,3] = [[sx, 0, tx], [0, 1, ty]] from per-sample [N] tensors. */
-function affine(sx: Tensor, tx: Tensor, ty: Tensor): Tensor {
+/** theta [N,2,3] = [[sx, 0, tx], [0, sy, ty]] from per-sample [N] tensors; sy is 1 when omitted. */
+export function affine(sx: Tensor, tx: Tensor, ty: Tensor, sy?: Tensor): Tensor {
   const on = { device: sx.device };
   const zero = zeros(sx.shape, on);
-  return F.stack([F.stack([sx, zero, tx], 1), F.stack([zero, ones(sx.shape, on), ty], 1)], 1);
+  return F.stack([F.stack([sx, zero, tx], 1), F.stack([zero, sy ?? ones(sx.shape, on), ty], 1)], 1);
 }
 
 /** 1 per sample, or -1 where `flipped`. */

@@ -16,7 +16,8 @@
 //   a random resized crop (area in [SCALE, 1], aspect ratio in [3/4, 4/3], resized back with bilinear sampling,
 //   as torchvision's RandomResizedCrop) and brightness and contrast jitter by factors in [1 - S, 1 + S] (their
 //   ColorJitter's first two; hue and saturation do nothing to grey images).
-import { arange, F, keep, rand, randn, scope, type Tensor, tensor, zeros } from "../torch/index.js";
+import { arange, F, keep, rand, randn, scope, type Tensor, tensor } from "../torch/index.js";
+import { affine } from "./diff-augment.js";
 
 export const VIEW_KINDS = ["bdr", "lowpass", "noise", "cutout", "crop", "jitter"] as const;
 export type ViewKind = (typeof VIEW_KINDS)[number];
@@ -158,9 +159,7 @@ function cropView(x: Tensor, minScale: number): Tensor {
     const centre = (u: Tensor, half: Tensor) => u.mul(2).sub(1).mul(half.neg().add(1));
     const tx = centre(r.select(1, 2), sx);
     const ty = centre(r.select(1, 3), sy);
-    const zero = zeros([n], on);
-    const theta = F.stack([F.stack([sx, zero, tx], 1), F.stack([zero, sy, ty], 1)], 1);
-    const grid = F.affineGrid(theta, x.shape, false);
+    const grid = F.affineGrid(affine(sx, tx, ty, sy), x.shape, false);
     return F.gridSample(x, grid, { mode: "bilinear", padding: "border", alignCorners: false });
   });
 }
