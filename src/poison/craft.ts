@@ -3,14 +3,22 @@
 // jobs, produce the same bytes.
 import { buildBatch, type Dataset, readImages } from "../data/index.js";
 import type { Module } from "../nn/index.js";
-import { manualSeed } from "../torch/index.js";
+import { manualSeed, type Tensor } from "../torch/index.js";
 import { silentProgress } from "../train/index.js";
 import { yieldToEventLoop } from "../util/event-loop.js";
 import { pixelUnits, quantize, toGreyLevelsNHWC, valueBound } from "./budget.js";
 import type { ChunkResult, ChunkStore } from "./chunk-store.js";
 import type { CraftRunOptions, CraftRunStats } from "./craft-run.js";
 import { type ChunkedMethod, methodOf, methodSettings } from "./methods/index.js";
-import { type CraftPlan, chunkCount, chunkSeed, chunksOfShard, planMethod, poisonedIndices } from "./plan.js";
+import {
+  type CraftPlan,
+  chunkCount,
+  chunkSeed,
+  chunksOfShard,
+  planMethod,
+  poisonedIndices,
+  sharedSeed,
+} from "./plan.js";
 
 function craftChunk(
   method: ChunkedMethod,
@@ -20,6 +28,7 @@ function craftChunk(
   models: readonly Module[],
   indices: Int32Array,
   device: string,
+  shared: Tensor | undefined,
 ): ChunkResult {
   const t0 = performance.now();
   // The chunk's source images, read once (a streamed dataset's files decoded once): the batch is built from
@@ -28,7 +37,7 @@ function craftChunk(
   const batch = buildBatch(chunkDataset(ds, indices, source), iota(indices.length), { device });
   try {
     const input = { ds, plan, models, indices, x: batch.x, y: batch.y, source, ...pixelUnits(plan) };
-    const { delta, success } = method.craftChunk(input, settings);
+    const { delta, success } = method.craftChunk(input, settings, shared);
     const images = quantize(source, toGreyLevelsNHWC(delta), valueBound(method.budget(settings), plan.eps));
     delta.dispose();
     return { indices, images, success, seconds: (performance.now() - t0) / 1000 };
@@ -72,24 +81,34 @@ export async function craftChunks(
   const task = progress.start(`crafting ${planMethod(plan)} eps ${plan.eps}/255`, images, "img");
   const t0 = performance.now();
   const what = method.success;
+  const device = options.device ?? "cpu";
   let done = 0;
   let fooled = 0;
-  for (const k of todo) {
-    manualSeed(chunkSeed(plan.seed, k));
-    const indices = poisoned.slice(k * plan.chunkSize, (k + 1) * plan.chunkSize);
-    let result: ChunkResult;
-    try {
-      result = craftChunk(method, settings, ds, plan, models, indices, options.device ?? "cpu");
-    } catch (e) {
-      // A non-finite perturbation (e.g. from a non-finite gradient) is never released: say where it happened.
-      throw new Error(`chunk ${k} (images ${indices[0]}..${indices.at(-1)}): ${e instanceof Error ? e.message : e}`);
+  let shared: Tensor | undefined;
+  if (todo.length && method.prepare) {
+    manualSeed(sharedSeed(plan.seed));
+    shared = method.prepare({ ds, plan, models, poisoned, device, ...pixelUnits(plan) }, settings);
+  }
+  try {
+    for (const k of todo) {
+      manualSeed(chunkSeed(plan.seed, k));
+      const indices = poisoned.slice(k * plan.chunkSize, (k + 1) * plan.chunkSize);
+      let result: ChunkResult;
+      try {
+        result = craftChunk(method, settings, ds, plan, models, indices, device, shared);
+      } catch (e) {
+        // A non-finite perturbation (e.g. from a non-finite gradient) is never released: say where it happened.
+        throw new Error(`chunk ${k} (images ${indices[0]}..${indices.at(-1)}): ${e instanceof Error ? e.message : e}`);
+      }
+      store.save(k, result, [ds.height, ds.width, ds.channels]);
+      done += indices.length;
+      fooled += result.success.reduce((a, b) => a + b, 0);
+      const secs = (performance.now() - t0) / 1000;
+      task.update(done, { "img/s": (done / secs).toFixed(1), [what.short]: `${((100 * fooled) / done).toFixed(1)}%` });
+      await yieldToEventLoop();
     }
-    store.save(k, result, [ds.height, ds.width, ds.channels]);
-    done += indices.length;
-    fooled += result.success.reduce((a, b) => a + b, 0);
-    const secs = (performance.now() - t0) / 1000;
-    task.update(done, { "img/s": (done / secs).toFixed(1), [what.short]: `${((100 * fooled) / done).toFixed(1)}%` });
-    await yieldToEventLoop();
+  } finally {
+    shared?.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
   task.finish(

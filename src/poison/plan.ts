@@ -113,3 +113,6 @@ export function parseShard(text: string): { index: number; count: number } {
 export function chunkSeed(seed: number, k: number): number {
   return (seed * 1_000_003 + k * 7_919 + 17) % 2 ** 48;
 }
+
+/** The seed of what a run makes before its chunks (ChunkedMethod.prepare): a chunk number no plan reaches. */
+export const sharedSeed = (seed: number): number => chunkSeed(seed, 2 ** 31);

@@ -1,13 +1,15 @@
 // The adversarial poisons of Fowl et al. (2021): PGD against the frozen crafting model(s), through the
 // differentiable augmentation, class-targeted toward pi(y) or untargeted away from y. Optionally also through
-// defence views (../views.ts), so that the poison is crafted to survive the defences an audit applies.
+// defence views (../views.ts), so that the poison is crafted to survive the defences an audit applies, and with
+// a share of eps spent on one perturbation per class (../class-wise.ts).
 import { z } from "zod";
-import { tensor } from "../../torch/index.js";
+import { noGrad, scope, type Tensor, tensor } from "../../torch/index.js";
+import { classWisePerturbation } from "../class-wise.js";
 import type { Objective } from "../objective.js";
-import { pgd } from "../pgd.js";
+import { intoPixelRange, pgd } from "../pgd.js";
 import { augmentOf } from "../plan.js";
 import { type DefenceView, parseViews } from "../views.js";
-import type { ChunkedMethod, ChunkInput, ChunkOutput, MethodFlag } from "./method.js";
+import type { ChunkedMethod, ChunkInput, ChunkOutput, MethodFlag, RunInput } from "./method.js";
 
 /** The authors' PGD: 250 signed steps of 0.05 eps from a Gaussian start. */
 export const ADVERSARIAL_DEFAULTS = { steps: 250, tau: 0.05, init: "randn" } as const;
@@ -27,10 +29,15 @@ export const ADVERSARIAL_SETTINGS = z.strictObject({
     .optional(),
   /** The share of the attack's views that pass through a defence view (default 0.5 with views). */
   viewShare: z.number().gt(0).max(1).optional(),
+  /** The share of eps given to one perturbation per class (../class-wise.ts); each image's own gets the rest. */
+  classShare: z.number().gt(0).lt(1).optional(),
+  /** Images of each class the class-wise perturbation is crafted over (default 64). */
+  classSample: z.number().int().positive().optional(),
 });
 export type AdversarialSettings = z.infer<typeof ADVERSARIAL_SETTINGS>;
 
 const DEFAULT_VIEW_SHARE = 0.5;
+const DEFAULT_CLASS_SAMPLE = 64;
 
 function parsesAsViews(text: string): boolean {
   try {
@@ -62,29 +69,81 @@ const ADVERSARIAL_FLAGS: MethodFlag[] = [
     description: "the share of the attack's views that pass through a defence view (default 0.5)",
     parse: Number,
   },
+  {
+    flags: "--class-share <p>",
+    key: "classShare",
+    description:
+      "the share of eps (0 < p < 1) given to one perturbation per class, crafted first over a sample of the " +
+      "class's images; each image's own perturbation gets the rest (targeted/untargeted)",
+    parse: Number,
+  },
+  {
+    flags: "--class-sample <n>",
+    key: "classSample",
+    description: "images of each class the class-wise perturbation is crafted over (default 64)",
+    parse: Number,
+  },
 ];
 
-/** One chunk of adversarial poisons for `objective`, with the plan's restarts and augmentation. */
-export function craftAdversarial(input: ChunkInput, objective: Objective, settings: AdversarialSettings): ChunkOutput {
+/** With `classShare`: the class-wise perturbations of the run, [classes, C, H, W] (pixel units). */
+function classWisePart(input: RunInput, objective: Objective, s: AdversarialSettings): Tensor | undefined {
+  if (s.classShare === undefined) return undefined;
+  const { plan } = input;
+  return classWisePerturbation(
+    input.models,
+    input.ds,
+    input.poisoned,
+    objective,
+    {
+      eps: s.classShare * input.eps,
+      stepSize: s.classShare * input.stepSize,
+      steps: plan.steps,
+      augment: augmentOf(plan),
+      perClass: s.classSample ?? DEFAULT_CLASS_SAMPLE,
+      batchSize: plan.chunkSize,
+      permutation: plan.permutation,
+    },
+    input.device,
+  );
+}
+
+/**
+ * One chunk of adversarial poisons for `objective`, with the plan's restarts and augmentation. With class-wise
+ * perturbations (`classes`, from `classShare`), each image's PGD starts from x plus its class's part and spends the
+ * rest of eps; the two together stay within eps.
+ */
+export function craftAdversarial(
+  input: ChunkInput,
+  objective: Objective,
+  settings: AdversarialSettings,
+  classes?: Tensor,
+): ChunkOutput {
   const { ds, plan, x, y, indices } = input;
+  const own = 1 - (classes ? settings.classShare! : 0);
   const target = tensor(
     Int32Array.from(indices, (i) => plan.permutation[ds.labels[i]!]!),
     [indices.length],
     { device: x.device },
   ).long();
+  const classPart = classes ? noGrad(() => scope(() => intoPixelRange(x, classes.indexSelect(0, y)))) : undefined;
+  const start = classPart ? x.add(classPart) : x;
   try {
-    const r = pgd(input.models, x, y, target, objective, {
-      eps: input.eps,
-      stepSize: input.stepSize,
+    const r = pgd(input.models, start, y, target, objective, {
+      eps: own * input.eps,
+      stepSize: own * input.stepSize,
       steps: plan.steps,
       init: plan.init,
       restarts: plan.restarts,
       augment: augmentOf(plan),
       views: viewsOf(settings),
     });
-    return { delta: r.delta, success: r.success };
+    return { delta: classPart ? r.delta.add_(classPart) : r.delta, success: r.success };
   } finally {
     target.dispose();
+    if (classPart) {
+      classPart.dispose();
+      start.dispose();
+    }
   }
 }
 
@@ -115,6 +174,7 @@ export function adversarialMethod(
     settings: ADVERSARIAL_SETTINGS,
     flags: ADVERSARIAL_FLAGS,
     chunked: true,
-    craftChunk: (input, settings) => craftAdversarial(input, objective, settings),
+    prepare: (input, settings) => classWisePart(input, objective, settings),
+    craftChunk: (input, settings, classes) => craftAdversarial(input, objective, settings, classes),
   };
 }

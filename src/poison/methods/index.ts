@@ -45,6 +45,7 @@ export {
   methodSettings,
   type PgdDefaults,
   type PoisonMethod,
+  type RunInput,
   type WholeSetMethod,
 } from "./method.js";
 export { type ClassPixel, type ClassSums, channelBit, classSums, searchPixels, shortcutScore } from "./ops.js";

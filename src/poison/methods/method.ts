@@ -46,6 +46,19 @@ export interface ChunkInput {
   stepSize: number;
 }
 
+/** What a method may make once for every chunk of a run, before the first: from the plan alone, never a chunk. */
+export interface RunInput {
+  ds: Dataset;
+  plan: CraftPlan;
+  models: readonly Module[];
+  /** The images the plan poisons (dataset indices, in order). */
+  poisoned: Int32Array;
+  device: string;
+  /** The perturbation budget and step in pixel units, as in ChunkInput. */
+  eps: number;
+  stepSize: number;
+}
+
 export interface ChunkOutput {
   /** Perturbation in pixel units, x's shape. */
   delta: Tensor;
@@ -83,7 +96,12 @@ interface MethodFacts<S extends z.ZodObject> {
 /** Crafted chunk by chunk: each chunk's poisons depend only on the plan and the chunk number (shardable). */
 export interface ChunkedMethod<S extends z.ZodObject = z.ZodObject> extends MethodFacts<S> {
   readonly chunked: true;
-  craftChunk(input: ChunkInput, settings: z.infer<S>): ChunkOutput;
+  /**
+   * A tensor every chunk of the run shares (e.g. class-wise perturbations), made before the first chunk under its
+   * own seed, so that a chunk's bytes do not depend on which chunks a process crafts; undefined when not needed.
+   */
+  prepare?(input: RunInput, settings: z.infer<S>): Tensor | undefined;
+  craftChunk(input: ChunkInput, settings: z.infer<S>, shared?: Tensor): ChunkOutput;
 }
 
 /** Optimised over the whole poisoned set at once: it writes every chunk itself (no shards). */
