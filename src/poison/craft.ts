@@ -61,14 +61,37 @@ export function chunkedMethodOf(plan: CraftPlan): ChunkedMethod {
   return method;
 }
 
-/** Crafts the chunks numbered `chunks` that `store` does not hold yet, in that order. */
+/**
+ * What every chunk of the plan shares (ChunkedMethod.prepare), made under the plan's own seed for it, so that it
+ * is the same whichever chunks a process crafts; undefined when the method needs none. The caller disposes it.
+ */
+export function sharedOfRun(
+  ds: Dataset,
+  plan: CraftPlan,
+  models: readonly Module[],
+  device: string,
+): Tensor | undefined {
+  const method = chunkedMethodOf(plan);
+  if (!method.prepare) return undefined;
+  manualSeed(sharedSeed(plan.seed));
+  const poisoned = poisonedIndices(ds.count, plan.budget, plan.seed);
+  return method.prepare(
+    { ds, plan, models, poisoned, device, ...pixelUnits(plan) },
+    methodSettings(method, plan.extra),
+  );
+}
+
+/**
+ * Crafts the chunks numbered `chunks` that `store` does not hold yet, in that order. `shared` is sharedOfRun's
+ * result for this plan, when the caller keeps it across calls.
+ */
 export async function craftChunks(
   ds: Dataset,
   plan: CraftPlan,
   models: readonly Module[],
   store: ChunkStore,
   chunks: readonly number[],
-  options: CraftRunOptions = {},
+  options: CraftRunOptions & { shared?: Tensor | undefined } = {},
 ): Promise<CraftRunStats> {
   const method = chunkedMethodOf(plan);
   const progress = options.progress ?? silentProgress;
@@ -84,11 +107,8 @@ export async function craftChunks(
   const device = options.device ?? "cpu";
   let done = 0;
   let fooled = 0;
-  let shared: Tensor | undefined;
-  if (todo.length && method.prepare) {
-    manualSeed(sharedSeed(plan.seed));
-    shared = method.prepare({ ds, plan, models, poisoned, device, ...pixelUnits(plan) }, settings);
-  }
+  // Made here unless the caller keeps it across calls (a queue worker crafts one chunk per call).
+  const shared = options.shared ?? (todo.length ? sharedOfRun(ds, plan, models, device) : undefined);
   try {
     for (const k of todo) {
       manualSeed(chunkSeed(plan.seed, k));
@@ -108,7 +128,7 @@ export async function craftChunks(
       await yieldToEventLoop();
     }
   } finally {
-    shared?.dispose();
+    if (shared !== options.shared) shared?.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
   task.finish(

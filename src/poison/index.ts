@@ -16,7 +16,7 @@ export {
 } from "./budget.js";
 export { type ChunkCheck, type ChunkResult, ChunkStore, CRAFTER_FILE } from "./chunk-store.js";
 export { type ClassWiseOptions, classSample, classWisePerturbation } from "./class-wise.js";
-export { chunkedMethodOf, craftChunks, craftShard } from "./craft.js";
+export { chunkedMethodOf, craftChunks, craftShard, sharedOfRun } from "./craft.js";
 export type { CraftRunOptions, CraftRunStats } from "./craft-run.js";
 export { type CrafterFile, type FrozenCrafter, loadCrafters, readCrafter } from "./crafters.js";
 export {

@@ -13,7 +13,9 @@ import {
   planDatasets,
   planMethod,
   precisionOf,
+  sharedOfRun,
 } from "../poison/index.js";
+import type { Tensor } from "../torch/index.js";
 import type { Progress } from "../train/index.js";
 import { assembleRelease, type ReleaseJobResult } from "./assemble.js";
 import { connectOnce, parseRedisUrl } from "./connection.js";
@@ -33,6 +35,8 @@ interface Loaded {
   train: Dataset;
   models: Module[];
   store: ChunkStore;
+  /** What every chunk of the run shares (sharedOfRun), made on the run's first chunk job. */
+  shared?: Tensor | undefined;
 }
 let loaded: Loaded | null = null;
 
@@ -72,6 +76,7 @@ async function trustedRun(data: ReleaseJobData): Promise<RunRecord> {
 async function load(data: ChunkJobData): Promise<Loaded> {
   if (loaded?.digest === data.digest && loaded.rec.dir === data.dir) return loaded;
   for (const m of loaded?.models ?? []) m.dispose();
+  loaded?.shared?.dispose();
   loaded = null;
   const rec = await trustedRun(data);
   // A precision this worker's device cannot run the method in fails the job before anything is loaded.
@@ -110,9 +115,11 @@ function jobProgress(job: SandboxedJob): Progress {
 async function chunkJob(job: SandboxedJob<ChunkJobData>): Promise<ChunkJobResult> {
   const { chunk } = job.data;
   const ctx = await load(job.data);
+  if (!("shared" in ctx)) ctx.shared = sharedOfRun(ctx.train, ctx.rec.plan, ctx.models, device);
   const stats = await craftChunks(ctx.train, ctx.rec.plan, ctx.models, ctx.store, [chunk], {
     progress: jobProgress(job),
     device,
+    shared: ctx.shared,
   });
   const r = ctx.store.load(chunk);
   return {

@@ -161,7 +161,9 @@ describe("crafting on a queue", {
     assert.equal(t.status, 0, t.stderr);
     const crafter = join(tmp, "crafter", "model.safetensors");
     base = ["--subset", "256", "--chunk-size", String(256 / CHUNKS), "--steps", "2", "--seed", "3"];
-    base.push("--crafter", crafter);
+    // With a class-wise part, which each worker's child makes once per run before its chunks: a release's
+    // bytes must still not depend on which worker crafted which chunk, nor on a worker's death.
+    base.push("--crafter", crafter, "--class-share", "0.5", "--class-sample", "4");
     const local = cli(["craft", ...base, "--out", join(tmp, "local")]);
     assert.equal(local.status, 0, local.stderr);
     reference = releaseDigest(join(tmp, "local"));
