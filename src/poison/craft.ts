@@ -70,13 +70,14 @@ export function sharedOfRun(
   plan: CraftPlan,
   models: readonly Module[],
   device: string,
+  log: (message: string) => void = () => {},
 ): Tensor | undefined {
   const method = chunkedMethodOf(plan);
   if (!method.prepare) return undefined;
   manualSeed(sharedSeed(plan.seed));
   const poisoned = poisonedIndices(ds.count, plan.budget, plan.seed);
   return method.prepare(
-    { ds, plan, models, poisoned, device, ...pixelUnits(plan) },
+    { ds, plan, models, poisoned, device, ...pixelUnits(plan), log },
     methodSettings(method, plan.extra),
   );
 }
@@ -101,14 +102,15 @@ export async function craftChunks(
   if (todo.length < chunks.length)
     progress.log(`resuming: ${chunks.length - todo.length}/${chunks.length} chunks already crafted`);
   const images = todo.reduce((n, k) => n + Math.min(plan.chunkSize, poisoned.length - k * plan.chunkSize), 0);
+  const device = options.device ?? "cpu";
+  // Made before the clock starts, unless the caller keeps it across calls (a queue worker crafts a chunk a call).
+  const shared =
+    options.shared ?? (todo.length ? sharedOfRun(ds, plan, models, device, (m) => progress.log(m)) : undefined);
   const task = progress.start(`crafting ${planMethod(plan)} eps ${plan.eps}/255`, images, "img");
   const t0 = performance.now();
   const what = method.success;
-  const device = options.device ?? "cpu";
   let done = 0;
   let fooled = 0;
-  // Made here unless the caller keeps it across calls (a queue worker crafts one chunk per call).
-  const shared = options.shared ?? (todo.length ? sharedOfRun(ds, plan, models, device) : undefined);
   try {
     for (const k of todo) {
       manualSeed(chunkSeed(plan.seed, k));

@@ -117,7 +117,10 @@ describe("class-wise perturbations", { timeout: 60_000 }, () => {
     const s = targetedSource({ classShare: 0.5, classSample: 2 });
     const models = [linearModel(3)];
     const whole = ChunkStore.open(join(s.root, "whole.work"), s.plan);
-    await craftShard(s.train, s.plan, models, whole);
+    const logged: string[] = [];
+    const progress = { start: () => ({ update: () => {}, finish: () => {} }), log: (m: string) => logged.push(m) };
+    await craftShard(s.train, s.plan, models, whole, { progress });
+    assert.deepEqual(logged, ["class-wise perturbations: 10 classes, up to 2 images each, 5 steps, 50% of eps"]);
     const alone = ChunkStore.open(join(s.root, "alone.work"), s.plan);
     await craftShard(s.train, s.plan, models, alone, { shard: { index: 1, count: 3 } });
     assert.deepEqual(alone.done(), [1]);

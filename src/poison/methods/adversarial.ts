@@ -89,6 +89,11 @@ const ADVERSARIAL_FLAGS: MethodFlag[] = [
 function classWisePart(input: RunInput, objective: Objective, s: AdversarialSettings): Tensor | undefined {
   if (s.classShare === undefined) return undefined;
   const { plan } = input;
+  const perClass = s.classSample ?? DEFAULT_CLASS_SAMPLE;
+  input.log(
+    `class-wise perturbations: ${input.ds.numClasses} classes, up to ${perClass} images each, ${plan.steps} steps, ` +
+      `${Math.round(100 * s.classShare)}% of eps`,
+  );
   return classWisePerturbation(
     input.models,
     input.ds,
@@ -99,7 +104,7 @@ function classWisePart(input: RunInput, objective: Objective, s: AdversarialSett
       stepSize: s.classShare * input.stepSize,
       steps: plan.steps,
       augment: augmentOf(plan),
-      perClass: s.classSample ?? DEFAULT_CLASS_SAMPLE,
+      perClass,
       batchSize: plan.chunkSize,
       permutation: plan.permutation,
     },

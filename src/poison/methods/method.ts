@@ -57,6 +57,8 @@ export interface RunInput {
   /** The perturbation budget and step in pixel units, as in ChunkInput. */
   eps: number;
   stepSize: number;
+  /** Says what is being made (it may take a while before the first chunk). */
+  log: (message: string) => void;
 }
 
 export interface ChunkOutput {
