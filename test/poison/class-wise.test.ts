@@ -57,22 +57,25 @@ describe("class-wise perturbations", { timeout: 60_000 }, () => {
     const all = Int32Array.from({ length: s.train.count }, (_, i) => i);
     const eps = 16 / 255;
     manualSeed(0);
-    const u = classWisePerturbation(
-      [model],
-      s.train,
-      all,
-      targeted,
-      {
-        eps,
-        stepSize: eps / 5,
-        steps: 10,
-        augment: undefined,
-        perClass: 4,
-        batchSize: 5,
-        permutation: s.plan.permutation,
-      },
-      "cpu",
-    );
+    // Batches of 5: a step sums the gradients of three batches.
+    const craft = (batchSize: number) =>
+      classWisePerturbation(
+        [model],
+        s.train,
+        all,
+        targeted,
+        {
+          eps,
+          stepSize: eps / 5,
+          steps: 10,
+          augment: undefined,
+          perClass: 4,
+          batchSize,
+          permutation: s.plan.permutation,
+        },
+        "cpu",
+      );
+    const u = craft(5);
     assert.deepEqual(u.shape, [10, 1, 8, 6]);
     const max = noGrad(() => scope(() => u.abs().amax().item()));
     assert.ok(max <= eps + 1e-7 && max > eps / 2, `max |u| ${max}`);
@@ -90,22 +93,7 @@ describe("class-wise perturbations", { timeout: 60_000 }, () => {
       );
     assert.ok(loss(u) < loss() - 0.1, `targeted loss ${loss()} -> ${loss(u)}`);
     // Batching only splits the sum of the gradients: one batch gives the same perturbation.
-    const once = classWisePerturbation(
-      [model],
-      s.train,
-      all,
-      targeted,
-      {
-        eps,
-        stepSize: eps / 5,
-        steps: 10,
-        augment: undefined,
-        perClass: 4,
-        batchSize: 100,
-        permutation: s.plan.permutation,
-      },
-      "cpu",
-    );
+    const once = craft(100);
     assert.ok(noGrad(() => scope(() => once.sub(u).abs().amax().item())) < 1e-6);
     u.dispose();
     once.dispose();
