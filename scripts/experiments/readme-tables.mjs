@@ -374,6 +374,7 @@ function auditTables(audits) {
     `${a.epochs} epochs, seeds ${a.victim_seeds.join(", ")}`,
     a.threads ?? "not recorded",
     a.date,
+    independentVictim(a),
   ]);
   const rowKey = (r) => `${r.defense}|${r.victim}`;
   const keys = [...new Set(audits.flatMap((a) => a.rows.map(rowKey)))];
@@ -391,13 +392,29 @@ function auditTables(audits) {
   });
   return [
     markdown(
-      ["release", "clean", "plain victim, stopped early", "worst case", "protection", "victims", "threads", "measured"],
+      [
+        "release",
+        "clean",
+        "plain victim, stopped early",
+        "worst case",
+        "protection",
+        "victims",
+        "threads",
+        "measured",
+        "PyTorch victim, peak",
+      ],
       summary,
     ),
     "",
     markdown(["defence", ...audits.map(auditName)], rows),
   ].join("\n");
 }
+
+/** The independent PyTorch victim's best epoch on an audited release, beside its clean one (independent-victim.mjs). */
+const independentVictim = (a) =>
+  a.independent_victim
+    ? `${pct(a.independent_victim.peak, 1)} (clean ${pct(a.independent_victim.clean_peak, 1)})`
+    : "—";
 
 /**
  * The lever ablations: one row per labelled audit (a release crafted to hold against the audit, and the plain
@@ -421,9 +438,7 @@ function leverTable(audits) {
     }),
     `**${pct(a.worst_case_acc, 1)}**`,
     points(a.protection),
-    a.independent_victim
-      ? `${pct(a.independent_victim.peak, 1)} (clean ${pct(a.independent_victim.clean_peak, 1)})`
-      : "—",
+    independentVictim(a),
   ]);
   const columns = ["release", "attack success", ...defenses.map(header), "worst case", "protection"];
   return markdown([...columns, "PyTorch victim, peak"], rows);
