@@ -358,9 +358,10 @@ function benchmarksTables(rows) {
 
 // ---- results/audit.json ----------------------------------------------------------------------------------------
 
+/** The images an audited release holds: "all images" or "first 10k images". */
+const images = (a) => `${a.release.subset === null ? "all" : `first ${thousands(a.release.subset)}`} images`;
 const auditName = (a) =>
-  `${named(METHOD, a.release.method)} ε ${a.release.eps}/255, ${a.release.steps} steps, ` +
-  `${a.release.subset === null ? "all" : `first ${thousands(a.release.subset)}`} images`;
+  `${named(METHOD, a.release.method)} ε ${a.release.eps}/255, ${a.release.steps} steps, ${images(a)}`;
 const points = (x) => `${(x * 100).toFixed(1)} points`;
 
 /** One line per audit (what a determined trainer still gets), then every defence's early-stopped score. */
@@ -427,9 +428,8 @@ function leverTable(audits) {
     return victim === audits[0].victims[0] ? defense : `${defense} (${named(MODEL, victim)})`;
   };
   const rows = audits.map((a) => [
-    a.release.steps > 0
-      ? `${a.release.label} (ε ${a.release.eps}, ${a.release.steps} steps)`
-      : `${a.release.label} (ε ${a.release.eps})`,
+    `${a.release.label} (ε ${a.release.eps}${a.release.steps > 0 ? `, ${a.release.steps} steps` : ""}, ${images(a)})`,
+    pct(a.clean_acc, 1),
     // Methods without an attack (random, LSP) record no attack success.
     typeof a.release.options.attack_success === "number" ? pct(a.release.options.attack_success, 1) : "—",
     ...defenses.map((key) => {
@@ -440,7 +440,7 @@ function leverTable(audits) {
     points(a.protection),
     independentVictim(a),
   ]);
-  const columns = ["release", "attack success", ...defenses.map(header), "worst case", "protection"];
+  const columns = ["release", "clean", "attack success", ...defenses.map(header), "worst case", "protection"];
   return markdown([...columns, "PyTorch victim, peak"], rows);
 }
 
