@@ -5,6 +5,7 @@
 // AUDIT_NOTE, when set, is kept as the entry's note (how the release was made, what else ran beside it).
 // AUDIT_LABEL names the levers of a release crafted to hold against the audit (release.label): such audits are
 // tabulated apart from the method's plain audits, beside the plain release's audit with the same battery.
+// Rerunning an audit whose victims are all recorded, then this script, refreshes the entry (see below).
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -46,6 +47,9 @@ const entry = {
     ),
   })),
   skipped: a.skipped,
+  ...(a.survival
+    ? { survival: a.survival.map((r) => ({ ...r, changed: rounded(r.changed), mean_abs: rounded(r.mean_abs) })) }
+    : {}),
   defenses: a.defenses,
   victims: a.victims,
   epochs: a.epochs,
@@ -65,9 +69,29 @@ const entry = {
 const key = (e) => JSON.stringify([e.release.id, e.defenses, e.victims, e.epochs, e.victim_seeds]);
 const audits = existsSync(file) ? JSON.parse(readFileSync(file, "utf-8")) : [];
 const at = audits.findIndex((e) => key(e) === key(entry));
-// The independent victim (independent-victim.mjs) trained on the release, not in the audit: it stays.
-const kept =
-  at < 0 ? [...audits, entry] : audits.with(at, { ...entry, independent_victim: audits[at].independent_victim });
+// The independent victim (independent-victim.mjs) trained on the release, not in the audit: it stays. A rerun
+// that trained no victim (every one reused) only adds what the audit computes besides them (the survival table):
+// the entry keeps when, at how many threads and how long its victims were measured, and its label and note unless
+// they are given.
+const earlier = at < 0 ? undefined : audits[at];
+const rerun =
+  earlier && a.victims_trained === 0
+    ? {
+        date: earlier.date,
+        threads: earlier.threads,
+        seconds: earlier.seconds,
+        ...(earlier.release.label && !process.env.AUDIT_LABEL ? { label: earlier.release.label } : {}),
+        ...(earlier.note && !process.env.AUDIT_NOTE ? { note: earlier.note } : {}),
+      }
+    : {};
+const { label, ...measured } = rerun;
+const updated = {
+  ...entry,
+  ...measured,
+  ...(label ? { release: { ...entry.release, label } } : {}),
+  independent_victim: earlier?.independent_victim,
+};
+const kept = at < 0 ? [...audits, entry] : audits.with(at, updated);
 writeFileSync(`${file}.tmp`, `${JSON.stringify(kept, null, 2)}\n`);
 renameSync(`${file}.tmp`, file);
 console.log(

@@ -444,6 +444,26 @@ function leverTable(audits) {
   return markdown([...columns, "PyTorch victim, peak"], rows);
 }
 
+/**
+ * What of each audited release's perturbation reaches a victim through the defences that are functions of the
+ * images (the audit's survival table): the share of pixel values still changed, and their mean change.
+ */
+function survivalTable(audits) {
+  const measured = audits.filter((a) => a.survival);
+  const defenses = [...new Set(measured.flatMap((a) => a.survival.map((r) => r.defense)))];
+  const rows = measured.map((a) => [
+    a.release.label
+      ? `${a.release.label} (ε ${a.release.eps}${a.release.steps > 0 ? `, ${a.release.steps} steps` : ""}, ${images(a)})`
+      : auditName(a),
+    ...defenses.map((d) => {
+      const r = a.survival.find((x) => x.defense === d);
+      return r ? `${pct(r.changed, 1)} · ${r.mean_abs.toFixed(1)}` : "—";
+    }),
+    `${a.worst_case.defense} ${pct(a.worst_case_acc, 1)}`,
+  ]);
+  return markdown(["release", ...defenses.map((d) => (d === "none" ? "as released" : d)), "worst case"], rows);
+}
+
 // ---- regions ---------------------------------------------------------------------------------------------------
 
 /** NAME -> the generated text of region NAME, from the results directory `dir`. */
@@ -459,6 +479,7 @@ function generate(dir) {
   const audits = read("audit.json");
   regions.set("audit", auditTables(audits.filter((a) => a.release.label === undefined)));
   regions.set("levers", leverTable(audits.filter((a) => a.release.label !== undefined)));
+  regions.set("survival", survivalTable(audits));
   return regions;
 }
 

@@ -104,6 +104,11 @@ export function registerAudit(program: Command): void {
       for (const s of r.skipped) console.log(`${s.defense} (${s.victim}): skipped, ${s.reason}`);
       console.log("");
       console.log(
+        `what of the perturbation reaches the victim (pixel values changed, mean |change| in grey levels): ${r.survival
+          .map((s) => `${s.defense} ${formatPercent(s.changed)}, ${s.mean_abs.toFixed(1)}`)
+          .join("; ")}`,
+      );
+      console.log(
         `worst case: ${r.worst_case.defense} (${r.worst_case.victim}) recovers ${formatPercent(r.worst_case.acc)} ` +
           `against ${formatPercent(r.clean_acc)} clean: protection ${(100 * r.protection).toFixed(1)} points ` +
           `(early-stopped scores; plain training on the release ${formatPercent(r.plain_stopped_acc)})`,

@@ -15,6 +15,7 @@ import {
   defaultVictims,
   evenOddHalves,
   parseDefense,
+  perturbationSurvival,
 } from "../../src/experiment/index.js";
 import type { Manifest } from "../../src/poison/index.js";
 import { readReportJson, renderReport, validateReport } from "../../src/report/index.js";
@@ -144,6 +145,55 @@ describe("evenOddHalves", T, () => {
       [...score.images!].filter((_, k) => k % 4 === 0),
       [10, 30, 50],
     );
+  });
+});
+
+describe("perturbationSurvival", T, () => {
+  /** Two-by-two grey images, one per pixel list. */
+  const images = (pixels: number[][]): Dataset => ({
+    images: Uint8Array.from(pixels.flat()),
+    labels: new Int32Array(pixels.length),
+    count: pixels.length,
+    height: 2,
+    width: 2,
+    channels: 1,
+    numClasses: 2,
+    classNames: ["a", "b"],
+    source: { format: "idx", gzip: false, imagesFile: "", labelsFile: "" },
+  });
+
+  test("2-bit posterizing passes a change only where it crosses one of 64, 128 and 192; batches only split sums", () => {
+    // +16 from 60 crosses 64 (0 -> 64), from 0 and 20 it crosses nothing, -16 from 130 crosses 128 (128 -> 64).
+    // 3 bits (steps of 32): 60 -> 76 (32 -> 64), 20 -> 36 (0 -> 32) and 130 -> 114 (128 -> 96) cross.
+    const source = images([
+      [0, 60, 20, 130],
+      [200, 255, 0, 0],
+    ]);
+    const release = images([
+      [16, 76, 36, 114],
+      [200, 255, 0, 0],
+    ]);
+    const battery = ["none", "bdr:2", "bdr:3", "adversarial:4", "mixup", "jpeg:90"].map((d) => parseDefense(d));
+    const rows = perturbationSurvival(release, source, battery);
+    assert.deepEqual(
+      rows.map((r) => r.defense),
+      ["none", "bdr:2", "bdr:3", "jpeg:90"],
+      "the release itself, then only the defences that are functions of the images",
+    );
+    const expected = { none: [4, 4 * 16], "bdr:2": [2, 2 * 64], "bdr:3": [3, 3 * 32] } as const;
+    for (const [defense, [changed, abs]] of Object.entries(expected)) {
+      const r = rows.find((x) => x.defense === defense)!;
+      assert.equal(r.changed, changed / 8, defense);
+      assert.ok(Math.abs(r.mean_abs - abs / 8) < 1e-4, `${defense}: ${r.mean_abs}`);
+    }
+    assert.ok(rows[3]!.changed > 0, "JPEG passes some of the change");
+    const oneByOne = perturbationSurvival(release, source, battery, 1);
+    for (const [k, r] of oneByOne.entries()) {
+      assert.equal(r.changed, rows[k]!.changed, "batches only split the counts");
+      assert.ok(Math.abs(r.mean_abs - rows[k]!.mean_abs) < 1e-4, "and the sums");
+    }
+    const same = perturbationSurvival(source, source, battery);
+    assert.ok(same.every((r) => r.changed === 0 && r.mean_abs === 0));
   });
 });
 

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { gunzipSync } from "node:zlib";
 import type { AuditResult } from "../../src/experiment/index.js";
 import { CONTENT_SECURITY_POLICY } from "../../src/report/index.js";
 import type { EpochRecord } from "../../src/train/index.js";
@@ -93,6 +94,34 @@ describe("advpoison audit", { skip: needs(existsSync(FMNIST), `Fashion-MNIST (${
     assert.deepEqual([j.validation_images, j.scoring_images], [256, 256]);
     assert.deepEqual([j.victims_trained, j.victims_reused], [6, 0]);
     assert.deepEqual(JSON.parse(readFileSync(j.audit_json, "utf-8")), j);
+  });
+
+  test("survival: what of the perturbation 2-bit posterizing passes, as the release's and the source's bytes say", () => {
+    const pixels = (file: string, count: number) => gunzipSync(readFileSync(file)).subarray(16, 16 + count * 784);
+    const released = pixels(join(release, "train-images-idx3-ubyte.gz"), 256);
+    const clean = pixels(join(FMNIST, "train-images-idx3-ubyte.gz"), 256);
+    const count = (view: (v: number) => number) => {
+      let changed = 0;
+      let abs = 0;
+      for (const [i, v] of released.entries()) {
+        const d = Math.abs(view(v) - view(clean[i]!));
+        changed += d > 0 ? 1 : 0;
+        abs += d;
+      }
+      return { changed: changed / released.length, abs: abs / released.length };
+    };
+    const expected = { none: count((v) => v), "bdr:2": count((v) => v & 0xc0) };
+    assert.deepEqual(
+      first.survival.map((r) => r.defense),
+      ["none", "bdr:2"],
+    );
+    for (const r of first.survival) {
+      const e = expected[r.defense as keyof typeof expected];
+      assert.equal(r.changed, e.changed, r.defense);
+      assert.ok(Math.abs(r.mean_abs - e.abs) < 1e-3, `${r.defense}: ${r.mean_abs} vs ${e.abs}`);
+    }
+    assert.ok(expected["bdr:2"].changed < expected.none.changed / 2, "posterizing drops most of the changes");
+    assert.ok(readFileSync(first.report, "utf-8").includes("What of the perturbation reaches the victim"));
   });
 
   test("each victim stops at its best epoch on the validation half and is scored on the other half", () => {
@@ -226,5 +255,36 @@ describe("advpoison audit", { skip: needs(existsSync(FMNIST), `Fashion-MNIST (${
     assert.ok(units(out)[key], "the victim was not recorded again");
     // Training is deterministic at a given thread count: the retrained victim scores as it did.
     assert.deepEqual(k.rows, first.rows);
+  });
+
+  test("audit.mjs on a re-run that trained nothing keeps when, how and why the victims were measured", () => {
+    const again = cli(args);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(lastJson(again.stdout).victims_trained, 0);
+    const file = join(tmp, "rerun.json");
+    const record = () =>
+      spawnSync(process.execPath, ["scripts/experiments/audit.mjs", out, file], { encoding: "utf8" });
+    writeFileSync(file, "[]\n");
+    assert.equal(record().status, 0);
+    const [fresh] = JSON.parse(readFileSync(file, "utf-8"));
+    // As an entry recorded before survival existed, from the run that trained its victims.
+    const { survival: _, ...old } = fresh;
+    const earlier = {
+      ...old,
+      release: { ...old.release, label: "a lever" },
+      date: "2000-01-01",
+      threads: 7,
+      seconds: 123,
+      note: "how it was made",
+      independent_victim: { peak: 0.5 },
+    };
+    writeFileSync(file, JSON.stringify([earlier]));
+    assert.equal(record().status, 0);
+    const [kept] = JSON.parse(readFileSync(file, "utf-8"));
+    assert.deepEqual(kept, { ...earlier, survival: fresh.survival });
+    assert.deepEqual(
+      fresh.survival.map((r: { defense: string }) => r.defense),
+      ["none", "bdr:2"],
+    );
   });
 });

@@ -268,6 +268,12 @@ const auditEntry = z
     plain_stopped_acc: accuracy,
     rows: z.array(auditRow).min(1),
     skipped: z.array(z.strictObject({ defense: z.string(), victim: z.string(), reason: z.string().min(1) })),
+    /** What of the perturbation each defence that is a function of the images passes; "none" first. */
+    survival: z
+      .array(z.strictObject({ defense: z.string().min(1), changed: accuracy, mean_abs: z.number().min(0).max(255) }))
+      .min(1)
+      .refine((rows) => rows[0]!.defense === "none", "survival starts with the release as it is")
+      .optional(),
     defenses: z.array(z.string().min(1)).min(1),
     victims: z.array(z.string().min(1)).min(1),
     epochs: z.number().int().positive(),
@@ -321,7 +327,11 @@ const auditEntry = z
       ),
     "worst_case names no row with that score",
   )
-  .refine((a) => close(a.protection, a.clean_acc - a.worst_case_acc), "protection is not clean_acc - worst_case_acc");
+  .refine((a) => close(a.protection, a.clean_acc - a.worst_case_acc), "protection is not clean_acc - worst_case_acc")
+  .refine(
+    (a) => (a.survival ?? []).every((s) => s.defense === "none" || a.defenses.includes(s.defense)),
+    "survival names a defence outside the battery",
+  );
 
 /** scripts/container-e2e.sh's line (E2E_OUT): the queue across podman containers against a one-process craft. */
 const containerE2eRow = z.strictObject({

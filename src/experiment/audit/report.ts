@@ -141,6 +141,22 @@ export function auditReport(
           ]
         : []),
       {
+        title: "What of the perturbation reaches the victim through each defence that is a function of the images",
+        columns: ["defence", "pixel values changed", "mean |change| (grey levels)", "row's stopped accuracy"],
+        rows: r.survival.map((s): Cell[] => {
+          const row = r.rows.find((x) => x.defense === s.defense && x.victim === main);
+          return [
+            s.defense,
+            formatPercent(s.changed, 1),
+            s.mean_abs.toFixed(2),
+            row ? formatPercent(row.stopped) : "—",
+          ];
+        }),
+        note:
+          "Each release image and its clean source through the defence; the difference is what a victim trained " +
+          "under it can still learn from the perturbation. none: the release as it is.",
+      },
+      {
         title: "The release",
         columns: RELEASE_COLUMNS,
         rows: [releaseRow(manifestFacts(basename(r.release.dir), m))],

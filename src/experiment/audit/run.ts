@@ -17,6 +17,7 @@ import { ResultsStore, type VictimUnit } from "../store.js";
 import { type AuditRowPlan, auditRows, checkVictims, defaultVictims } from "./battery.js";
 import { type AuditInputs, type AuditSource, openAuditInputs } from "./check.js";
 import { auditReport } from "./report.js";
+import { perturbationSurvival, type SurvivalRow } from "./survival.js";
 
 export const AUDIT_JSON = "audit.json";
 /** What the run directory's results.json is recorded as (ResultsStore refuses another experiment's). */
@@ -73,6 +74,8 @@ export interface AuditResult {
   plain_stopped_acc: number;
   rows: AuditRow[];
   skipped: { defense: string; victim: string; reason: string }[];
+  /** What of the perturbation reaches a victim through each defence that is a function of the images. */
+  survival: SurvivalRow[];
   split: string;
   /** The sizes of the test split's halves. */
   validation_images: number;
@@ -164,7 +167,12 @@ export async function runAudit(o: AuditOptions): Promise<AuditResult> {
     store.data.scale_note = SPLIT_NOTE;
     store.save();
     const trained = await trainAll(runner, plans, inputs, progress);
-    const result = summarise(o, inputs, plans, trained, runner, victimList, (performance.now() - t0) / 1000);
+    const survival = perturbationSurvival(
+      inputs.release,
+      inputs.source,
+      plans.filter((p) => !p.skip && p.victim === victimList[0]).map((p) => p.defense),
+    );
+    const result = summarise(o, inputs, plans, trained, survival, runner, victimList, (performance.now() - t0) / 1000);
     const report = writeReport(o.out, auditReport(result, plans, trained, inputs));
     store.data.files = { report: report.html, report_json: report.json, audit_json: result.audit_json };
     store.save();
@@ -220,6 +228,7 @@ function summarise(
   inputs: AuditInputs,
   plans: readonly AuditRowPlan[],
   trained: ReadonlyMap<string, VictimUnit[]>,
+  survival: SurvivalRow[],
   runner: Runner,
   victims: string[],
   seconds: number,
@@ -264,6 +273,7 @@ function summarise(
     plain_stopped_acc: plain.stopped,
     rows,
     skipped: plans.filter((p) => p.skip).map((p) => ({ defense: p.defense.label, victim: p.victim, reason: p.skip! })),
+    survival,
     split: SPLIT_NOTE,
     validation_images: units[0]?.validation_images ?? 0,
     scoring_images: units[0]?.test_images ?? 0,

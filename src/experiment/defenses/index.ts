@@ -1,21 +1,23 @@
 // The defences of the `defenses` experiment, as batch transforms for train()'s `batchTransform` hook. They
 // live with the experiments (not in src/train): the trainer only knows the generic hook.
+
+import type { Tensor } from "../../torch/index.js";
 import { adversarialTraining } from "./adversarial.js";
-import { bitDepthReduction } from "./bdr.js";
+import { bitDepthReduction, posterize } from "./bdr.js";
 import { cutmix } from "./cutmix.js";
 import { cutout } from "./cutout.js";
-import { grayscale, grayscaleSkipReason } from "./grayscale.js";
-import { JPEG10_QUALITY, jpegDefense } from "./jpeg.js";
+import { grayscale, grayscaleSkipReason, toGrayscale } from "./grayscale.js";
+import { JPEG10_QUALITY, jpegDefense, jpegImages } from "./jpeg.js";
 import { mixup } from "./mixup.js";
 import { gaussianNoise } from "./noise.js";
 import type { BatchTransform } from "./types.js";
 
 export { type AdversarialOptions, adversarialTraining } from "./adversarial.js";
-export { type BdrOptions, bitDepthReduction } from "./bdr.js";
+export { type BdrOptions, bitDepthReduction, posterize } from "./bdr.js";
 export { type CutmixOptions, cutmix } from "./cutmix.js";
 export { type CutoutOptions, cutout, cutoutBox } from "./cutout.js";
-export { grayscale, grayscaleSkipReason } from "./grayscale.js";
-export { JPEG10_QUALITY, type JpegOptions, jpegDefense, jpegRoundTrip } from "./jpeg.js";
+export { grayscale, grayscaleSkipReason, toGrayscale } from "./grayscale.js";
+export { JPEG10_QUALITY, type JpegOptions, jpegDefense, jpegImages, jpegRoundTrip } from "./jpeg.js";
 export { type MixupOptions, mixedTargets, mixup } from "./mixup.js";
 export { gaussianNoise, type NoiseOptions } from "./noise.js";
 export { type BatchStep, type BatchTransform, sampleBeta, stepRng } from "./types.js";
@@ -180,5 +182,25 @@ export function makeDefense(
       return grayscale();
     case "noise":
       return gaussianNoise(s.noise);
+  }
+}
+
+/**
+ * The defence as a function of the images alone, for those that are one (compressions and grayscale: the same
+ * for every victim, seed and step), through which a release's perturbation can be measured; null for the others,
+ * which depend on the model, the step or random draws.
+ */
+export function imageDefense(name: DefenseName, s: DefenseSettings): ((x: Tensor) => Tensor) | null {
+  switch (name) {
+    case "jpeg":
+      return jpegImages(s.jpeg);
+    case "jpeg10":
+      return jpegImages({ quality: JPEG10_QUALITY });
+    case "bdr":
+      return posterize(s.bdr);
+    case "grayscale":
+      return toGrayscale;
+    default:
+      return null;
   }
 }

@@ -8,7 +8,7 @@
 // chroma subsampling, and a block's decoded pixels depend only on its own coefficients, so each cell
 // decodes to exactly what encoding the image alone would give (test/experiment/defenses.test.ts checks it).
 import jpeg from "jpeg-js";
-import { tensor } from "../../torch/index.js";
+import { type Tensor, tensor } from "../../torch/index.js";
 import type { BatchTransform } from "./types.js";
 
 /** ISS's JPEG-10 (Liu et al. 2023; APBench's JPEG defence): the quality of the `jpeg10` defence. */
@@ -68,11 +68,17 @@ export function jpegRoundTrip(pixels: Float32Array, shape: readonly number[], qu
   return out;
 }
 
-export function jpegDefense(o: JpegOptions): BatchTransform {
+/** The re-encoding as a function of images ([B, C, H, W] in [0, 1]), the same at every step. */
+export function jpegImages(o: JpegOptions): (x: Tensor) => Tensor {
   if (!(Number.isInteger(o.quality) && o.quality >= 1 && o.quality <= 100))
     throw new RangeError(`jpeg: quality must be an integer in 1..100, got ${o.quality}`);
-  return ({ x }) => {
+  return (x) => {
     const pixels = x.contiguous().toTypedArray() as Float32Array;
-    return { x: tensor(jpegRoundTrip(pixels, x.shape, o.quality), x.shape, { device: x.device }) };
+    return tensor(jpegRoundTrip(pixels, x.shape, o.quality), x.shape, { device: x.device });
   };
+}
+
+export function jpegDefense(o: JpegOptions): BatchTransform {
+  const f = jpegImages(o);
+  return ({ x }) => ({ x: f(x) });
 }
