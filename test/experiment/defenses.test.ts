@@ -11,7 +11,6 @@ import { Rng } from "../../src/data/index.js";
 import {
   adversarialTraining,
   type BatchTransform,
-  bitDepthReduction,
   cutmix,
   cutout,
   cutoutBox,
@@ -21,13 +20,14 @@ import {
   type DefenseSettings,
   defenseSkipReason,
   gaussianNoise,
-  grayscale,
   JPEG10_QUALITY,
-  jpegDefense,
+  jpegImages,
   jpegRoundTrip,
   makeDefense,
   mixup,
+  posterize,
   sampleBeta,
+  toGrayscale,
 } from "../../src/experiment/index.js";
 import { SmallCNN } from "../../src/models/index.js";
 import { F, manualSeed, noGrad, scope, type Tensor, tensor } from "../../src/torch/index.js";
@@ -210,7 +210,8 @@ describe("defences as batch transforms", () => {
     }
     scope(() => {
       const x = tensor(smoothPixels(2, 1), [2, 1, SIDE, SIDE]);
-      const r = jpegDefense({ quality: 75 })({ x, y: tensor([0, 1]).long() }, step);
+      const jpeg75 = makeDefense("jpeg", { ...DEFENSE_DEFAULTS, jpeg: { quality: 75 } }, { seed: 0, numClasses: 2 })!;
+      const r = jpeg75({ x, y: tensor([0, 1]).long() }, step);
       assert.deepEqual(r.x.shape, [2, 1, SIDE, SIDE]);
       assert.equal(r.target, undefined);
     });
@@ -245,7 +246,7 @@ describe("defences as batch transforms", () => {
 
   test("jpeg10 (the table's ISS JPEG-10) changes images more than JPEG-50", () => {
     const jpeg10 = makeDefense("jpeg10", DEFENSE_DEFAULTS, { seed: 0, numClasses: 4 })!;
-    const jpeg50 = jpegDefense({ quality: 50 });
+    const jpeg50 = makeDefense("jpeg", { ...DEFENSE_DEFAULTS, jpeg: { quality: 50 } }, { seed: 0, numClasses: 4 })!;
     for (const c of [1, 3]) {
       scope(() => {
         const x = tensor(smoothPixels(4, c), [4, c, SIDE, SIDE]);
@@ -295,20 +296,20 @@ describe("defences as batch transforms", () => {
       );
       const y = tensor([0]).long();
       for (const bits of [1, 2, 3, 8]) {
-        const bdr = bitDepthReduction({ bits });
-        const out = bdr({ x, y }, step).x;
+        const bdr = posterize({ bits });
+        const out = bdr(x);
         const grey = out.toArray().map((v) => Math.round(v * 255));
         assert.equal(new Set(grey).size, 2 ** bits, `${bits} bits: ${new Set(grey).size} levels`);
         const mask = 0xff & ~(2 ** (8 - bits) - 1);
         grey.forEach((v, g) => {
           assert.equal(v, g & mask, `${bits} bits: value ${g} -> ${v}, posterize gives ${g & mask}`);
         });
-        assert.ok(bdr({ x: out, y }, step).x.equal(out), `${bits} bits: not idempotent`);
+        assert.ok(bdr(out).equal(out), `${bits} bits: not idempotent`);
       }
       const table = makeDefense("bdr", DEFENSE_DEFAULTS, { seed: 0, numClasses: 4 })!;
       assert.equal(new Set(table({ x, y }, step).x.toArray()).size, 4, "the table's bdr is not 2 bits");
     });
-    assert.throws(() => bitDepthReduction({ bits: 0 }), /bits must be an integer in 1\.\.8/);
+    assert.throws(() => posterize({ bits: 0 }), /bits must be an integer in 1\.\.8/);
   });
 
   test("grayscale: luminance in all three channels; a no-op on grey images, which the experiment skips", () => {
@@ -316,7 +317,7 @@ describe("defences as batch transforms", () => {
       const plane = SIDE * SIDE;
       // Every pixel its own colour, none of them a primary: swapped or wrong weights show.
       const rgb = smoothPixels(1, 3).map((v, i) => (v + (i % 7) / 7) % 1);
-      const r = grayscale()({ x: tensor(rgb, [1, 3, SIDE, SIDE]), y: tensor([0]).long() }, step).x;
+      const r = toGrayscale(tensor(rgb, [1, 3, SIDE, SIDE]));
       assert.deepEqual(r.shape, [1, 3, SIDE, SIDE]);
       const v = r.toArray();
       for (let p = 0; p < plane; p++) {
@@ -325,7 +326,7 @@ describe("defences as batch transforms", () => {
         for (let c = 0; c < 3; c++) assert.ok(Math.abs(v[c * plane + p]! - luma) < 1e-6, `pixel ${p} channel ${c}`);
       }
       const grey = tensor(smoothPixels(1, 1), [1, 1, SIDE, SIDE]);
-      assert.ok(grayscale()({ x: grey, y: tensor([0]).long() }, step).x.equal(grey));
+      assert.ok(toGrayscale(grey).equal(grey));
     });
     assert.match(defenseSkipReason("grayscale", 1) ?? "", /one channel/);
     assert.equal(defenseSkipReason("grayscale", 3), null);
@@ -562,7 +563,7 @@ describe("defences as batch transforms", () => {
       assert.ok(t, `${name}: no transform`);
       scope(() => behaviour[name](t));
     }
-    assert.throws(() => jpegDefense({ quality: 0 }), /quality/);
+    assert.throws(() => jpegImages({ quality: 0 }), /quality/);
     assert.throws(() => cutout({ fraction: 0 }, 0), /fraction/);
   });
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { before, describe, test } from "node:test";
 import { buildBatch, type Dataset, loadSplit, subset } from "../../src/data/index.js";
-import { bitDepthReduction } from "../../src/experiment/index.js";
+import { posterize } from "../../src/experiment/index.js";
 import { createModel } from "../../src/models/index.js";
 import type { Module } from "../../src/nn/index.js";
 import {
@@ -88,14 +88,14 @@ describe("PGD against a trained model", {
 
   test("a bit-depth view crafts perturbations that survive posterizing better than the plain attack's", () => {
     const { batch, target } = firstBatch();
-    const posterized = bitDepthReduction({ bits: 2 });
+    const posterized = posterize({ bits: 2 });
     const lossAfterBdr = (views: PgdOptions["views"]) => {
       manualSeed(5);
       const o = { eps: 16 / 255, stepSize: 1.6 / 255, steps: 30, init: "randn" as const, restarts: 1 };
       const r = pgd([model], batch.x, batch.y, target, targeted, { ...o, augment: undefined, views });
       const loss = scope(() =>
         noGrad(() => {
-          const x = posterized({ x: batch.x.add(r.delta), y: batch.y }, { model, epoch: 0, index: 0 }).x;
+          const x = posterized(batch.x.add(r.delta));
           return targeted.loss(model.forward(x), batch.y, target).mean().item();
         }),
       );

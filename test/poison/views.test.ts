@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { bitDepthReduction } from "../../src/experiment/index.js";
+import { posterize } from "../../src/experiment/index.js";
 import { makePlan, methodOf, methodSettings } from "../../src/poison/index.js";
 import { applyViews, lowpass, parseViews, softPosterize } from "../../src/poison/views.js";
 import { grad, manualSeed, rand, scope, type Tensor, tensor } from "../../src/torch/index.js";
@@ -67,7 +67,7 @@ describe("defence views", { timeout: 60_000 }, () => {
       const levels = Float32Array.from({ length: 256 }, (_, i) => i / 255);
       const x = tensor(levels, [1, 1, 16, 16]).requiresGrad_(true);
       const soft = softPosterize(x, 2);
-      const hard = bitDepthReduction({ bits: 2 })({ x: x.detach(), y: tensor(new Int32Array(1), [1]) }, {} as never).x;
+      const hard = posterize({ bits: 2 })(x.detach());
       const s = soft.detach().toTypedArray() as Float32Array;
       const h = hard.toTypedArray() as Float32Array;
       const [g] = grad(soft.sum(), x);

@@ -3,7 +3,6 @@
 // what ISS's augmentations.py and APBench's util.py apply; APBench fixes bits = 2, the default here), so 8-bit
 // value g becomes g & ~(2^(8 - bits) - 1): 2^bits levels, 0, 64, 128 and 192 for 2 bits.
 import type { Tensor } from "../../torch/index.js";
-import type { BatchTransform } from "./types.js";
 
 export interface BdrOptions {
   /** Bits kept per value, 1..8 (8 changes nothing). */
@@ -17,9 +16,4 @@ export function posterize(o: BdrOptions): (x: Tensor) => Tensor {
   const step = 2 ** (8 - o.bits);
   // The victims' pixels are 8-bit values / 255: round back to the value, drop the low bits, scale again.
   return (x) => x.clamp(0, 1).mul(255).round().div(step).floor().mul(step).div(255);
-}
-
-export function bitDepthReduction(o: BdrOptions): BatchTransform {
-  const f = posterize(o);
-  return ({ x }) => ({ x: f(x) });
 }

@@ -2,7 +2,6 @@
 // channels, discarding colour perturbations. Images with one channel are grey already: it changes nothing
 // there, and the experiment skips it (saying so) instead of training an identical victim.
 import type { Tensor } from "../../torch/index.js";
-import type { BatchTransform } from "./types.js";
 
 /** Why grayscale is skipped on `channels`-channel data, or null when it applies. */
 export function grayscaleSkipReason(channels: number): string | null {
@@ -14,8 +13,4 @@ export function toGrayscale(x: Tensor): Tensor {
   if (x.size(1) === 1) return x;
   const lum = x.select(1, 0).mul(0.299).add(x.select(1, 1).mul(0.587)).add(x.select(1, 2).mul(0.114)).unsqueeze(1);
   return lum.expand(x.size(0), 3, x.size(2), x.size(3)).contiguous();
-}
-
-export function grayscale(): BatchTransform {
-  return ({ x }) => ({ x: toGrayscale(x) });
 }

@@ -3,21 +3,21 @@
 
 import type { Tensor } from "../../torch/index.js";
 import { adversarialTraining } from "./adversarial.js";
-import { bitDepthReduction, posterize } from "./bdr.js";
+import { posterize } from "./bdr.js";
 import { cutmix } from "./cutmix.js";
 import { cutout } from "./cutout.js";
-import { grayscale, grayscaleSkipReason, toGrayscale } from "./grayscale.js";
-import { JPEG10_QUALITY, jpegDefense, jpegImages } from "./jpeg.js";
+import { grayscaleSkipReason, toGrayscale } from "./grayscale.js";
+import { JPEG10_QUALITY, jpegImages } from "./jpeg.js";
 import { mixup } from "./mixup.js";
 import { gaussianNoise } from "./noise.js";
 import type { BatchTransform } from "./types.js";
 
 export { type AdversarialOptions, adversarialTraining } from "./adversarial.js";
-export { type BdrOptions, bitDepthReduction, posterize } from "./bdr.js";
+export { type BdrOptions, posterize } from "./bdr.js";
 export { type CutmixOptions, cutmix } from "./cutmix.js";
 export { type CutoutOptions, cutout, cutoutBox } from "./cutout.js";
-export { grayscale, grayscaleSkipReason, toGrayscale } from "./grayscale.js";
-export { JPEG10_QUALITY, type JpegOptions, jpegDefense, jpegImages, jpegRoundTrip } from "./jpeg.js";
+export { grayscaleSkipReason, toGrayscale } from "./grayscale.js";
+export { JPEG10_QUALITY, type JpegOptions, jpegImages, jpegRoundTrip } from "./jpeg.js";
 export { type MixupOptions, mixedTargets, mixup } from "./mixup.js";
 export { gaussianNoise, type NoiseOptions } from "./noise.js";
 export { type BatchStep, type BatchTransform, sampleBeta, stepRng } from "./types.js";
@@ -161,9 +161,9 @@ export function makeDefense(
   s: DefenseSettings,
   o: { seed: number; numClasses: number },
 ): BatchTransform | undefined {
+  const images = imageDefense(name, s);
+  if (images) return ({ x }) => ({ x: images(x) });
   switch (name) {
-    case "none":
-      return undefined;
     case "adversarial":
       return adversarialTraining(s.adversarial);
     case "cutout":
@@ -172,16 +172,11 @@ export function makeDefense(
       return mixup(s.mixup, o.seed, o.numClasses);
     case "cutmix":
       return cutmix(s.cutmix, o.seed, o.numClasses);
-    case "jpeg":
-      return jpegDefense(s.jpeg);
-    case "jpeg10":
-      return jpegDefense({ quality: JPEG10_QUALITY });
-    case "bdr":
-      return bitDepthReduction(s.bdr);
-    case "grayscale":
-      return grayscale();
     case "noise":
       return gaussianNoise(s.noise);
+    default:
+      // "none"; the image functions returned above.
+      return undefined;
   }
 }
 

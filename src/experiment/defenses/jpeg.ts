@@ -9,7 +9,6 @@
 // decodes to exactly what encoding the image alone would give (test/experiment/defenses.test.ts checks it).
 import jpeg from "jpeg-js";
 import { type Tensor, tensor } from "../../torch/index.js";
-import type { BatchTransform } from "./types.js";
 
 /** ISS's JPEG-10 (Liu et al. 2023; APBench's JPEG defence): the quality of the `jpeg10` defence. */
 export const JPEG10_QUALITY = 10;
@@ -76,9 +75,4 @@ export function jpegImages(o: JpegOptions): (x: Tensor) => Tensor {
     const pixels = x.contiguous().toTypedArray() as Float32Array;
     return tensor(jpegRoundTrip(pixels, x.shape, o.quality), x.shape, { device: x.device });
   };
-}
-
-export function jpegDefense(o: JpegOptions): BatchTransform {
-  const f = jpegImages(o);
-  return ({ x }) => ({ x: f(x) });
 }
