@@ -1,5 +1,6 @@
 // The defences of the `defenses` experiment, as batch transforms for train()'s `batchTransform` hook. They
-// live with the experiments (not in src/train): the trainer only knows the generic hook.
+// live with the experiments (not in src/train): the trainer only knows the generic hook. The compressions and
+// grayscale are functions of the images alone (imageDefense), through which the audit also measures a release.
 
 import type { Tensor } from "../../torch/index.js";
 import { adversarialTraining } from "./adversarial.js";
