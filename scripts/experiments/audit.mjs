@@ -74,21 +74,16 @@ const at = audits.findIndex((e) => key(e) === key(entry));
 // the entry keeps when, at how many threads and how long its victims were measured, and its label and note unless
 // they are given.
 const earlier = at < 0 ? undefined : audits[at];
-const rerun =
-  earlier && a.victims_trained === 0
-    ? {
-        date: earlier.date,
-        threads: earlier.threads,
-        seconds: earlier.seconds,
-        ...(earlier.release.label && !process.env.AUDIT_LABEL ? { label: earlier.release.label } : {}),
-        ...(earlier.note && !process.env.AUDIT_NOTE ? { note: earlier.note } : {}),
-      }
-    : {};
-const { label, ...measured } = rerun;
+const rerun = earlier !== undefined && a.victims_trained === 0;
 const updated = {
   ...entry,
-  ...measured,
-  ...(label ? { release: { ...entry.release, label } } : {}),
+  ...(rerun && {
+    release: { ...entry.release, label: process.env.AUDIT_LABEL || earlier.release.label },
+    date: earlier.date,
+    threads: earlier.threads,
+    seconds: earlier.seconds,
+    note: process.env.AUDIT_NOTE || earlier.note,
+  }),
   independent_victim: earlier?.independent_victim,
 };
 const kept = at < 0 ? [...audits, entry] : audits.with(at, updated);

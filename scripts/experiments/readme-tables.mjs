@@ -417,6 +417,10 @@ const independentVictim = (a) =>
     ? `${pct(a.independent_victim.peak, 1)} (clean ${pct(a.independent_victim.clean_peak, 1)})`
     : "—";
 
+/** A labelled audit's release: its levers, ε, steps and images. */
+const leverName = (a) =>
+  `${a.release.label} (ε ${a.release.eps}${a.release.steps > 0 ? `, ${a.release.steps} steps` : ""}, ${images(a)})`;
+
 /**
  * The lever ablations: one row per labelled audit (a release crafted to hold against the audit, and the plain
  * release it is compared with under the same battery), each defence's early-stopped score on the release.
@@ -428,7 +432,7 @@ function leverTable(audits) {
     return victim === audits[0].victims[0] ? defense : `${defense} (${named(MODEL, victim)})`;
   };
   const rows = audits.map((a) => [
-    `${a.release.label} (ε ${a.release.eps}${a.release.steps > 0 ? `, ${a.release.steps} steps` : ""}, ${images(a)})`,
+    leverName(a),
     pct(a.clean_acc, 1),
     // Methods without an attack (random, LSP) record no attack success.
     typeof a.release.options.attack_success === "number" ? pct(a.release.options.attack_success, 1) : "—",
@@ -452,9 +456,7 @@ function survivalTable(audits) {
   const measured = audits.filter((a) => a.survival);
   const defenses = [...new Set(measured.flatMap((a) => a.survival.map((r) => r.defense)))];
   const rows = measured.map((a) => [
-    a.release.label
-      ? `${a.release.label} (ε ${a.release.eps}${a.release.steps > 0 ? `, ${a.release.steps} steps` : ""}, ${images(a)})`
-      : auditName(a),
+    a.release.label ? leverName(a) : auditName(a),
     ...defenses.map((d) => {
       const r = a.survival.find((x) => x.defense === d);
       return r ? `${pct(r.changed, 1)} · ${r.mean_abs.toFixed(1)}` : "—";
