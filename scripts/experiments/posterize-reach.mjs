@@ -3,7 +3,8 @@
 // share of values within eps of a threshold bounds the share an eps-ball release can change after posterizing,
 // however it was crafted. The audit's survival table gives what each release does change.
 // Arguments: an IDX image file (.gz or not; default Fashion-MNIST's training images) and the first n images (all).
-// Prints one JSON line per (bits, eps) for bits 2, 3 and eps 8, 16.
+// Prints a JSON list, one row per (bits, eps) for bits 2, 3 and eps 8, 16, each with the command that made it:
+// results/posterize-reach.json is `node scripts/experiments/posterize-reach.mjs > results/posterize-reach.json`.
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 
@@ -17,6 +18,9 @@ if (idx.readUInt32BE(0) !== 0x803) {
 const count = Math.min(idx.readUInt32BE(4), first === undefined ? Number.POSITIVE_INFINITY : Number(first));
 const size = idx.readUInt32BE(8) * idx.readUInt32BE(12);
 const values = idx.subarray(16, 16 + count * size);
+const command = ["node scripts/experiments/posterize-reach.mjs", ...process.argv.slice(2)].join(" ");
+const date = new Date().toISOString().slice(0, 10);
+const rows = [];
 for (const bits of [2, 3])
   for (const eps of [8, 16]) {
     const step = 2 ** (8 - bits);
@@ -28,5 +32,6 @@ for (const bits of [2, 3])
       if (v === 0) zero++;
     }
     const share = (n) => Number((n / values.length).toFixed(4));
-    console.log(JSON.stringify({ images: count, bits, eps, reachable: share(reachable), black: share(zero) }));
+    rows.push({ images: count, bits, eps, reachable: share(reachable), black: share(zero), command, date });
   }
+console.log(JSON.stringify(rows, null, 2));

@@ -357,6 +357,19 @@ const containerE2eRow = z.strictObject({
 
 const results = (file: string) => join(process.cwd(), "results", file);
 const readJson = (file: string): unknown => JSON.parse(readFileSync(results(file), "utf-8"));
+/** scripts/experiments/posterize-reach.mjs: the share of clean values within eps of a bit-depth threshold. */
+const posterizeReachRow = z
+  .strictObject({
+    images: z.number().int().positive(),
+    bits: z.number().int().min(1).max(8),
+    eps: z.number().int().positive().max(255),
+    reachable: accuracy,
+    black: accuracy,
+    command: command.regex(/^node scripts\/experiments\/posterize-reach\.mjs/),
+    date,
+  })
+  .refine((r) => r.reachable <= 1 - r.black, "a black value cannot cross a threshold within eps < 2^(8 - bits)");
+
 /** results/stream-memory.json and container-e2e.json are JSON lines: one row a line. */
 const readLines = (file: string): unknown[] =>
   readFileSync(results(file), "utf-8")
@@ -573,7 +586,7 @@ describe(
       assert.deepEqual(threadMismatches(rows), []);
     });
 
-    test("every benchmark, stream-memory, protect and container-e2e row fits its schema", () => {
+    test("every benchmark, stream-memory, protect, container-e2e and posterize-reach row fits its schema", () => {
       parseAll(
         "benchmarks.json",
         readJson("benchmarks.json"),
@@ -582,6 +595,9 @@ describe(
       );
       parseAll("stream-memory.json", readLines("stream-memory.json"), streamMemoryRow, (_row, i) => String(i));
       parseAll("container-e2e.json", readLines("container-e2e.json"), containerE2eRow, (_row, i) => String(i));
+      const reach = readJson("posterize-reach.json") as Record<string, unknown>[];
+      parseAll("posterize-reach.json", reach, posterizeReachRow, (_row, i) => String(i));
+      assert.equal(posterizeReachRow.safeParse({ ...reach[0], black: 0.95 }).success, false, "planted black share");
       const protect = parseAll("protect.json", readJson("protect.json"), protectRow, (_row, i) => String(i));
       assert.deepEqual(threadMismatches(protect), []);
     });
@@ -611,6 +627,7 @@ test("no committed row holds an absolute path of the machine that made it", TIME
     "benchmarks.json",
     "protect.json",
     "audit.json",
+    "posterize-reach.json",
   ])
     assert.deepEqual(absolutePaths(readJson(file)), [], file);
   for (const file of ["stream-memory.json", "container-e2e.json"])
