@@ -19,6 +19,7 @@ export { type ClassWiseOptions, classSample, classWisePerturbation } from "./cla
 export { chunkedMethodOf, craftChunks, craftShard, sharedOfRun } from "./craft.js";
 export type { CraftRunOptions, CraftRunStats } from "./craft-run.js";
 export { type CrafterFile, type FrozenCrafter, loadCrafters, readCrafter } from "./crafters.js";
+export { type CrossingCode, codeSigns, crossingBox, crossingInterval } from "./crossing-code.js";
 export {
   type AuthorsAugment,
   authorsDiffAugment,

@@ -28,6 +28,11 @@ export interface PgdOptions {
    * as error-minimising noise needs between rounds. Projected onto the ball and the pixel range first.
    */
   initial?: Tensor;
+  /**
+   * Per-value bounds on the perturbation (pixel units, x's shape) inside the ball and the pixel range, e.g. the
+   * crossing code's (./crossing-code.ts): each step ends inside them instead of merely inside the pixel range.
+   */
+  box?: { lo: Tensor; hi: Tensor } | undefined;
 }
 
 export interface PgdResult {
@@ -90,13 +95,17 @@ export function descend(start: Tensor, o: Descent): Tensor {
   return delta;
 }
 
+/** The projection that ends every step: onto the box where there is one, else onto the pixel range. */
+function projection(x: Tensor, box: PgdOptions["box"]): (d: Tensor) => Tensor {
+  return box ? (d) => d.clamp_(box.lo, box.hi) : (d) => intoPixelRange(x, d);
+}
+
 /** The starting perturbation of a restart: the warm start or a draw of `init`, inside the ball and [0, 1]. */
-export function startOf(x: Tensor, o: Pick<PgdOptions, "eps" | "init" | "initial">): Tensor {
+export function startOf(x: Tensor, o: Pick<PgdOptions, "eps" | "init" | "initial" | "box">): Tensor {
+  const project = projection(x, o.box);
   return keep(
     noGrad(() =>
-      scope(() =>
-        intoPixelRange(x, o.initial ? o.initial.clamp(-o.eps, o.eps) : initDelta(x.shape, o.init, o.eps, x.device)),
-      ),
+      scope(() => project(o.initial ? o.initial.clamp(-o.eps, o.eps) : initDelta(x.shape, o.init, o.eps, x.device))),
     ),
   );
 }
@@ -113,7 +122,7 @@ export function withRestarts(
 ): PgdResult {
   let best: PgdResult | undefined;
   for (let r = 0; r < o.restarts; r++) {
-    const delta = descend(startOf(x, o), { ...o, objective, project: (d) => intoPixelRange(x, d) });
+    const delta = descend(startOf(x, o), { ...o, objective, project: projection(x, o.box) });
     const result = { delta, ...score(delta) };
     best = best ? keepBetter(best, result) : result;
   }

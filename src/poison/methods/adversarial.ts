@@ -1,10 +1,13 @@
 // The adversarial poisons of Fowl et al. (2021): PGD against the frozen crafting model(s), through the
 // differentiable augmentation, class-targeted toward pi(y) or untargeted away from y. Optionally also through
 // defence views (../views.ts), so that the poison is crafted to survive the defences an audit applies, and with
-// a share of eps spent on one perturbation per class (../class-wise.ts).
+// a share of eps spent on one perturbation per class (../class-wise.ts), and inside the bounds of a class code
+// that posterizing keeps (../crossing-code.ts).
 import { z } from "zod";
 import { noGrad, scope, type Tensor, tensor } from "../../torch/index.js";
+import { levelsOf } from "../budget.js";
 import { classWisePerturbation } from "../class-wise.js";
+import { type CrossingCode, crossingBox } from "../crossing-code.js";
 import type { Objective } from "../objective.js";
 import { intoPixelRange, pgd } from "../pgd.js";
 import { augmentOf } from "../plan.js";
@@ -33,11 +36,16 @@ export const ADVERSARIAL_SETTINGS = z.strictObject({
   classShare: z.number().gt(0).lt(1).optional(),
   /** Images of each class the class-wise perturbation is crafted over (default 64). */
   classSample: z.number().int().positive().optional(),
+  /** With it, the crossing code of posterizing to this many bits (../crossing-code.ts). */
+  crossBits: z.number().int().min(1).max(7).optional(),
+  /** The crossing code's patch side in pixels (default 8, LSP's). */
+  crossPatch: z.number().int().positive().optional(),
 });
 export type AdversarialSettings = z.infer<typeof ADVERSARIAL_SETTINGS>;
 
 const DEFAULT_VIEW_SHARE = 0.5;
 const DEFAULT_CLASS_SAMPLE = 64;
+const DEFAULT_CROSS_PATCH = 8;
 
 function parsesAsViews(text: string): boolean {
   try {
@@ -45,6 +53,12 @@ function parsesAsViews(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The crossing code the settings ask for. */
+export function crossingCodeOf(s: AdversarialSettings): CrossingCode | undefined {
+  if (s.crossBits === undefined) return undefined;
+  return { bits: s.crossBits, patchSize: s.crossPatch ?? DEFAULT_CROSS_PATCH };
 }
 
 /** The views the settings ask for and the share of the attack's views they take. */
@@ -83,6 +97,21 @@ const ADVERSARIAL_FLAGS: MethodFlag[] = [
     description: "images of each class the class-wise perturbation is crafted over (default 64)",
     parse: Number,
   },
+  {
+    flags: "--cross-bits <bits>",
+    key: "crossBits",
+    description:
+      "a class code that posterizing to BITS bits (1-7) keeps: each value crosses the nearest threshold within eps " +
+      "in its class's direction for its patch, or stays on its side; the attack works inside those bounds " +
+      "(targeted/untargeted)",
+    parse: Number,
+  },
+  {
+    flags: "--cross-patch <n>",
+    key: "crossPatch",
+    description: "the crossing code's patch side in pixels, one direction per patch and class (default 8)",
+    parse: Number,
+  },
 ];
 
 /** With `classShare`: the class-wise perturbations of the run, [classes, C, H, W] (pixel units). */
@@ -113,6 +142,26 @@ function classWisePart(input: RunInput, objective: Objective, s: AdversarialSett
 }
 
 /**
+ * With `crossBits`: the crossing code's bounds on the chunk's PGD perturbation, which is added to the class-wise
+ * part (when there is one), so that the two together land inside the code's bounds.
+ */
+function codeBox(
+  { ds, plan, x, indices }: ChunkInput,
+  settings: AdversarialSettings,
+  classPart: Tensor | undefined,
+): { lo: Tensor; hi: Tensor } | undefined {
+  const code = crossingCodeOf(settings);
+  if (!code) return undefined;
+  const labels = Int32Array.from(indices, (i) => ds.labels[i]!);
+  const box = crossingBox(x, labels, ds.numClasses, code, levelsOf(plan.eps), plan.seed);
+  if (!classPart) return box;
+  const shifted = noGrad(() => ({ lo: box.lo.sub(classPart), hi: box.hi.sub(classPart) }));
+  box.lo.dispose();
+  box.hi.dispose();
+  return shifted;
+}
+
+/**
  * One chunk of adversarial poisons for `objective`, with the plan's restarts and augmentation. With class-wise
  * perturbations (`classes`, from `classShare`), each image's PGD starts from x plus its class's part and spends the
  * rest of eps; the two together stay within eps.
@@ -132,6 +181,7 @@ export function craftAdversarial(
   ).long();
   const classPart = classes ? noGrad(() => scope(() => intoPixelRange(x, classes.indexSelect(0, y)))) : undefined;
   const start = classPart ? x.add(classPart) : x;
+  const box = codeBox(input, settings, classPart);
   try {
     const r = pgd(input.models, start, y, target, objective, {
       eps: own * input.eps,
@@ -141,10 +191,13 @@ export function craftAdversarial(
       restarts: plan.restarts,
       augment: augmentOf(plan),
       views: viewsOf(settings),
+      box,
     });
     return { delta: classPart ? r.delta.add_(classPart) : r.delta, success: r.success };
   } finally {
     target.dispose();
+    box?.lo.dispose();
+    box?.hi.dispose();
     if (classPart) {
       classPart.dispose();
       start.dispose();

@@ -20,6 +20,7 @@ import { z } from "zod";
 import { Rng } from "../../data/index.js";
 import { randn, scope, tensor } from "../../torch/index.js";
 import { l2Radius } from "../budget.js";
+import { distinctSigns } from "../class-signs.js";
 import type { ChunkedMethod, ChunkInput } from "./method.js";
 
 /** LSP's settings with their defaults (the methods experiment's `lsp` block takes the same). */
@@ -58,22 +59,8 @@ export interface LspClusters {
 
 /** The classes' clusters for `seed`: a function of (seed, classes, features, classSep) only. */
 export function lspClusters(seed: number, classes: number, features: number, classSep: number): LspClusters {
-  if (features < 31 && 2 ** features < classes)
-    throw new RangeError(
-      `lsp: ${features} synthetic features have ${2 ** features} distinct class patterns, fewer than ${classes} classes; use a smaller patch size`,
-    );
   const rng = new Rng(seed, PATTERN_STREAM);
-  const centres = new Float64Array(classes * features);
-  const seen = new Set<string>();
-  for (let c = 0; c < classes; c++) {
-    let bits: number[];
-    do bits = Array.from({ length: features }, () => rng.nextUint32() & 1);
-    while (seen.has(bits.join("")));
-    seen.add(bits.join(""));
-    bits.forEach((b, f) => {
-      centres[c * features + f] = b ? classSep : -classSep;
-    });
-  }
+  const centres = Float64Array.from(distinctSigns(rng, classes, features, "lsp"), (sign) => sign * classSep);
   const mixing = Float64Array.from({ length: classes * features * features }, () => 2 * rng.nextFloat() - 1);
   return { features, centres, mixing };
 }
