@@ -419,7 +419,7 @@ const independentVictim = (a) =>
 
 /** A labelled audit's release: its levers, ε, steps and images. */
 const leverName = (a) =>
-  `${a.release.label} (ε ${a.release.eps}${a.release.steps > 0 ? `, ${a.release.steps} steps` : ""}, ${images(a)})`;
+  `${a.release.label} (ε ${a.release.eps}${a.release.steps > 0 ? `, ${a.release.steps} step${a.release.steps === 1 ? "" : "s"}` : ""}, ${images(a)})`;
 
 /**
  * The lever ablations: one row per labelled audit (a release crafted to hold against the audit, and the plain

@@ -4,10 +4,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { buildBatch } from "../../src/data/index.js";
-import { Flatten, Linear, type Module, Sequential } from "../../src/nn/index.js";
 import {
   ChunkStore,
-  type CraftPlan,
   classSample,
   classWisePerturbation,
   craftShard,
@@ -16,33 +14,7 @@ import {
   targeted,
 } from "../../src/poison/index.js";
 import { manualSeed, noGrad, scope, type Tensor, tensor } from "../../src/torch/index.js";
-import { type Synthetic, syntheticSource } from "./synthetic-release.js";
-
-/** A linear model of the synthetic 8x6 grey images, frozen as crafting models are. */
-function linearModel(seed: number): Module {
-  manualSeed(seed);
-  const m = new Sequential(new Flatten(), new Linear(48, 10));
-  m.eval().requiresGrad_(false);
-  return m;
-}
-
-/** The synthetic source with a targeted plan over all 12 images in chunks of 4. */
-function targetedSource(extra: Record<string, unknown>): Synthetic {
-  const s = syntheticSource();
-  const plan: CraftPlan = {
-    ...s.plan,
-    recipe: "targeted",
-    eps: 16,
-    steps: 5,
-    stepSize: 3.2,
-    init: "randn",
-    // Random views: the class-wise part draws from the generator, before the chunks do.
-    augment: { kind: "authors", shift: 1, flip: true, fill: [0.5] },
-    budget: 1,
-    extra: methodSettings(methodOf("targeted"), extra) as CraftPlan["extra"],
-  };
-  return { ...s, plan };
-}
+import { linearModel, targetedSource } from "./synthetic-release.js";
 
 describe("class-wise perturbations", { timeout: 60_000 }, () => {
   test("the sample is the first images of each class, in order", () => {

@@ -4,18 +4,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { Flatten, Linear, type Module, Sequential } from "../../src/nn/index.js";
 import {
   ChunkStore,
-  type CraftPlan,
   codeSigns,
   craftShard,
   crossingInterval,
   methodOf,
   methodSettings,
 } from "../../src/poison/index.js";
-import { manualSeed } from "../../src/torch/index.js";
-import { syntheticSource } from "./synthetic-release.js";
+import { linearModel, targetedSource } from "./synthetic-release.js";
 
 const posterize = (value: number, bits: number) => value & (0xff << (8 - bits)) & 0xff;
 
@@ -83,24 +80,10 @@ describe("crossing code", { timeout: 120_000 }, () => {
 
   for (const classShare of [undefined, 0.5])
     test(`a crafted release posterizes to the code${classShare ? ", with the class-wise part" : ""}`, async () => {
-      const s = syntheticSource();
-      const extra = { crossBits: 2, crossPatch: 2, ...(classShare ? { classShare, classSample: 2 } : {}) };
-      const plan: CraftPlan = {
-        ...s.plan,
-        recipe: "targeted",
-        eps: 16,
-        steps: 5,
-        stepSize: 3.2,
-        init: "randn",
-        augment: null,
-        budget: 1,
-        extra: methodSettings(methodOf("targeted"), extra) as CraftPlan["extra"],
-      };
-      manualSeed(3);
-      const model: Module = new Sequential(new Flatten(), new Linear(48, 10));
-      model.eval().requiresGrad_(false);
+      const s = targetedSource({ crossBits: 2, crossPatch: 2, ...(classShare ? { classShare, classSample: 2 } : {}) });
+      const { plan } = s;
       const store = ChunkStore.open(join(s.root, "code.work"), plan);
-      await craftShard(s.train, plan, [model], store);
+      await craftShard(s.train, plan, [linearModel(3)], store);
       const source = s.train.images!;
       const signs = codeSigns(s.train.labels, [s.train.count, 1, 8, 6], 10, 2, plan.seed);
       let crossed = 0;
