@@ -1,7 +1,8 @@
 // A class code in the only part of a perturbation that posterizing keeps. Bit-depth reduction to b bits (the
 // "image shortcut squeezing" defence, Liu et al. 2023) maps each value to its band between multiples of
-// 2^(8-b): a perturbation survives it only where it moves a value across one of those thresholds, and within eps
-// each value can cross at most one, in the one direction the clean value sets (results/posterize-reach.json:
+// 2^(8-b): a perturbation survives it only where it moves a value across one of those thresholds, and where the
+// bands are wider than eps (2 and 3 bits at eps 16) each value can cross at most one, in the one direction the
+// clean value sets (results/posterize-reach.json:
 // 18.4 % of Fashion-MNIST's values are within 16 grey levels of a 2-bit threshold). Adversarial poisons leave
 // which values cross to chance, and 2-bit posterizing passes 6-8 % of their changes, which victims ignore.
 //
