@@ -90,10 +90,15 @@ export function crossingBox(
 ): { lo: Tensor; hi: Tensor } {
   const pixels = x.toTypedArray() as Float32Array;
   const signs = codeSigns(labels, x.shape, classes, code.patchSize, seed);
+  // An interval depends only on the grey level and the direction: 2 x 256 of them, looked up per value.
+  const intervals = (sign: number) =>
+    Array.from({ length: 256 }, (_, value) => crossingInterval(value, sign, code.bits, levels));
+  const up = intervals(1);
+  const down = intervals(-1);
   const lo = new Float32Array(pixels.length);
   const hi = new Float32Array(pixels.length);
   for (let i = 0; i < pixels.length; i++) {
-    const [l, h] = crossingInterval(Math.round(pixels[i]! * 255), signs[i]!, code.bits, levels);
+    const [l, h] = (signs[i]! > 0 ? up : down)[Math.round(pixels[i]! * 255)]!;
     lo[i] = l / 255;
     hi[i] = h / 255;
   }

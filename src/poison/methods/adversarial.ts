@@ -56,7 +56,7 @@ function parsesAsViews(text: string): boolean {
 }
 
 /** The crossing code the settings ask for. */
-export function crossingCodeOf(s: AdversarialSettings): CrossingCode | undefined {
+function crossingCodeOf(s: AdversarialSettings): CrossingCode | undefined {
   if (s.crossBits === undefined) return undefined;
   return { bits: s.crossBits, patchSize: s.crossPatch ?? DEFAULT_CROSS_PATCH };
 }
